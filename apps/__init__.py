@@ -1,0 +1,1 @@
+"""Syncdesk's Django apps; DESIGN.md's table says which may import which."""

@@ -1,0 +1,1 @@
+"""Catalogue: the services the business sells, and tax rates."""

@@ -1,0 +1,1 @@
+"""Clients: the people and companies the business serves."""

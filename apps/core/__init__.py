@@ -1,0 +1,1 @@
+"""Shared plumbing: base model, money helpers, errors, health."""

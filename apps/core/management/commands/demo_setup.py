@@ -1,0 +1,21 @@
+"""Everything `make demo` prepares before it starts the servers, in one idempotent command.
+
+Each step is a management command of the app that owns it; apps add their step to DEMO_STEPS.
+"""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+# (command name, positional args, options), run in this order.
+DEMO_STEPS: list[tuple[str, tuple, dict]] = [
+    ("create_demo_users", (), {}),
+]
+
+
+class Command(BaseCommand):
+    help = "Prepare the demo: users, demo data, sandbox and its connection, schedules."
+
+    def handle(self, *args, **options):
+        for name, positional, step_options in DEMO_STEPS:
+            self.stdout.write(f"demo: {name} {' '.join(positional)}".rstrip())
+            call_command(name, *positional, **step_options, stdout=self.stdout)

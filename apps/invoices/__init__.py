@@ -1,0 +1,1 @@
+"""Invoices, payments and commission bills: lifecycle and reminders."""

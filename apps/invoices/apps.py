@@ -1,0 +1,8 @@
+"""App config for invoices."""
+
+from django.apps import AppConfig
+
+
+class InvoicesConfig(AppConfig):
+    name = "apps.invoices"
+    verbose_name = "Invoices"

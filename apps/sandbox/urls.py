@@ -1,0 +1,3 @@
+"""URLs of the vendor sandbox, mounted under /sandbox/ when SANDBOX_ENABLED."""
+
+urlpatterns: list = []

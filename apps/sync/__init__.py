@@ -1,0 +1,1 @@
+"""The sync engine: connections, bindings, outbox, conflicts, adapters and mappers."""

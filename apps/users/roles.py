@@ -1,0 +1,73 @@
+"""Roles are groups; this table says which model permissions each one holds.
+
+Apps are named by label, not imported, so the users app stays below every domain app. The
+post-migrate hook grants what is listed and never takes away what an admin added by hand.
+"""
+
+from django.db import DEFAULT_DB_ALIAS
+
+AGENT = "Agent"
+ADMIN = "Admin"
+ROLE_NAMES = (AGENT, ADMIN)
+
+ALL_ACTIONS = ("view", "add", "change", "delete")
+
+# (app_label, model) -> actions. A model that does not exist (yet) is simply skipped.
+AGENT_PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("clients", "client"): ("view", "add", "change"),
+    ("catalog", "service"): ("view",),
+    ("catalog", "taxrate"): ("view",),
+    ("tickets", "ticket"): ("view", "add", "change"),
+    ("tickets", "message"): ("view", "add", "change"),
+    ("quotes", "quote"): ("view", "add", "change"),
+    ("quotes", "quoteline"): ("view", "add", "change", "delete"),
+    ("invoices", "invoice"): ("view", "add", "change"),
+    ("invoices", "invoiceline"): ("view", "add", "change", "delete"),
+    ("invoices", "payment"): ("view", "add"),
+    ("invoices", "commissionbill"): ("view",),
+    ("sync", "binding"): ("view",),
+    ("sync", "conflict"): ("view",),
+}
+
+# Admins hold every permission of these apps.
+ADMIN_APPS = (
+    "users",
+    "clients",
+    "catalog",
+    "tickets",
+    "quotes",
+    "invoices",
+    "sync",
+    "django_q",
+    "account",
+    "mfa",
+)
+
+
+def roles_grant_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kwargs) -> None:
+    """Make sure both groups exist and hold the permissions listed above."""
+    from django.apps import apps as global_apps
+    from django.db.models import Q
+
+    registry = apps or global_apps
+    try:
+        group_model = registry.get_model("auth", "Group")
+        permission_model = registry.get_model("auth", "Permission")
+    except LookupError:
+        return
+
+    agent, _ = group_model.objects.using(using).get_or_create(name=AGENT)
+    admin, _ = group_model.objects.using(using).get_or_create(name=ADMIN)
+
+    agent_filter = Q(pk__in=[])
+    for (app_label, model), actions in AGENT_PERMISSIONS.items():
+        agent_filter |= Q(
+            content_type__app_label=app_label,
+            codename__in=[f"{action}_{model}" for action in actions],
+        )
+    agent_permissions = permission_model.objects.using(using).filter(agent_filter)
+    admin_permissions = permission_model.objects.using(using).filter(
+        content_type__app_label__in=ADMIN_APPS
+    )
+    agent.permissions.add(*agent_permissions)
+    admin.permissions.add(*admin_permissions)

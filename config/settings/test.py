@@ -1,0 +1,20 @@
+"""Settings for the test suite: fast hashing, tasks run inline, mail kept in memory."""
+
+from .base import *  # noqa: F403
+from .base import Q_CLUSTER
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-only-for-the-test-suite-0123456789abcdef"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+MFA_REQUIRED_FOR_ADMINS = True
+TOKEN_ENCRYPTION_KEYS = ["7pua8RzOwtgfLbU-uTbNpKruq4GizGpljlG_MvGCU4Y="]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+SANDBOX_ENABLED = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Syncdesk] "
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT = None

@@ -1,0 +1,53 @@
+"""Fixtures shared by the whole suite: clean cache per test, users in each role."""
+
+import pytest
+from django.core.cache import cache
+
+from apps.users.roles import ADMIN, AGENT
+from apps.users.services import user_provision
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Login rate limits and the rate governor live in the cache; tests must not share them.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def agent_user(db):
+    return user_provision(email="agent@example.com", password=PASSWORD, role=AGENT)
+
+
+@pytest.fixture
+def admin_role_user(db):
+    return user_provision(email="boss@example.com", password=PASSWORD, role=ADMIN)
+
+
+@pytest.fixture
+def admin_with_mfa(admin_role_user):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(admin_role_user, generate_totp_secret())
+    return admin_role_user
+
+
+@pytest.fixture
+def agent_client(client, agent_user):
+    client.force_login(agent_user)
+    return client
+
+
+@pytest.fixture
+def admin_client_mfa(client, admin_with_mfa):
+    """A logged-in Admin who has TOTP set up (the state every real admin session is in)."""
+    client.force_login(admin_with_mfa)
+    return client

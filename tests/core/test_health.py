@@ -1,0 +1,34 @@
+"""/healthz reports the database, the cache and the task broker."""
+
+import pytest
+from django.db import OperationalError, connections
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_each_dependency(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "cache", "broker"}
+    assert all(check["status"] == "ok" for check in body["checks"].values())
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(client, monkeypatch):
+    # The database server cannot be stopped under a running test, so the connection is made to
+    # fail the way an unreachable server makes it fail.
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connections["default"], "cursor", refuse)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["checks"]["database"] == {"status": "error", "error": "OperationalError"}
+    assert body["checks"]["cache"]["status"] == "ok"
+
+
+def test_healthz_rejects_writes(client):
+    assert client.post("/healthz").status_code == 405
