@@ -51,3 +51,15 @@ def admin_client_mfa(client, admin_with_mfa):
     """A logged-in Admin who has TOTP set up (the state every real admin session is in)."""
     client.force_login(admin_with_mfa)
     return client
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` need real row locks; on SQLite they are skipped, and say why."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); SQLite has no row locks")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
