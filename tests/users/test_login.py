@@ -85,3 +85,9 @@ def test_admin_login_page_goes_through_allauth(client):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_login_page_offers_no_sign_up(client):
+    page = client.get("/accounts/login/")
+    assert page.status_code == 200
+    assert b"/accounts/signup/" not in page.content
