@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -13,7 +13,9 @@ class TaxRate(TimeStampedModel):
     name = models.CharField(max_length=100, unique=True)
     # Percent, up to three decimals (e.g. 15.000, 7.125).
     rate = models.DecimalField(
-        max_digits=6, decimal_places=3, validators=[MinValueValidator(Decimal("0"))]
+        max_digits=6,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
     active = models.BooleanField(default=True)
 

@@ -1,0 +1,211 @@
+"""Writes for the catalogue: services and tax rates, created, changed, retired and brought back.
+
+Every function runs in one transaction and records `actor` as the history user. A refused write
+raises ValidationError (keyed by field) or ApplicationError and leaves the database unchanged.
+"""
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.catalog.models import Service, TaxRate
+from apps.core.errors import ApplicationError
+
+SERVICE_EDITABLE_FIELDS = ("name", "description", "rate", "unit", "sku", "category", "tax_rate")
+TAX_RATE_EDITABLE_FIELDS = ("name", "rate")
+
+
+def _decimal(value: Any, *, field: str) -> Decimal:
+    if isinstance(value, float):
+        raise ValidationError({field: "Give the amount as text or a Decimal, not a float."})
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field: f"“{value}” is not a number."}) from None
+
+
+def service_normalize_sku(sku: str | None) -> str | None:
+    """Strip spaces; a blank SKU is stored as NULL so that many services may have none."""
+    sku = (sku or "").strip()
+    return sku or None
+
+
+def service_check_sku_available(*, sku: str | None, exclude_pk: int | None = None) -> None:
+    """Refuse a SKU another service holds, in any letter case (SKUs are typed by people)."""
+    sku = service_normalize_sku(sku)
+    if sku is None:
+        return
+    holder = Service.objects.filter(sku__iexact=sku).exclude(pk=exclude_pk).first()
+    if holder is not None:
+        raise ValidationError({"sku": f"SKU “{sku}” is already used by “{holder.name}”."})
+
+
+def _check_tax_rate(tax_rate: TaxRate | None, *, current: TaxRate | None = None) -> None:
+    # A retired rate stays on the services that had it, but is not given to any more.
+    if tax_rate is not None and not tax_rate.active and tax_rate != current:
+        raise ValidationError({"tax_rate": f"Tax rate “{tax_rate.name}” is inactive."})
+
+
+def _service_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(data) - set(SERVICE_EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError(
+            {name: f"“{name}” cannot be set on a service here." for name in unknown}
+        )
+    values = dict(data)
+    for name in ("name", "description", "unit", "category"):
+        if name in values:
+            values[name] = (values[name] or "").strip()
+    if "sku" in values:
+        values["sku"] = service_normalize_sku(values["sku"])
+    if "rate" in values:
+        values["rate"] = _decimal(values["rate"], field="rate")
+    return values
+
+
+def _save(instance, *, actor) -> None:
+    instance.full_clean()
+    instance._history_user = actor
+    instance.save()
+
+
+@transaction.atomic
+def service_create(
+    *,
+    name: str,
+    rate: Decimal | str | int,
+    description: str = "",
+    unit: str = "Each",
+    sku: str | None = None,
+    category: str = "General",
+    tax_rate: TaxRate | None = None,
+    actor=None,
+) -> Service:
+    """Add an active service to the catalogue."""
+    values = _service_values(
+        {
+            "name": name,
+            "rate": rate,
+            "description": description,
+            "unit": unit or "Each",
+            "sku": sku,
+            "category": category or "General",
+            "tax_rate": tax_rate,
+        }
+    )
+    service_check_sku_available(sku=values["sku"])
+    _check_tax_rate(values["tax_rate"])
+    service = Service(**values, active=True)
+    _save(service, actor=actor)
+    return service
+
+
+@transaction.atomic
+def service_update(*, service: Service, data: Mapping[str, Any], actor=None) -> Service:
+    """Change the given fields. Quote lines copied the old values, so they do not move."""
+    values = _service_values(data)
+    changed = {name: value for name, value in values.items() if getattr(service, name) != value}
+    if not changed:
+        return service
+    if "sku" in changed:
+        service_check_sku_available(sku=changed["sku"], exclude_pk=service.pk)
+    if "tax_rate" in changed:
+        current = Service.objects.get(pk=service.pk).tax_rate
+        _check_tax_rate(changed["tax_rate"], current=current)
+    original = {name: getattr(service, name) for name in changed}
+    for name, value in changed.items():
+        setattr(service, name, value)
+    try:
+        _save(service, actor=actor)
+    except ValidationError:
+        for name, value in original.items():
+            setattr(service, name, value)
+        raise
+    return service
+
+
+def _set_active(instance, *, active: bool, actor, noun: str):
+    locked = type(instance).objects.select_for_update().get(pk=instance.pk)
+    if locked.active == active:
+        state = "active" if active else "inactive"
+        raise ApplicationError(f"{noun} “{locked.name}” is already {state}.")
+    locked.active = active
+    locked._history_user = actor
+    locked.save(update_fields=["active", "updated_at"])
+    instance.active, instance.updated_at = locked.active, locked.updated_at
+    return instance
+
+
+@transaction.atomic
+def service_deactivate(*, service: Service, actor=None) -> Service:
+    """Retire a service: it stays on existing quotes and invoices but is not offered any more."""
+    return _set_active(service, active=False, actor=actor, noun="Service")
+
+
+@transaction.atomic
+def service_reactivate(*, service: Service, actor=None) -> Service:
+    if service.tax_rate_id is not None:
+        tax_rate = TaxRate.objects.get(pk=service.tax_rate_id)
+        if not tax_rate.active:
+            raise ApplicationError(
+                f"Service “{service.name}” uses the inactive tax rate “{tax_rate.name}”; "
+                "choose another tax rate first.",
+                extra={"tax_rate": "inactive"},
+            )
+    return _set_active(service, active=True, actor=actor, noun="Service")
+
+
+def _tax_rate_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(data) - set(TAX_RATE_EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError(
+            {name: f"“{name}” cannot be set on a tax rate here." for name in unknown}
+        )
+    values = dict(data)
+    if "name" in values:
+        values["name"] = (values["name"] or "").strip()
+    if "rate" in values:
+        values["rate"] = _decimal(values["rate"], field="rate")
+    return values
+
+
+@transaction.atomic
+def tax_rate_create(*, name: str, rate: Decimal | str | int, actor=None) -> TaxRate:
+    """Add a tax rate, in percent with up to three decimals (15, 7.125)."""
+    values = _tax_rate_values({"name": name, "rate": rate})
+    tax_rate = TaxRate(**values, active=True)
+    _save(tax_rate, actor=actor)
+    return tax_rate
+
+
+@transaction.atomic
+def tax_rate_update(*, tax_rate: TaxRate, data: Mapping[str, Any], actor=None) -> TaxRate:
+    """Rename or re-rate. Existing quote and invoice lines keep the rate they copied."""
+    values = _tax_rate_values(data)
+    changed = {name: value for name, value in values.items() if getattr(tax_rate, name) != value}
+    if not changed:
+        return tax_rate
+    original = {name: getattr(tax_rate, name) for name in changed}
+    for name, value in changed.items():
+        setattr(tax_rate, name, value)
+    try:
+        _save(tax_rate, actor=actor)
+    except ValidationError:
+        for name, value in original.items():
+            setattr(tax_rate, name, value)
+        raise
+    return tax_rate
+
+
+@transaction.atomic
+def tax_rate_deactivate(*, tax_rate: TaxRate, actor=None) -> TaxRate:
+    """Stop offering a rate; services that have it keep it until they are changed."""
+    return _set_active(tax_rate, active=False, actor=actor, noun="Tax rate")
+
+
+@transaction.atomic
+def tax_rate_reactivate(*, tax_rate: TaxRate, actor=None) -> TaxRate:
+    return _set_active(tax_rate, active=True, actor=actor, noun="Tax rate")

@@ -1,0 +1,138 @@
+"""Writes for clients: create, update, deactivate and reactivate, with e-mail normalisation.
+
+Every function runs in one transaction and records `actor` as the history user. A refused write
+raises ValidationError (keyed by field) or ApplicationError and leaves the database unchanged.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.clients.models import Client
+from apps.core.errors import ApplicationError
+
+# Fields a caller may set through client_create / client_update; `active` has its own services.
+CLIENT_EDITABLE_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "mobile",
+    "company",
+    "whatsapp_id",
+    "billing_address",
+    "tax_number",
+    "notes",
+)
+
+
+def client_normalize_email(email: str | None) -> str:
+    """Strip spaces and lower-case the domain (the local part is the mailbox owner's to spell).
+
+    Matching is case-insensitive anyway (selectors use `iexact`); this keeps stored values tidy.
+    """
+    email = (email or "").strip()
+    if "@" not in email:
+        return email
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _clean_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(data) - set(CLIENT_EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError(
+            {name: f"“{name}” cannot be set on a client here." for name in unknown}
+        )
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        value = "" if value is None else value
+        if isinstance(value, str):
+            value = value.strip()
+        values[name] = value
+    if "email" in values:
+        values["email"] = client_normalize_email(values["email"])
+    return values
+
+
+def _save(client: Client, *, actor) -> None:
+    client.full_clean()
+    client._history_user = actor
+    client.save()
+
+
+@transaction.atomic
+def client_create(
+    *,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    mobile: str = "",
+    company: str = "",
+    whatsapp_id: str = "",
+    billing_address: str = "",
+    tax_number: str = "",
+    notes: str = "",
+    actor=None,
+) -> Client:
+    """Create an active client; the name is required, the e-mail must be a valid address."""
+    values = _clean_values(
+        {
+            "name": name,
+            "email": email,
+            "phone": phone,
+            "mobile": mobile,
+            "company": company,
+            "whatsapp_id": whatsapp_id,
+            "billing_address": billing_address,
+            "tax_number": tax_number,
+            "notes": notes,
+        }
+    )
+    client = Client(**values, active=True)
+    _save(client, actor=actor)
+    return client
+
+
+@transaction.atomic
+def client_update(*, client: Client, data: Mapping[str, Any], actor=None) -> Client:
+    """Change the given fields; nothing is written (and no history row kept) if none differ."""
+    values = _clean_values(data)
+    changed = {name: value for name, value in values.items() if getattr(client, name) != value}
+    if not changed:
+        return client
+    original = {name: getattr(client, name) for name in changed}
+    for name, value in changed.items():
+        setattr(client, name, value)
+    try:
+        _save(client, actor=actor)
+    except ValidationError:
+        # Leave the caller's object as it was, matching the database.
+        for name, value in original.items():
+            setattr(client, name, value)
+        raise
+    return client
+
+
+def _set_active(client: Client, *, active: bool, actor) -> Client:
+    locked = Client.objects.select_for_update().get(pk=client.pk)
+    if locked.active == active:
+        state = "active" if active else "inactive"
+        raise ApplicationError(f"Client “{locked}” is already {state}.", extra={"active": state})
+    locked.active = active
+    locked._history_user = actor
+    locked.save(update_fields=["active", "updated_at"])
+    client.active, client.updated_at = locked.active, locked.updated_at
+    return client
+
+
+@transaction.atomic
+def client_deactivate(*, client: Client, actor=None) -> Client:
+    """Hide a client from new work (tickets, quotes) while keeping its records and history."""
+    return _set_active(client, active=False, actor=actor)
+
+
+@transaction.atomic
+def client_reactivate(*, client: Client, actor=None) -> Client:
+    return _set_active(client, active=True, actor=actor)

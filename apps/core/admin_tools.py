@@ -1,0 +1,80 @@
+"""Admin plumbing shared by the domain apps: actions that call services, read-only history.
+
+Admin pages are thin: every write goes through a service, and a refused write becomes a message
+on the page, never a server error.
+"""
+
+from collections.abc import Callable, Iterable
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+
+from apps.core.errors import ApplicationError
+
+
+def refusal_text(error: Exception) -> str:
+    """The user-facing text of a refusal raised by a service."""
+    if isinstance(error, ApplicationError):
+        return error.message
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
+def run_service_action(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    objects: Iterable,
+    call: Callable[[object], object],
+    *,
+    done: str,
+) -> int:
+    """Call `call(obj)` for each object; report how many succeeded and why the others did not.
+
+    Each call is its own transaction (the service's), so one refusal does not undo the rest.
+    """
+    succeeded = 0
+    for obj in objects:
+        try:
+            call(obj)
+        except (ApplicationError, ValidationError) as error:
+            model_admin.message_user(request, f"{obj}: {refusal_text(error)}", messages.ERROR)
+        else:
+            succeeded += 1
+    if succeeded:
+        noun = "record" if succeeded == 1 else "records"
+        model_admin.message_user(request, f"{done}: {succeeded} {noun}.", messages.SUCCESS)
+    return succeeded
+
+
+class ReadOnlyHistoryMixin:
+    """simple_history's pages for viewing only: a revert would bypass the services."""
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied("Reverting from history is disabled; edit the record instead.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def copy_saved(target, source) -> None:
+    """Make the admin's form object mirror the row a service saved (pk, values, state)."""
+    for field in source._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+    target._state.adding = False
+    target._state.db = source._state.db
+
+
+def add_refusal_to_form(form, error: Exception) -> None:
+    """Show a service refusal on the form: on its field when it names one the form has."""
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    elif isinstance(error, ApplicationError):
+        fields = [name for name in error.extra if name in form.fields]
+        form.add_error(fields[0] if fields else None, error.message)
+    else:
+        form.add_error(None, refusal_text(error))
