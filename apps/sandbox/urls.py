@@ -1,3 +1,7 @@
 """URLs of the vendor sandbox, mounted under /sandbox/ when SANDBOX_ENABLED."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns: list = [
+    path("xero/", include("apps.sandbox.xero.urls")),
+]

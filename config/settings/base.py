@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.invoices",
     "apps.sync",
     "apps.sandbox",
+    "apps.sandbox.xero",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,32 @@
+"""Xero's URLs in the sandbox, mounted at /sandbox/xero/ (settings derive XERO_*_URL from it)."""
+
+from django.urls import path, re_path
+
+from apps.sandbox.xero import views
+
+app_name = "sandbox_xero"
+
+urlpatterns = [
+    # XERO_LOGIN_URL = /sandbox/xero/login
+    path("login/identity/connect/authorize", views.authorize_view, name="authorize"),
+    # XERO_IDENTITY_URL = /sandbox/xero/identity
+    path("identity/connect/token", views.token_view, name="token"),
+    path("identity/connect/revocation", views.revocation_view, name="revocation"),
+    # XERO_API_URL = /sandbox/xero/api
+    re_path(r"^api/[Cc]onnections$", views.connections_view, name="connections"),
+    re_path(
+        r"^api/[Cc]onnections/(?P<connection_id>[^/]+)$",
+        views.connection_delete_view,
+        name="connection",
+    ),
+    path("api/api.xro/2.0/Organisation", views.organisation_view, name="organisation"),
+    path("api/api.xro/2.0/<str:collection>", views.collection_view, name="collection"),
+    path("api/api.xro/2.0/<str:collection>/<str:identifier>", views.record_view, name="record"),
+    # Sandbox controls, not part of Xero's API.
+    path(
+        "control/apps/<str:client_id>/intent-to-receive",
+        views.intent_to_receive_view,
+        name="intent_to_receive",
+    ),
+    path("control/tenants/<str:tenant_id>/events", views.events_replay_view, name="events"),
+]
