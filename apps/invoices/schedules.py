@@ -1,0 +1,21 @@
+"""Schedules the invoices app declares; `manage.py schedules_apply` writes them to django-q2."""
+
+from apps.core.schedules import DAILY, ScheduleSpec
+
+SCHEDULES = [
+    ScheduleSpec(
+        name="syncdesk:invoices.mark_overdue",
+        func="apps.invoices.tasks.mark_overdue_invoices_task",
+        schedule_type=DAILY,
+        hour=0,
+        minute=30,
+    ),
+    # After the overdue pass, so an invoice that became overdue today is considered.
+    ScheduleSpec(
+        name="syncdesk:invoices.reminders",
+        func="apps.invoices.tasks.send_reminders_task",
+        schedule_type=DAILY,
+        hour=7,
+        minute=0,
+    ),
+]

@@ -1,0 +1,540 @@
+"""Every write to an invoice: create (directly or from a quote), lines, send, payments, void,
+overdue, reminders and the commission bill a paid invoice earns its assignee.
+
+Atomic, keyword-only, refusals raise ValidationError naming the field and change nothing;
+e-mails go out after commit through tasks that take ids.
+"""
+
+import datetime
+import logging
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.catalog.models import Service
+from apps.clients.models import Client
+from apps.core.money import ZERO, round_money
+from apps.invoices.models import (
+    CommissionBill,
+    Invoice,
+    InvoiceLine,
+    InvoiceReminder,
+    Payment,
+)
+from apps.quotes.models import DiscountType, Quote
+from apps.quotes.numbering import INVOICE, sequence_next
+from apps.quotes.services import (
+    LINE_EDITABLE_FIELDS,
+    apply_totals,
+    check_currency,
+    check_decimal,
+    check_discount,
+    line_figures,
+    line_values,
+    set_document_totals,
+    totals_for,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PAYMENT_TERMS_DAYS = 30
+REMINDER_STAGES = tuple(stage.value for stage in InvoiceReminder.Stage)  # 7, 14, 30
+INVOICE_EDITABLE_FIELDS = (
+    "client",
+    "issue_date",
+    "due_date",
+    "currency",
+    "discount_type",
+    "discount_value",
+    "notes",
+    "terms",
+    "assignee",
+)
+
+
+def _enqueue(func: str, *args) -> None:
+    from django_q.tasks import async_task
+
+    async_task(func, *args)
+
+
+def _require_status(invoice: Invoice, allowed: tuple[str, ...], action: str) -> None:
+    if invoice.status not in allowed:
+        wanted = " or ".join(Invoice.Status(status).label.lower() for status in allowed)
+        raise ValidationError(
+            {
+                "status": f"Invoice {invoice.number} is {invoice.get_status_display().lower()}; "
+                f"only a {wanted} invoice can be {action}."
+            }
+        )
+
+
+def _lock(invoice: Invoice) -> Invoice:
+    return (
+        Invoice.objects.select_for_update().select_related("client", "assignee").get(pk=invoice.pk)
+    )
+
+
+def _recalculate(invoice: Invoice) -> None:
+    before = (invoice.subtotal, invoice.discount_total, invoice.tax_total, invoice.total)
+    apply_totals(invoice, list(invoice.lines.order_by("position", "id")))
+    invoice.balance = invoice.total - invoice.amount_paid
+    if (invoice.subtotal, invoice.discount_total, invoice.tax_total, invoice.total) != before:
+        invoice.save(
+            update_fields=[
+                "subtotal",
+                "discount_total",
+                "tax_total",
+                "total",
+                "balance",
+                "updated_at",
+            ]
+        )
+
+
+def _check_dates(issue_date: datetime.date, due_date: datetime.date) -> None:
+    if due_date < issue_date:
+        raise ValidationError({"due_date": "The due date cannot be before the issue date."})
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    client: Client,
+    created_by=None,
+    assignee=None,
+    issue_date: datetime.date | None = None,
+    due_date: datetime.date | None = None,
+    currency: str | None = None,
+    discount_type: str = DiscountType.AMOUNT,
+    discount_value: object = ZERO,
+    notes: str = "",
+    terms: str = "",
+    lines: list[dict] | None = None,
+    quote: Quote | None = None,
+) -> Invoice:
+    """A draft invoice with a new number (lines are optional: add them later on a draft)."""
+    from django.conf import settings
+
+    if client is None:
+        raise ValidationError({"client": "An invoice needs a client."})
+    if not client.active:
+        raise ValidationError({"client": f"The client '{client}' is inactive."})
+    issue_date = issue_date or timezone.localdate()
+    due_date = due_date or issue_date + datetime.timedelta(days=DEFAULT_PAYMENT_TERMS_DAYS)
+    _check_dates(issue_date, due_date)
+    invoice = Invoice(
+        client=client,
+        quote=quote,
+        issue_date=issue_date,
+        due_date=due_date,
+        currency=check_currency(currency or settings.DEFAULT_CURRENCY),
+        discount_type=discount_type,
+        discount_value=check_discount(discount_type, discount_value),
+        notes=notes,
+        terms=terms,
+        assignee=assignee,
+        created_by=created_by,
+    )
+    prepared = [
+        {"position": position, **line} for position, line in enumerate(lines or [], start=1)
+    ]
+    checked = [
+        line_values(
+            service=line.get("service"),
+            name=line.get("name"),
+            description=line.get("description"),
+            quantity=line.get("quantity", Decimal("1")),
+            rate=line.get("rate"),
+            tax_rate=line.get("tax_rate"),
+        )
+        | {"position": line["position"]}
+        for line in prepared
+    ]
+    # Refuse a discount larger than the lines before a number is taken.
+    totals = totals_for(invoice, [InvoiceLine(**values) for values in checked])
+    set_document_totals(invoice, totals)
+    invoice.balance = invoice.total
+    invoice.number = sequence_next(kind=INVOICE)
+    invoice.save()
+    for values, figures in zip(checked, totals.lines, strict=True):
+        InvoiceLine.objects.create(invoice=invoice, **values, **line_figures(figures))
+    return invoice
+
+
+@transaction.atomic
+def invoice_create_from_quote(
+    *, quote: Quote, created_by=None, assignee=None, due_date: datetime.date | None = None
+) -> Invoice:
+    """An accepted quote becomes one draft invoice with the same lines and discount."""
+    quote = Quote.objects.select_for_update().select_related("client").get(pk=quote.pk)
+    if quote.status != Quote.Status.ACCEPTED:
+        raise ValidationError(
+            {
+                "quote": f"Quote {quote.number} is {quote.get_status_display().lower()}; "
+                "only an accepted quote can be invoiced."
+            }
+        )
+    existing = Invoice.objects.filter(quote=quote).only("number").first()
+    if existing is not None:
+        raise ValidationError(
+            {"quote": f"Quote {quote.number} is already invoiced as {existing.number}."}
+        )
+    lines = [
+        {field: getattr(line, field) for field in LINE_EDITABLE_FIELDS}
+        for line in quote.lines.order_by("position", "id")
+    ]
+    for line in lines:
+        # A retired service still invoices what the client accepted: the copied values stand.
+        if line["service"] is not None and not line["service"].active:
+            line["service"] = None
+    return invoice_create(
+        client=quote.client,
+        created_by=created_by,
+        assignee=assignee or created_by,
+        due_date=due_date,
+        currency=quote.currency,
+        discount_type=quote.discount_type,
+        discount_value=quote.discount_value,
+        notes=quote.notes,
+        terms=quote.terms,
+        lines=lines,
+        quote=quote,
+    )
+
+
+@transaction.atomic
+def invoice_update(*, invoice: Invoice, **changes) -> Invoice:
+    unknown = set(changes) - set(INVOICE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "This field cannot be changed here."})
+    invoice = _lock(invoice)
+    _require_status(invoice, (Invoice.Status.DRAFT,), "changed")
+    for field, value in changes.items():
+        setattr(invoice, field, value)
+    invoice.currency = check_currency(invoice.currency)
+    invoice.discount_value = check_discount(invoice.discount_type, invoice.discount_value)
+    if not invoice.client.active:
+        raise ValidationError({"client": f"The client '{invoice.client}' is inactive."})
+    _check_dates(invoice.issue_date, invoice.due_date)
+    apply_totals(invoice, list(invoice.lines.order_by("position", "id")))
+    invoice.balance = invoice.total - invoice.amount_paid
+    invoice.save()
+    return invoice
+
+
+@transaction.atomic
+def invoice_line_add(
+    *,
+    invoice: Invoice,
+    service: Service | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    quantity: object = Decimal("1"),
+    rate: object = None,
+    tax_rate: object = None,
+    position: int | None = None,
+) -> InvoiceLine:
+    invoice = _lock(invoice)
+    _require_status(invoice, (Invoice.Status.DRAFT,), "edited")
+    values = line_values(
+        service=service,
+        name=name,
+        description=description,
+        quantity=quantity,
+        rate=rate,
+        tax_rate=tax_rate,
+    )
+    if position is None:
+        last = invoice.lines.order_by("-position").values_list("position", flat=True).first()
+        position = (last or 0) + 1
+    line = InvoiceLine.objects.create(invoice=invoice, position=position, **values)
+    _recalculate(invoice)
+    line.refresh_from_db()
+    return line
+
+
+@transaction.atomic
+def invoice_line_update(*, line: InvoiceLine, **changes) -> InvoiceLine:
+    unknown = set(changes) - set(LINE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "This field cannot be changed on a line."})
+    invoice = _lock(line.invoice)
+    _require_status(invoice, (Invoice.Status.DRAFT,), "edited")
+    line = InvoiceLine.objects.get(pk=line.pk, invoice=invoice)
+    merged = {field: getattr(line, field) for field in LINE_EDITABLE_FIELDS} | changes
+    service = merged["service"]
+    if "service" in changes and service is not None and service.pk != line.service_id:
+        for field in ("name", "description", "rate", "tax_rate"):
+            if field not in changes:
+                merged[field] = None
+    elif service is not None and not service.active:
+        service = None
+    values = line_values(
+        service=service,
+        name=merged["name"],
+        description=merged["description"],
+        quantity=merged["quantity"],
+        rate=merged["rate"],
+        tax_rate=merged["tax_rate"],
+    )
+    values["service"] = merged["service"]
+    for field, value in values.items():
+        setattr(line, field, value)
+    line.position = merged["position"]
+    line.save()
+    _recalculate(invoice)
+    line.refresh_from_db()
+    return line
+
+
+@transaction.atomic
+def invoice_line_remove(*, line: InvoiceLine) -> None:
+    invoice = _lock(line.invoice)
+    _require_status(invoice, (Invoice.Status.DRAFT,), "edited")
+    InvoiceLine.objects.filter(pk=line.pk, invoice=invoice).get().delete()
+    _recalculate(invoice)
+
+
+@transaction.atomic
+def invoice_send(*, invoice: Invoice, sent_by=None) -> Invoice:
+    """Draft -> sent; e-mails the client after commit."""
+    invoice = _lock(invoice)
+    _require_status(invoice, (Invoice.Status.DRAFT,), "sent")
+    if not invoice.client.email:
+        raise ValidationError(
+            {"client": f"The client '{invoice.client}' has no e-mail address to send to."}
+        )
+    if not invoice.lines.exists():
+        raise ValidationError({"lines": f"Invoice {invoice.number} has no lines; add one first."})
+    if invoice.total <= 0:
+        raise ValidationError({"total": f"Invoice {invoice.number} totals zero; nothing to bill."})
+    invoice.status = Invoice.Status.SENT
+    invoice.sent_at = timezone.now()
+    invoice.save(update_fields=["status", "sent_at", "updated_at"])
+    invoice_id = invoice.pk
+    transaction.on_commit(lambda: _enqueue("apps.invoices.tasks.invoice_email_task", invoice_id))
+    return invoice
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    invoice: Invoice,
+    amount: object,
+    date: datetime.date | None = None,
+    mode: str = Payment.Mode.BANK_TRANSFER,
+    reference: str = "",
+    recorded_by=None,
+) -> Payment:
+    """A payment against an open invoice; partial allowed, more than the balance refused."""
+    invoice = _lock(invoice)
+    if invoice.status not in Invoice.OPEN_STATUSES:
+        raise ValidationError(
+            {
+                "invoice": f"Invoice {invoice.number} is {invoice.get_status_display().lower()}; "
+                "payments are recorded only on a sent, partially paid or overdue invoice."
+            }
+        )
+    amount = check_decimal("amount", amount)
+    if amount <= 0:
+        raise ValidationError({"amount": "A payment must be more than zero."})
+    if round_money(amount, invoice.currency) != amount:
+        raise ValidationError({"amount": f"{invoice.currency} amounts have at most two places."})
+    if amount > invoice.balance:
+        raise ValidationError(
+            {
+                "amount": f"A payment of {amount} {invoice.currency} exceeds the balance due of "
+                f"{invoice.balance} {invoice.currency} on invoice {invoice.number}."
+            }
+        )
+    if mode not in Payment.Mode.values:
+        raise ValidationError({"mode": f"Unknown payment mode '{mode}'."})
+    date = date or timezone.localdate()
+    if date > timezone.localdate():
+        raise ValidationError({"date": "A payment cannot be dated in the future."})
+    payment = Payment.objects.create(
+        invoice=invoice,
+        amount=amount,
+        date=date,
+        mode=mode,
+        reference=reference,
+        recorded_by=recorded_by,
+    )
+    invoice.amount_paid += amount
+    invoice.balance = invoice.total - invoice.amount_paid
+    if invoice.balance == 0:
+        invoice.status = Invoice.Status.PAID
+        invoice.paid_at = timezone.now()
+    elif invoice.status != Invoice.Status.OVERDUE:
+        invoice.status = Invoice.Status.PARTIALLY_PAID
+    invoice.save(update_fields=["amount_paid", "balance", "status", "paid_at", "updated_at"])
+    if invoice.status == Invoice.Status.PAID:
+        commission_bill_create_for_invoice(invoice=invoice)
+    return payment
+
+
+def commission_bill_create_for_invoice(*, invoice: Invoice) -> CommissionBill | None:
+    """The assignee's commission on a paid invoice (once); none without an assignee or a rate."""
+    agent = invoice.assignee
+    if invoice.status != Invoice.Status.PAID or agent is None or not agent.commission_rate:
+        return None
+    existing = CommissionBill.objects.filter(invoice=invoice).first()
+    if existing is not None:
+        return existing
+    return CommissionBill.objects.create(
+        agent=agent,
+        invoice=invoice,
+        rate=agent.commission_rate,
+        amount=round_money(invoice.total * agent.commission_rate / 100, invoice.currency),
+    )
+
+
+@transaction.atomic
+def commission_bill_mark_paid(*, bill: CommissionBill) -> CommissionBill:
+    bill = CommissionBill.objects.select_for_update().get(pk=bill.pk)
+    if bill.status == CommissionBill.Status.PAID:
+        raise ValidationError({"status": f"Commission bill #{bill.pk} is already paid."})
+    bill.status = CommissionBill.Status.PAID
+    bill.paid_at = timezone.now()
+    bill.save(update_fields=["status", "paid_at", "updated_at"])
+    return bill
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice) -> Invoice:
+    invoice = _lock(invoice)
+    if invoice.status == Invoice.Status.VOID:
+        raise ValidationError({"status": f"Invoice {invoice.number} is already void."})
+    if invoice.payments.exists():
+        raise ValidationError(
+            {
+                "status": f"Invoice {invoice.number} has payments recorded; "
+                "it cannot be voided (credit it instead)."
+            }
+        )
+    invoice.status = Invoice.Status.VOID
+    invoice.balance = ZERO
+    invoice.save(update_fields=["status", "balance", "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_mark_overdue(*, invoice: Invoice, today: datetime.date | None = None) -> Invoice:
+    invoice = _lock(invoice)
+    _require_status(invoice, (Invoice.Status.SENT, Invoice.Status.PARTIALLY_PAID), "marked overdue")
+    today = today or timezone.localdate()
+    if invoice.due_date >= today:
+        raise ValidationError(
+            {
+                "due_date": f"Invoice {invoice.number} is due on "
+                f"{invoice.due_date:%Y-%m-%d}; not yet."
+            }
+        )
+    invoice.status = Invoice.Status.OVERDUE
+    invoice.save(update_fields=["status", "updated_at"])
+    return invoice
+
+
+def invoice_mark_overdue_due(*, today: datetime.date | None = None) -> int:
+    """Mark every open invoice past its due date overdue; safe to run twice."""
+    today = today or timezone.localdate()
+    due = Invoice.objects.filter(
+        status__in=(Invoice.Status.SENT, Invoice.Status.PARTIALLY_PAID), due_date__lt=today
+    )
+    marked = 0
+    for invoice_id in due.values_list("pk", flat=True).iterator():
+        try:
+            invoice_mark_overdue(invoice=Invoice(pk=invoice_id), today=today)
+            marked += 1
+        except ValidationError:
+            continue  # paid or voided since it was listed
+    return marked
+
+
+def reminder_stage_due(*, due_date: datetime.date, today: datetime.date) -> int | None:
+    """The latest reminder stage (7, 14 or 30 days) reached on `today`, if any."""
+    days = (today - due_date).days
+    reached = [stage for stage in REMINDER_STAGES if days >= stage]
+    return reached[-1] if reached else None
+
+
+@transaction.atomic
+def invoice_reminder_record(
+    *, invoice: Invoice, today: datetime.date | None = None
+) -> InvoiceReminder | None:
+    """Record (and e-mail after commit) the reminder `invoice` is due today, at most once each.
+
+    Only the latest stage reached is sent: a task that did not run for three weeks sends the
+    14-day reminder, not the 7-day one as well. The unique (invoice, stage) constraint makes a
+    second run, or a second worker, a no-op.
+    """
+    today = today or timezone.localdate()
+    invoice = _lock(invoice)
+    if invoice.status != Invoice.Status.OVERDUE or invoice.balance <= 0:
+        return None
+    stage = reminder_stage_due(due_date=invoice.due_date, today=today)
+    if stage is None or not invoice.client.email:
+        return None
+    if invoice.reminders.filter(days_overdue__gte=stage).exists():
+        return None
+    try:
+        with transaction.atomic():
+            reminder = InvoiceReminder.objects.create(
+                invoice=invoice, days_overdue=stage, sent_on=today, email=invoice.client.email
+            )
+    except IntegrityError:
+        return None  # another worker recorded it first
+    reminder_id = reminder.pk
+    transaction.on_commit(lambda: _enqueue("apps.invoices.tasks.reminder_email_task", reminder_id))
+    return reminder
+
+
+def invoice_reminders_send_due(*, today: datetime.date | None = None) -> int:
+    """Daily: every overdue invoice gets the reminder its stage calls for, once."""
+    today = today or timezone.localdate()
+    first_stage_due_by = today - datetime.timedelta(days=REMINDER_STAGES[0])
+    candidates = Invoice.objects.filter(
+        status=Invoice.Status.OVERDUE, due_date__lte=first_stage_due_by, balance__gt=0
+    )
+    sent = 0
+    for invoice_id in candidates.values_list("pk", flat=True).iterator():
+        if invoice_reminder_record(invoice=Invoice(pk=invoice_id), today=today):
+            sent += 1
+    return sent
+
+
+def _send(*, subject: str, to: str, template: str, context: dict) -> None:
+    message = EmailMultiAlternatives(
+        subject=subject, body=render_to_string(f"emails/{template}.txt", context), to=[to]
+    )
+    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    message.send()
+
+
+def invoice_email_send(*, invoice_id: int) -> None:
+    invoice = Invoice.objects.select_related("client").get(pk=invoice_id)
+    if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID) or not invoice.client.email:
+        logger.info("invoice %s: not e-mailed (status %s)", invoice.number, invoice.status)
+        return
+    _send(
+        subject=f"Invoice {invoice.number}",
+        to=invoice.client.email,
+        template="invoice_sent",
+        context={"invoice": invoice, "lines": list(invoice.lines.all()), "client": invoice.client},
+    )
+
+
+def reminder_email_send(*, reminder_id: int) -> None:
+    reminder = InvoiceReminder.objects.select_related("invoice__client").get(pk=reminder_id)
+    invoice = reminder.invoice
+    _send(
+        subject=f"Reminder: invoice {invoice.number} is {reminder.days_overdue} days overdue",
+        to=reminder.email,
+        template="invoice_reminder",
+        context={"invoice": invoice, "client": invoice.client, "reminder": reminder},
+    )

@@ -1,0 +1,313 @@
+"""Admin for quotes: lines inline, totals recomputed by the services, status moved by actions.
+
+A quote past draft is read-only (a change makes a revision). The document plumbing here (line
+forms, saving lines through services, refusals as messages) is reused by the invoices admin.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from apps.core.admin_tools import ReadOnlyHistoryMixin, copy_saved, refusal_text, run_service_action
+from apps.core.errors import ApplicationError
+from apps.quotes import services
+from apps.quotes.models import DocumentSequence, Quote, QuoteLine
+
+LINE_FORM_FIELDS = ["position", "service", "name", "description", "quantity", "rate", "tax_rate"]
+LINE_AMOUNT_FIELDS = ["amount", "discount_amount", "tax_amount"]
+
+
+class DocumentLineForm(forms.ModelForm):
+    """A line form whose name, rate and tax may be left blank to copy them from the service."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("name", "rate", "tax_rate", "position"):
+            if name in self.fields:
+                self.fields[name].required = False
+        if "description" in self.fields:
+            self.fields["description"].widget = forms.Textarea(attrs={"rows": 1, "cols": 30})
+
+    def _post_clean(self):
+        # The line's checks (and its copy of the service) belong to the services.
+        pass
+
+    def service_arguments(self) -> dict:
+        """Arguments for <document>_line_add/update: only what was typed (or changed)."""
+        data = self.cleaned_data
+        if self.instance.pk is None:
+            arguments = {name: data.get(name) for name in LINE_FORM_FIELDS if name in self.fields}
+            for name in ("name", "description", "rate", "tax_rate"):
+                if arguments.get(name) in (None, ""):
+                    arguments[name] = None  # copied from the service
+            if not arguments.get("position"):
+                arguments["position"] = None  # after the last line
+            return arguments
+        return {name: data.get(name) for name in self.changed_data if name in LINE_FORM_FIELDS}
+
+
+class DocumentLineInline(admin.TabularInline):
+    form = DocumentLineForm
+    fields = [*LINE_FORM_FIELDS, *LINE_AMOUNT_FIELDS]
+    readonly_fields = LINE_AMOUNT_FIELDS
+    autocomplete_fields = ["service"]
+    extra = 1
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("service")
+
+    def _editable(self, obj) -> bool:
+        return obj is None or obj.status == "draft"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class DocumentAdminMixin:
+    """Saving a document and its lines through services; a refusal rolls back and is shown."""
+
+    line_model: type
+    line_add = staticmethod(lambda **kwargs: None)
+    line_update = staticmethod(lambda **kwargs: None)
+    line_remove = staticmethod(lambda **kwargs: None)
+    document_field = ""  # the line's foreign key to the document
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The admin wraps the save in a transaction; a service refusal raised inside it rolls
+        # everything back and is shown as a message on the same page, never as a server error.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ValidationError, ApplicationError) as error:
+            self.message_user(request, f"Not saved: {refusal_text(error)}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status != "draft":
+            return False  # locked: actions move it on, a revision changes it
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Numbers are gap-free: a document is voided, rejected or left as a draft, not deleted.
+        return False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not self.line_model:
+            return super().save_formset(request, form, formset, change)
+        document = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for line_form in formset.deleted_forms:
+            if line_form.instance.pk:
+                self.line_remove(line=line_form.instance)
+                formset.deleted_objects.append(line_form.instance)
+        for line_form in formset.forms:
+            if line_form in formset.deleted_forms or not line_form.has_changed():
+                continue
+            arguments = line_form.service_arguments()
+            if line_form.instance.pk:
+                line = self.line_update(line=line_form.instance, **arguments)
+                formset.changed_objects.append((line, list(arguments)))
+            else:
+                line = self.line_add(**{self.document_field: document}, **arguments)
+                formset.new_objects.append(line)
+        return None
+
+    @admin.display(description="Printable page")
+    def print_link(self, obj) -> str:
+        if not obj.pk:
+            return "—"
+        url = reverse(f"{obj._meta.app_label}:print", args=[obj.pk])
+        return format_html('<a href="{}" target="_blank">Open the printable page</a>', url)
+
+    @admin.display(description="Total", ordering="total")
+    def total_display(self, obj) -> str:
+        return f"{obj.total} {obj.currency}"
+
+
+class QuoteLineInline(DocumentLineInline):
+    model = QuoteLine
+
+
+class QuoteForm(forms.ModelForm):
+    class Meta:
+        model = Quote
+        fields = [
+            "client",
+            "issue_date",
+            "valid_until",
+            "currency",
+            "discount_type",
+            "discount_value",
+            "notes",
+            "terms",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "issue_date" in self.fields:
+            self.fields["issue_date"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        checks = [
+            ("currency", lambda: services.check_currency(cleaned.get("currency", ""))),
+            (
+                "discount_value",
+                lambda: services.check_discount(
+                    cleaned.get("discount_type"), cleaned.get("discount_value") or 0
+                ),
+            ),
+        ]
+        for field, check in checks:
+            if field not in cleaned:
+                continue
+            try:
+                value = check()
+            except ValidationError as error:
+                for name, errors in error.error_dict.items():
+                    self.add_error(name if name in self.fields else None, errors)
+            else:
+                if field == "currency":
+                    cleaned["currency"] = value
+        return cleaned
+
+
+@admin.register(Quote)
+class QuoteAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
+    form = QuoteForm
+    inlines = [QuoteLineInline]
+    list_display = [
+        "number",
+        "client",
+        "status",
+        "issue_date",
+        "valid_until",
+        "total_display",
+        "created_by",
+    ]
+    list_select_related = ["client", "created_by"]
+    list_filter = ["status", "currency", "issue_date", "valid_until"]
+    search_fields = ["^number", "client__name", "client__email", "client__company"]
+    date_hierarchy = "issue_date"
+    autocomplete_fields = ["client"]
+    readonly_fields = [
+        "number",
+        "status",
+        "revision_of",
+        "revision",
+        "subtotal",
+        "discount_total",
+        "tax_total",
+        "total",
+        "sent_at",
+        "created_by",
+        "print_link",
+    ]
+    fieldsets = [
+        (None, {"fields": ["number", "status", "client", "issue_date", "valid_until"]}),
+        ("Money", {"fields": ["currency", "discount_type", "discount_value"]}),
+        ("Totals", {"fields": ["subtotal", "discount_total", "tax_total", "total"]}),
+        ("Text", {"fields": ["notes", "terms"]}),
+        (
+            "Record",
+            {"fields": ["revision_of", "revision", "sent_at", "created_by", "print_link"]},
+        ),
+    ]
+    ordering = ["-id"]
+    actions = ["send", "accept", "reject", "revise", "expire"]
+    show_full_result_count = False
+    list_per_page = 50
+
+    line_model = QuoteLine
+    line_add = staticmethod(services.quote_line_add)
+    line_update = staticmethod(services.quote_line_update)
+    line_remove = staticmethod(services.quote_line_remove)
+    document_field = "quote"
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in form.fields}
+        if change:
+            saved = Quote.objects.get(pk=obj.pk)
+            if data:
+                saved = services.quote_update(quote=saved, **data)
+        else:
+            header = {name: form.cleaned_data.get(name) for name in QuoteForm.Meta.fields}
+            header = {name: value for name, value in header.items() if value not in (None, "")}
+            saved = services.quote_create(created_by=request.user, **header)
+        copy_saved(obj, saved)
+
+    @admin.action(description="Send to the client", permissions=["change"])
+    def send(self, request, queryset):
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda quote: services.quote_send(quote=quote, sent_by=request.user),
+            done="Sent",
+        )
+
+    @admin.action(description="Mark accepted", permissions=["change"])
+    def accept(self, request, queryset):
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda quote: services.quote_accept(quote=quote),
+            done="Accepted",
+        )
+
+    @admin.action(description="Mark rejected", permissions=["change"])
+    def reject(self, request, queryset):
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda quote: services.quote_reject(quote=quote),
+            done="Rejected",
+        )
+
+    @admin.action(description="Mark expired (past their validity)", permissions=["change"])
+    def expire(self, request, queryset):
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda quote: services.quote_expire(quote=quote),
+            done="Expired",
+        )
+
+    @admin.action(description="Revise (a new draft revision)", permissions=["change"])
+    def revise(self, request, queryset):
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda quote: services.quote_revise(quote=quote, created_by=request.user),
+            done="Revised",
+        )
+
+
+@admin.register(DocumentSequence)
+class DocumentSequenceAdmin(admin.ModelAdmin):
+    """Read-only: the counters only move when a document takes a number."""
+
+    list_display = ["kind", "year", "last_value"]
+    search_fields = ["kind"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,497 @@
+"""Every write to a quote: create, lines, send, accept, reject, expire, revise.
+
+Each service is atomic and keyword-only; a refusal raises ValidationError naming the field and
+changes nothing; e-mails leave only after commit, through a task that takes the quote's id.
+"""
+
+import datetime
+import logging
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.catalog.models import Service
+from apps.clients.models import Client
+from apps.core.money import ZERO, currency_places, to_decimal
+from apps.quotes.models import DiscountType, Quote, QuoteLine
+from apps.quotes.numbering import QUOTE, sequence_next
+from apps.quotes.totals import LineInput, compute_totals
+from apps.tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_VALIDITY_DAYS = 30
+# Header fields a draft may change through quote_update.
+QUOTE_EDITABLE_FIELDS = (
+    "client",
+    "issue_date",
+    "valid_until",
+    "currency",
+    "discount_type",
+    "discount_value",
+    "notes",
+    "terms",
+)
+LINE_EDITABLE_FIELDS = (
+    "service",
+    "name",
+    "description",
+    "quantity",
+    "rate",
+    "tax_rate",
+    "position",
+)
+
+
+# --- shared checks (invoices reuse them) ---------------------------------------------------------
+
+
+def check_currency(currency: str) -> str:
+    currency = (currency or "").strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise ValidationError({"currency": f"'{currency}' is not a three-letter currency code."})
+    if currency_places(currency) > 2:
+        raise ValidationError(
+            {"currency": f"{currency} has three decimal places; Syncdesk stores money to two."}
+        )
+    return currency
+
+
+def check_decimal(field: str, value: object, *, minimum: Decimal = ZERO) -> Decimal:
+    try:
+        number = to_decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError({field: f"'{value}' is not a number."}) from None
+    if not number.is_finite():
+        raise ValidationError({field: f"'{value}' is not a number."})
+    if number < minimum:
+        raise ValidationError(
+            {field: f"{field.replace('_', ' ').capitalize()} cannot be negative."}
+        )
+    if -number.as_tuple().exponent > 3:
+        raise ValidationError({field: "At most three decimal places are allowed."})
+    return number
+
+
+def check_discount(discount_type: str, discount_value: object) -> Decimal:
+    if discount_type not in DiscountType.values:
+        raise ValidationError({"discount_type": f"Unknown discount type '{discount_type}'."})
+    return check_decimal("discount_value", discount_value)
+
+
+def totals_for(document, lines) -> "tuple":
+    """compute_totals over model lines; a bad discount becomes a ValidationError on its field."""
+    try:
+        return compute_totals(
+            lines=[
+                LineInput(quantity=line.quantity, rate=line.rate, tax_rate=line.tax_rate)
+                for line in lines
+            ],
+            currency=document.currency,
+            discount_type=document.discount_type,
+            discount_value=document.discount_value,
+        )
+    except ValueError as error:
+        field, _, message = str(error).partition(": ")
+        raise ValidationError({field: message}) from None
+
+
+def apply_totals(document, lines) -> None:
+    """Store each line's amounts and the document's totals (history rows only for changes)."""
+    totals = totals_for(document, lines)
+    for line, figures in zip(lines, totals.lines, strict=True):
+        if (line.amount, line.discount_amount, line.tax_amount) != (
+            figures.amount,
+            figures.discount,
+            figures.tax,
+        ):
+            line.amount, line.discount_amount, line.tax_amount = (
+                figures.amount,
+                figures.discount,
+                figures.tax,
+            )
+            line.save(update_fields=["amount", "discount_amount", "tax_amount", "updated_at"])
+    set_document_totals(document, totals)
+
+
+def set_document_totals(document, totals) -> None:
+    document.subtotal = totals.subtotal
+    document.discount_total = totals.discount_total
+    document.tax_total = totals.tax_total
+    document.total = totals.total
+
+
+def line_figures(figures) -> dict:
+    return {
+        "amount": figures.amount,
+        "discount_amount": figures.discount,
+        "tax_amount": figures.tax,
+    }
+
+
+def line_values(
+    *,
+    service: Service | None,
+    name: str | None,
+    description: str | None,
+    quantity: object,
+    rate: object,
+    tax_rate: object,
+) -> dict:
+    """A line's values: the service's name, description, rate and tax are copied unless given."""
+    if service is not None and not service.active:
+        raise ValidationError({"service": f"The service '{service}' is inactive."})
+    if name is None:
+        name = service.name if service else ""
+    if description is None:
+        description = service.description if service else ""
+    if rate is None:
+        rate = service.rate if service else None
+    if tax_rate is None:
+        tax_rate = service.tax_rate.rate if service and service.tax_rate_id else ZERO
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "A line needs a name (or a service to copy it from)."})
+    if rate is None:
+        raise ValidationError({"rate": "A line needs a rate (or a service to copy it from)."})
+    quantity = check_decimal("quantity", quantity)
+    if quantity == 0:
+        raise ValidationError({"quantity": "Quantity must be more than zero."})
+    return {
+        "service": service,
+        "name": name,
+        "description": description or "",
+        "quantity": quantity,
+        "rate": check_decimal("rate", rate),
+        "tax_rate": check_decimal("tax_rate", tax_rate),
+    }
+
+
+# --- quotes ---------------------------------------------------------------------------------
+
+
+def _require_status(quote: Quote, allowed: tuple[str, ...], action: str) -> None:
+    if quote.status not in allowed:
+        wanted = " or ".join(Quote.Status(status).label.lower() for status in allowed)
+        raise ValidationError(
+            {
+                "status": f"Quote {quote.number} is {quote.get_status_display().lower()}; "
+                f"only a {wanted} quote can be {action}."
+            }
+        )
+
+
+def _lock(quote: Quote) -> Quote:
+    """Re-read the quote under a row lock so two transitions never interleave."""
+    return Quote.objects.select_for_update().select_related("client").get(pk=quote.pk)
+
+
+def _recalculate(quote: Quote) -> None:
+    before = (quote.subtotal, quote.discount_total, quote.tax_total, quote.total)
+    apply_totals(quote, list(quote.lines.order_by("position", "id")))
+    if (quote.subtotal, quote.discount_total, quote.tax_total, quote.total) != before:
+        quote.save(update_fields=["subtotal", "discount_total", "tax_total", "total", "updated_at"])
+
+
+@transaction.atomic
+def quote_create(
+    *,
+    created_by,
+    client: Client | None = None,
+    ticket: Ticket | None = None,
+    issue_date: datetime.date | None = None,
+    valid_until: datetime.date | None = None,
+    currency: str | None = None,
+    discount_type: str = DiscountType.AMOUNT,
+    discount_value: object = ZERO,
+    notes: str = "",
+    terms: str = "",
+    lines: list[dict] | None = None,
+) -> Quote:
+    """A draft quote with a new number; from a ticket, the client is the ticket's."""
+    if ticket is not None:
+        if client is None:
+            client = ticket.client
+        elif ticket.client_id != client.pk:
+            raise ValidationError({"ticket": f"Ticket #{ticket.pk} belongs to another client."})
+    if client is None:
+        raise ValidationError({"client": "A quote needs a client."})
+    if not client.active:
+        raise ValidationError({"client": f"The client '{client}' is inactive."})
+    issue_date = issue_date or timezone.localdate()
+    if valid_until is None:
+        valid_until = issue_date + datetime.timedelta(days=DEFAULT_VALIDITY_DAYS)
+    if valid_until < issue_date:
+        raise ValidationError({"valid_until": "Valid until cannot be before the issue date."})
+    quote = Quote(
+        client=client,
+        issue_date=issue_date,
+        valid_until=valid_until,
+        currency=check_currency(currency or settings.DEFAULT_CURRENCY),
+        discount_type=discount_type,
+        discount_value=check_discount(discount_type, discount_value),
+        notes=notes,
+        terms=terms,
+        ticket=ticket,
+        created_by=created_by,
+    )
+    checked = []
+    for position, line in enumerate(lines or [], start=1):
+        values = line_values(
+            service=line.get("service"),
+            name=line.get("name"),
+            description=line.get("description"),
+            quantity=line.get("quantity", Decimal("1")),
+            rate=line.get("rate"),
+            tax_rate=line.get("tax_rate"),
+        )
+        checked.append(values | {"position": line.get("position") or position})
+    # Refuse a discount the lines cannot carry before a number is taken.
+    totals = totals_for(quote, [QuoteLine(**values) for values in checked])
+    set_document_totals(quote, totals)
+    quote.number = sequence_next(kind=QUOTE)
+    quote.save()
+    for values, figures in zip(checked, totals.lines, strict=True):
+        QuoteLine.objects.create(quote=quote, **values, **line_figures(figures))
+    return quote
+
+
+@transaction.atomic
+def quote_update(*, quote: Quote, **changes) -> Quote:
+    """Change a draft's header (client, dates, currency, discount, notes, terms)."""
+    unknown = set(changes) - set(QUOTE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "This field cannot be changed here."})
+    quote = _lock(quote)
+    _require_status(quote, (Quote.Status.DRAFT,), "changed")
+    for field, value in changes.items():
+        setattr(quote, field, value)
+    quote.currency = check_currency(quote.currency)
+    quote.discount_value = check_discount(quote.discount_type, quote.discount_value)
+    if not quote.client.active:
+        raise ValidationError({"client": f"The client '{quote.client}' is inactive."})
+    if quote.valid_until and quote.valid_until < quote.issue_date:
+        raise ValidationError({"valid_until": "Valid until cannot be before the issue date."})
+    apply_totals(quote, list(quote.lines.order_by("position", "id")))
+    quote.save()
+    return quote
+
+
+@transaction.atomic
+def quote_line_add(
+    *,
+    quote: Quote,
+    service: Service | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    quantity: object = Decimal("1"),
+    rate: object = None,
+    tax_rate: object = None,
+    position: int | None = None,
+) -> QuoteLine:
+    quote = _lock(quote)
+    _require_status(quote, (Quote.Status.DRAFT,), "edited")
+    values = line_values(
+        service=service,
+        name=name,
+        description=description,
+        quantity=quantity,
+        rate=rate,
+        tax_rate=tax_rate,
+    )
+    if position is None:
+        position = (
+            quote.lines.order_by("-position").values_list("position", flat=True).first() or 0
+        ) + 1
+    line = QuoteLine.objects.create(quote=quote, position=position, **values)
+    _recalculate(quote)
+    line.refresh_from_db()
+    return line
+
+
+@transaction.atomic
+def quote_line_update(*, line: QuoteLine, **changes) -> QuoteLine:
+    unknown = set(changes) - set(LINE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "This field cannot be changed on a line."})
+    quote = _lock(line.quote)
+    _require_status(quote, (Quote.Status.DRAFT,), "edited")
+    line = QuoteLine.objects.get(pk=line.pk, quote=quote)
+    merged = {field: getattr(line, field) for field in LINE_EDITABLE_FIELDS} | changes
+    service = merged["service"]
+    if "service" in changes and service is not None and service.pk != line.service_id:
+        # A new service brings its own name and rate unless they were given too.
+        for field in ("name", "description", "rate", "tax_rate"):
+            if field not in changes:
+                merged[field] = None
+    elif service is not None and not service.active and "service" not in changes:
+        service = None  # an existing line keeps its copied values even if the service retired
+        merged["service"] = line.service
+    values = line_values(
+        service=service,
+        name=merged["name"],
+        description=merged["description"],
+        quantity=merged["quantity"],
+        rate=merged["rate"],
+        tax_rate=merged["tax_rate"],
+    )
+    values["service"] = merged["service"]
+    for field, value in values.items():
+        setattr(line, field, value)
+    line.position = merged["position"]
+    line.save()
+    _recalculate(quote)
+    line.refresh_from_db()
+    return line
+
+
+@transaction.atomic
+def quote_line_remove(*, line: QuoteLine) -> None:
+    quote = _lock(line.quote)
+    _require_status(quote, (Quote.Status.DRAFT,), "edited")
+    QuoteLine.objects.filter(pk=line.pk, quote=quote).get().delete()
+    _recalculate(quote)
+
+
+@transaction.atomic
+def quote_send(*, quote: Quote, sent_by=None) -> Quote:
+    """Draft -> sent; e-mails the client the quote after commit."""
+    quote = _lock(quote)
+    _require_status(quote, (Quote.Status.DRAFT,), "sent")
+    if not quote.client.email:
+        raise ValidationError(
+            {"client": f"The client '{quote.client}' has no e-mail address to send the quote to."}
+        )
+    if not quote.lines.exists():
+        raise ValidationError({"lines": f"Quote {quote.number} has no lines; add one first."})
+    today = timezone.localdate()
+    if quote.valid_until and quote.valid_until < today:
+        raise ValidationError(
+            {"valid_until": f"Valid until ({quote.valid_until:%Y-%m-%d}) is in the past."}
+        )
+    quote.status = Quote.Status.SENT
+    quote.sent_at = timezone.now()
+    quote.save(update_fields=["status", "sent_at", "updated_at"])
+    quote_id = quote.pk
+    transaction.on_commit(lambda: _enqueue("apps.quotes.tasks.quote_email_task", quote_id))
+    return quote
+
+
+def _enqueue(func: str, *args) -> None:
+    from django_q.tasks import async_task
+
+    async_task(func, *args)
+
+
+@transaction.atomic
+def quote_accept(*, quote: Quote) -> Quote:
+    quote = _lock(quote)
+    _require_status(quote, (Quote.Status.SENT,), "accepted")
+    if quote.valid_until and quote.valid_until < timezone.localdate():
+        raise ValidationError(
+            {"valid_until": f"Quote {quote.number} expired on {quote.valid_until:%Y-%m-%d}."}
+        )
+    quote.status = Quote.Status.ACCEPTED
+    quote.save(update_fields=["status", "updated_at"])
+    return quote
+
+
+@transaction.atomic
+def quote_reject(*, quote: Quote) -> Quote:
+    quote = _lock(quote)
+    _require_status(quote, (Quote.Status.SENT,), "rejected")
+    quote.status = Quote.Status.REJECTED
+    quote.save(update_fields=["status", "updated_at"])
+    return quote
+
+
+@transaction.atomic
+def quote_expire(*, quote: Quote, today: datetime.date | None = None) -> Quote:
+    quote = _lock(quote)
+    _require_status(quote, (Quote.Status.SENT,), "expired")
+    today = today or timezone.localdate()
+    if not quote.valid_until or quote.valid_until >= today:
+        raise ValidationError(
+            {"valid_until": f"Quote {quote.number} is valid until {quote.valid_until}; not yet."}
+        )
+    quote.status = Quote.Status.EXPIRED
+    quote.save(update_fields=["status", "updated_at"])
+    return quote
+
+
+def quote_expire_due(*, today: datetime.date | None = None) -> int:
+    """Expire every sent quote whose validity ended before `today`; safe to run twice."""
+    today = today or timezone.localdate()
+    due = Quote.objects.filter(status=Quote.Status.SENT, valid_until__lt=today)
+    expired = 0
+    for quote_id in due.values_list("pk", flat=True).iterator():
+        try:
+            quote_expire(quote=Quote(pk=quote_id), today=today)
+            expired += 1
+        except ValidationError:
+            continue  # changed since it was listed (accepted, say): not ours to expire
+    return expired
+
+
+@transaction.atomic
+def quote_revise(*, quote: Quote, created_by=None) -> Quote:
+    """A sent quote becomes a new draft revision with the same lines; the sent one stays as is."""
+    quote = _lock(quote)
+    _require_status(quote, (Quote.Status.SENT,), "revised")
+    existing = Quote.objects.filter(revision_of=quote).first()
+    if existing is not None:
+        raise ValidationError(
+            {"status": f"Quote {quote.number} was already revised as {existing.number}."}
+        )
+    base_number = quote.number.partition("-R")[0]
+    revision = quote.revision + 1
+    today = timezone.localdate()
+    validity = (
+        (quote.valid_until - quote.issue_date)
+        if quote.valid_until
+        else datetime.timedelta(days=DEFAULT_VALIDITY_DAYS)
+    )
+    copy = Quote(
+        number=f"{base_number}-R{revision}",
+        client=quote.client,
+        issue_date=today,
+        valid_until=today + validity,
+        currency=quote.currency,
+        discount_type=quote.discount_type,
+        discount_value=quote.discount_value,
+        notes=quote.notes,
+        terms=quote.terms,
+        ticket_id=quote.ticket_id,
+        revision_of=quote,
+        revision=revision,
+        created_by=created_by or quote.created_by,
+    )
+    copy.save()
+    for line in quote.lines.order_by("position", "id"):
+        QuoteLine.objects.create(
+            quote=copy,
+            **{field: getattr(line, field) for field in LINE_EDITABLE_FIELDS},
+        )
+    _recalculate(copy)
+    return copy
+
+
+def quote_email_send(*, quote_id: int) -> None:
+    """E-mail the client a sent quote, plain text and HTML; called by the task after commit."""
+    quote = Quote.objects.select_related("client").get(pk=quote_id)
+    if quote.status == Quote.Status.DRAFT or not quote.client.email:
+        logger.info("quote %s: not e-mailed (status %s)", quote.number, quote.status)
+        return
+    context = {"quote": quote, "lines": list(quote.lines.all()), "client": quote.client}
+    message = EmailMultiAlternatives(
+        subject=f"Quote {quote.number}",
+        body=render_to_string("emails/quote_sent.txt", context),
+        to=[quote.client.email],
+    )
+    message.attach_alternative(render_to_string("emails/quote_sent.html", context), "text/html")
+    message.send()
