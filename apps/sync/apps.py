@@ -1,4 +1,4 @@
-"""App config for sync."""
+"""App config for sync: connects the enqueue-only signal receivers."""
 
 from django.apps import AppConfig
 
@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class SyncConfig(AppConfig):
     name = "apps.sync"
     verbose_name = "Sync"
+
+    def ready(self) -> None:
+        from apps.sync import receivers  # noqa: F401 - registers the receivers

@@ -234,6 +234,28 @@ def vendor_urls(sandbox_enabled: bool, sandbox_base_url: str) -> dict[str, str]:
 vars().update(vendor_urls(SANDBOX_ENABLED, SANDBOX_BASE_URL))
 XERO_WEBHOOK_KEY = env("XERO_WEBHOOK_KEY", default="")
 
+# --- Sync engine ----------------------------------------------------------------------------
+# Seconds before a vendor call (and a token refresh) gives up; an unanswered create is then
+# looked up by our reference before it is retried.
+SYNC_HTTP_TIMEOUT = env.float("SYNC_HTTP_TIMEOUT", default=30.0)
+SYNC_TOKEN_TIMEOUT = env.float("SYNC_TOKEN_TIMEOUT", default=10.0)
+# Multiplies the rate governor's windows (1 = real minutes and days); the sandbox and tests scale.
+SYNC_CLOCK_SCALE = env.float("SYNC_CLOCK_SCALE", default=1.0)
+# Per-provider overrides of the built-in vendor limits, e.g. {"xero": {"per_day": 1000}}.
+SYNC_RATE_LIMITS: dict = {}
+# Share of each window that bulk pulls leave for user-triggered pushes.
+SYNC_PRIORITY_RESERVE = env.float("SYNC_PRIORITY_RESERVE", default=0.1)
+# Pulls re-read this many seconds before the cursor (clock skew between the vendor's servers).
+SYNC_PULL_OVERLAP_SECONDS = env.int("SYNC_PULL_OVERLAP_SECONDS", default=300)
+# A running pull whose heartbeat is older than this is taken over and resumed.
+SYNC_RUN_STALE_SECONDS = env.int("SYNC_RUN_STALE_SECONDS", default=600)
+SYNC_LOG_RETENTION_DAYS = env.int("SYNC_LOG_RETENTION_DAYS", default=30)
+# Outbox retries: full-jitter exponential backoff from BASE seconds up to CAP, then dead letter.
+SYNC_OUTBOX_MAX_ATTEMPTS = env.int("SYNC_OUTBOX_MAX_ATTEMPTS", default=12)
+SYNC_OUTBOX_BACKOFF_BASE = env.float("SYNC_OUTBOX_BACKOFF_BASE", default=30.0)
+SYNC_OUTBOX_BACKOFF_CAP = env.float("SYNC_OUTBOX_BACKOFF_CAP", default=6 * 3600.0)
+SYNC_OUTBOX_LEASE_SECONDS = env.int("SYNC_OUTBOX_LEASE_SECONDS", default=120)
+
 # --- Internationalisation, static files -----------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("TIME_ZONE", default="UTC")

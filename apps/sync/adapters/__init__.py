@@ -1,0 +1,1 @@
+"""Vendor adapters: one per provider on a shared HTTP client; they return plain records."""

@@ -1,0 +1,36 @@
+"""Vendor timestamp formats: Zoho's ISO-8601 with a numeric offset, Xero's MS-JSON dates."""
+
+import re
+from datetime import UTC, datetime
+
+_MS_DATE = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
+
+
+def parse_zoho_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_zoho_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def parse_xero_time(value: str | None) -> datetime | None:
+    """'/Date(1439434356790+0000)/' (UTC milliseconds) or an ISO string."""
+    if not value:
+        return None
+    match = _MS_DATE.search(value)
+    if match:
+        return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_http_time(value: datetime) -> str:
+    """ISO UTC, to the second, for If-Modified-Since (Xero's OAS example is ISO)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")

@@ -1,0 +1,231 @@
+"""The binder: applies a page of remote records to local rows in bulk, matching unbound records
+by remote id, then the natural key (e-mail for clients, SKU for services), then creating."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from apps.catalog.models import Service
+from apps.clients.models import Client
+from apps.sync.adapters.base import RemoteRecord
+from apps.sync.mappers import clients as client_mappers
+from apps.sync.mappers import services as service_mappers
+from apps.sync.models import Binding, BindingStatus, Connection, Entity
+
+CHANGE_REASON = "sync pull"
+
+
+@dataclass
+class PageResult:
+    created: int = 0
+    updated: int = 0
+    linked: int = 0
+    unchanged: int = 0
+    conflicts: int = 0
+    errors: int = 0
+    max_modified: object = None
+    error_messages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LocalSpec:
+    entity: str
+    model: type
+    match_field: str
+    case_insensitive: bool
+    snapshot: object
+    unique_match: bool  # the natural key is unique locally (SKU), so a clash cannot be created
+
+    def to_model_value(self, name: str, value):
+        if name == "rate":
+            return Decimal(value)
+        if name == "sku":
+            return value or None
+        return value
+
+
+LOCAL_SPECS = {
+    Entity.CLIENTS: LocalSpec(
+        Entity.CLIENTS, Client, "email", True, client_mappers.local_snapshot, False
+    ),
+    Entity.SERVICES: LocalSpec(
+        Entity.SERVICES, Service, "sku", False, service_mappers.local_snapshot, True
+    ),
+}
+
+
+def apply_page(
+    *, connection: Connection, entity: str, mapped: list[tuple[RemoteRecord, dict]]
+) -> PageResult:
+    """Apply one page inside the caller's transaction. Remote wins on fields the remote
+    changed since the base snapshot; fields only changed locally are left alone."""
+    spec = LOCAL_SPECS[entity]
+    result = PageResult()
+    now = timezone.now()
+    content_type = ContentType.objects.get_for_model(spec.model)
+
+    by_remote: dict[str, tuple[RemoteRecord, dict]] = {}
+    for record, values in mapped:
+        by_remote[record.remote_id] = (record, values)
+        if record.modified_at and (
+            result.max_modified is None or record.modified_at > result.max_modified
+        ):
+            result.max_modified = record.modified_at
+
+    bindings = {
+        b.remote_id: b
+        for b in Binding.objects.filter(
+            connection=connection, entity=entity, remote_id__in=list(by_remote)
+        )
+    }
+    bound_objects = spec.model.objects.in_bulk([b.object_id for b in bindings.values()])
+
+    changed_objects: dict[int, object] = {}
+    changed_fields: set[str] = set()
+    changed_bindings: list[Binding] = []
+    unbound: list[tuple[RemoteRecord, dict]] = []
+
+    for remote_id, (record, values) in by_remote.items():
+        binding = bindings.get(remote_id)
+        local = bound_objects.get(binding.object_id) if binding else None
+        if binding is None or local is None:
+            if binding is not None:  # the local row was deleted: bind afresh below
+                binding.delete()
+            unbound.append((record, values))
+            continue
+        base = binding.base_snapshot or {}
+        remote_changes = {k: v for k, v in values.items() if base.get(k) != v}
+        if not remote_changes and binding.remote_modified_at == record.modified_at:
+            result.unchanged += 1
+            continue
+        if remote_changes:
+            local_now = spec.snapshot(local)
+            for name, value in remote_changes.items():
+                if local_now.get(name) not in (base.get(name), value):
+                    result.conflicts += 1  # both sides changed it: remote wins, counted
+                setattr(local, name, spec.to_model_value(name, value))
+                changed_fields.add(name)
+            changed_objects[local.pk] = local
+            result.updated += 1
+        else:
+            result.unchanged += 1
+        binding.base_snapshot = {**base, **values}
+        binding.remote_modified_at = record.modified_at
+        binding.remote_number = record.number[:100]
+        binding.status = BindingStatus.SYNCED
+        binding.synced_at = now
+        binding.last_error = ""
+        changed_bindings.append(binding)
+
+    new_objects: list[tuple[object, RemoteRecord, dict]] = []
+    linked: list[tuple[object, RemoteRecord, dict]] = []
+    if unbound:
+        candidates = _match_candidates(connection, spec, [v for _, v in unbound])
+        for record, values in unbound:
+            key = values.get(spec.match_field) or ""
+            if spec.case_insensitive:
+                key = key.lower()
+            local = candidates.pop(key, None) if key else None
+            if local is not None:
+                for name, value in values.items():
+                    if spec.snapshot(local).get(name) != value and (value or name == "active"):
+                        setattr(local, name, spec.to_model_value(name, value))
+                        changed_fields.add(name)
+                changed_objects[local.pk] = local
+                linked.append((local, record, values))
+                continue
+            if spec.unique_match and key and _taken(spec, key):
+                result.errors += 1
+                result.error_messages.append(
+                    f"{record.remote_id}: {spec.match_field} {key!r} already belongs to "
+                    "another bound record"
+                )
+                continue
+            obj = spec.model(**{k: spec.to_model_value(k, v) for k, v in values.items()})
+            new_objects.append((obj, record, values))
+
+    if new_objects:
+        bulk_create_with_history(
+            [obj for obj, _, _ in new_objects],
+            spec.model,
+            batch_size=500,
+            default_change_reason=CHANGE_REASON,
+        )
+    if changed_objects:
+        for obj in changed_objects.values():
+            obj.updated_at = now  # bulk_update does not touch auto_now fields
+        bulk_update_with_history(
+            list(changed_objects.values()),
+            spec.model,
+            sorted(changed_fields | {"updated_at"}),
+            batch_size=500,
+            default_change_reason=CHANGE_REASON,
+        )
+    new_bindings = [
+        Binding(
+            connection=connection,
+            entity=entity,
+            content_type=content_type,
+            object_id=obj.pk,
+            remote_id=record.remote_id,
+            remote_number=record.number[:100],
+            remote_modified_at=record.modified_at,
+            base_snapshot=values,
+            status=BindingStatus.SYNCED,
+            synced_at=now,
+        )
+        for obj, record, values in new_objects + linked
+    ]
+    if new_bindings:
+        Binding.objects.bulk_create(new_bindings, batch_size=500)
+    if changed_bindings:
+        Binding.objects.bulk_update(
+            changed_bindings,
+            [
+                "base_snapshot",
+                "remote_modified_at",
+                "remote_number",
+                "status",
+                "synced_at",
+                "last_error",
+            ],
+            batch_size=500,
+        )
+    result.created = len(new_objects)
+    result.linked = len(linked)
+    return result
+
+
+def _match_candidates(connection, spec: LocalSpec, values: list[dict]) -> dict[str, object]:
+    """Local rows not yet bound on this connection whose natural key matches, lowest id first."""
+    keys = {(v.get(spec.match_field) or "") for v in values}
+    if spec.case_insensitive:
+        keys = {k.lower() for k in keys}
+    keys.discard("")
+    if not keys:
+        return {}
+    if spec.case_insensitive:
+        rows = spec.model.objects.annotate(_key=Lower(spec.match_field)).filter(_key__in=keys)
+    else:
+        rows = spec.model.objects.filter(**{f"{spec.match_field}__in": keys})
+    rows = list(rows.order_by("id"))
+    bound = set(
+        Binding.objects.filter(
+            connection=connection, entity=spec.entity, object_id__in=[r.pk for r in rows]
+        ).values_list("object_id", flat=True)
+    )
+    found: dict[str, object] = {}
+    for row in rows:
+        if row.pk in bound:
+            continue
+        key = getattr(row, spec.match_field) or ""
+        found.setdefault(key.lower() if spec.case_insensitive else key, row)
+    return found
+
+
+def _taken(spec: LocalSpec, key: str) -> bool:
+    return spec.model.objects.filter(**{spec.match_field: key}).exists()

@@ -1,0 +1,1 @@
+"""Pure functions between local records and vendor payloads; table-tested in tests/sync."""

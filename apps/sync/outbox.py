@@ -1,0 +1,369 @@
+"""The outbox: local changes waiting to reach a vendor. Rows are written in the same transaction
+as the change, claimed with skip_locked and a lease, retried with full-jitter exponential
+backoff, dead-lettered after the last attempt. A create whose outcome is unknown is looked up by
+our reference before it is sent again, so a retry never makes a second remote document."""
+
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.catalog.models import Service
+from apps.clients.models import Client
+from apps.sync.adapters.base import (
+    AuthExpired,
+    NotFound,
+    Rejected,
+    RemoteRecord,
+    TransientError,
+    VendorError,
+)
+from apps.sync.backends import adapter_for
+from apps.sync.mappers import clients as client_mappers
+from apps.sync.mappers import services as service_mappers
+from apps.sync.models import (
+    Binding,
+    BindingStatus,
+    Connection,
+    ConnectionStatus,
+    Entity,
+    Operation,
+    OutboxItem,
+    OutboxStatus,
+    Priority,
+    Provider,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PushSpec:
+    resource: str
+    model: type
+    payload: Callable  # (local object, reference) -> vendor payload
+    snapshot: Callable  # local object -> canonical snapshot
+    from_remote: Callable  # RemoteRecord -> canonical snapshot
+    lookup_value: Callable  # (local object, reference) -> what find_by_reference searches
+
+
+def client_reference(client: Client) -> str:
+    return f"SD-C-{client.pk:06d}"
+
+
+def service_reference(service: Service) -> str:
+    return service.sku or f"SD-S-{service.pk:06d}"
+
+
+PUSH_SPECS = {
+    (Provider.ZOHO_BOOKS, Entity.CLIENTS): PushSpec(
+        "contacts",
+        Client,
+        lambda c, ref: client_mappers.to_zoho_books(client_mappers.local_snapshot(c)),
+        client_mappers.local_snapshot,
+        client_mappers.from_zoho_books,
+        # Books contacts have no reference field: the e-mail (our natural key) is looked up.
+        lambda c, ref: c.email,
+    ),
+    (Provider.XERO, Entity.CLIENTS): PushSpec(
+        "contacts",
+        Client,
+        lambda c, ref: client_mappers.to_xero(client_mappers.local_snapshot(c), reference=ref),
+        client_mappers.local_snapshot,
+        client_mappers.from_xero,
+        lambda c, ref: ref,
+    ),
+    (Provider.ZOHO_BOOKS, Entity.SERVICES): PushSpec(
+        "items",
+        Service,
+        lambda s, ref: service_mappers.to_zoho_books(service_mappers.local_snapshot(s)),
+        service_mappers.local_snapshot,
+        service_mappers.from_zoho_books,
+        lambda s, ref: s.sku,
+    ),
+    (Provider.XERO, Entity.SERVICES): PushSpec(
+        "items",
+        Service,
+        lambda s, ref: service_mappers.to_xero(service_mappers.local_snapshot(s)),
+        service_mappers.local_snapshot,
+        service_mappers.from_xero,
+        lambda s, ref: s.sku,
+    ),
+}
+REFERENCES = {Entity.CLIENTS: client_reference, Entity.SERVICES: service_reference}
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Full jitter: uniform over [0, min(cap, base * 2**attempts)] (AWS architecture blog)."""
+    ceiling = min(
+        settings.SYNC_OUTBOX_BACKOFF_CAP,
+        settings.SYNC_OUTBOX_BACKOFF_BASE * 2 ** max(0, attempts - 1),
+    )
+    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+
+
+# --- enqueue ------------------------------------------------------------------------------------
+def outbox_enqueue(
+    *,
+    connection: Connection,
+    entity: str,
+    obj,
+    operation: str | None = None,
+    intent: dict | None = None,
+    priority: int = Priority.USER,
+) -> OutboxItem | None:
+    """Queue a push of `obj`; call inside the transaction of the change. An update still waiting
+    is not queued twice (it will read the row as it is when it is sent)."""
+    if (connection.provider, entity) not in PUSH_SPECS:
+        return None
+    bound = Binding.objects.filter(
+        connection=connection, entity=entity, object_id=obj.pk, remote_id__isnull=False
+    ).exists()
+    if operation is None:
+        operation = Operation.UPDATE if bound else Operation.CREATE
+    waiting = OutboxItem.objects.filter(
+        connection=connection,
+        entity=entity,
+        object_id=obj.pk,
+        operation__in=[Operation.CREATE, Operation.UPDATE],
+        status=OutboxStatus.PENDING,
+    )
+    if operation in (Operation.CREATE, Operation.UPDATE) and waiting.exists():
+        return waiting.first()
+    item = OutboxItem.objects.create(
+        connection=connection,
+        entity=entity,
+        operation=operation,
+        object_id=obj.pk,
+        intent=intent or {},
+        reference=REFERENCES[entity](obj),
+        priority=priority,
+        next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(_kick)
+    return item
+
+
+def _kick() -> None:
+    """Drain soon after commit; the minute sweep is the safety net if this is lost."""
+    try:
+        from django_q.tasks import async_task
+
+        async_task("apps.sync.tasks.outbox_drain_task", None)
+    except Exception:  # the queue being down must not undo the local change
+        logger.exception("could not enqueue the outbox drain")
+
+
+# --- claim --------------------------------------------------------------------------------------
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
+
+
+def outbox_claim(
+    *,
+    owner: str,
+    limit: int = 10,
+    connection_id: int | None = None,
+    entity: str | None = None,
+) -> list[int]:
+    """Claim due items (pending, or in flight with a lapsed lease) for `owner`."""
+    now = timezone.now()
+    due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=OutboxStatus.IN_FLIGHT, lease_until__lt=now
+    )
+    with transaction.atomic():
+        query = OutboxItem.objects.select_for_update(skip_locked=True).filter(due)
+        query = query.exclude(connection__status=ConnectionStatus.DISABLED)
+        if connection_id:
+            query = query.filter(connection_id=connection_id)
+        if entity:
+            query = query.filter(entity=entity)
+        items = list(query.order_by("priority", "next_attempt_at", "id")[:limit])
+        lease_until = now + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
+        for item in items:
+            item.status = OutboxStatus.IN_FLIGHT
+            item.lease_until = lease_until
+            item.lease_owner = owner
+            item.attempts += 1
+        OutboxItem.objects.bulk_update(items, ["status", "lease_until", "lease_owner", "attempts"])
+    return [item.pk for item in items]
+
+
+# --- process ------------------------------------------------------------------------------------
+def outbox_process(*, item_id: int, owner: str) -> str:
+    """Send one claimed item; returns its new status."""
+    item = OutboxItem.objects.select_related("connection__credential").get(pk=item_id)
+    if item.status != OutboxStatus.IN_FLIGHT or item.lease_owner != owner:
+        return item.status  # the lease went to someone else
+    spec = PUSH_SPECS[(item.connection.provider, item.entity)]
+    obj = spec.model.objects.filter(pk=item.object_id).first()
+    if obj is None:
+        return _finish(item, OutboxStatus.DISCARDED, error="The local record no longer exists.")
+    adapter = adapter_for(item.connection, priority=item.priority)
+    try:
+        record = _send(item, spec, obj, adapter)
+    except TransientError as error:
+        return _retry_later(item, error)
+    except AuthExpired as error:
+        return _retry_later(item, error)
+    except (Rejected, NotFound) as error:
+        return _finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
+    except VendorError as error:
+        return _retry_later(item, error)
+    with transaction.atomic():
+        _bind(item, spec, obj, record)
+        return _finish(item, OutboxStatus.DONE, remote_id=record.remote_id)
+
+
+def _send(item: OutboxItem, spec: PushSpec, obj, adapter) -> RemoteRecord:
+    provider = item.connection.provider
+    payload = spec.payload(obj, item.reference)
+    binding = Binding.objects.filter(
+        connection=item.connection, entity=item.entity, object_id=obj.pk, remote_id__isnull=False
+    ).first()
+    if item.operation == Operation.UPDATE or (item.operation == Operation.CREATE and binding):
+        if binding is None:
+            raise Rejected("Nothing to update: the record is not bound to a remote one yet.")
+        if provider == Provider.XERO:
+            return adapter.update(
+                spec.resource, binding.remote_id, payload, idempotency_key=str(item.idempotency_key)
+            )
+        return adapter.update(spec.resource, binding.remote_id, payload)
+    if item.operation == Operation.ACTION:
+        if binding is None:
+            raise Rejected("Nothing to act on: the record is not bound to a remote one yet.")
+        adapter.status_action(spec.resource, binding.remote_id, item.intent["action"])
+        return adapter.get(spec.resource, binding.remote_id)
+    # A create. If an earlier attempt may have reached the vendor, look before sending again.
+    if item.uncertain:
+        lookup = spec.lookup_value(obj, item.reference)
+        found = adapter.find_by_reference(spec.resource, lookup) if lookup else None
+        if found is not None:
+            return found
+    if provider == Provider.XERO:
+        return adapter.create(spec.resource, payload, idempotency_key=str(item.idempotency_key))
+    return adapter.create(spec.resource, payload)
+
+
+def _bind(item: OutboxItem, spec: PushSpec, obj, record: RemoteRecord) -> None:
+    Binding.objects.update_or_create(
+        connection=item.connection,
+        entity=item.entity,
+        object_id=obj.pk,
+        defaults={
+            "content_type": ContentType.objects.get_for_model(spec.model),
+            "remote_id": record.remote_id,
+            "remote_number": record.number[:100],
+            "remote_modified_at": record.modified_at,
+            "base_snapshot": spec.from_remote(record),
+            "status": BindingStatus.SYNCED,
+            "synced_at": timezone.now(),
+            "last_error": "",
+        },
+    )
+
+
+def _finish(item, status, *, error="", http_status=None, remote_id="") -> str:
+    item.status = status
+    item.lease_until = None
+    item.last_error = error[:2000]
+    item.last_http_status = http_status
+    item.remote_id = remote_id or item.remote_id
+    item.finished_at = timezone.now()
+    item.save(
+        update_fields=[
+            "status",
+            "lease_until",
+            "last_error",
+            "last_http_status",
+            "remote_id",
+            "finished_at",
+        ]
+    )
+    if status == OutboxStatus.DEAD:
+        Binding.objects.filter(
+            connection=item.connection, entity=item.entity, object_id=item.object_id
+        ).update(status=BindingStatus.FAILED, last_error=error[:2000])
+    return status
+
+
+def _retry_later(item: OutboxItem, error: VendorError) -> str:
+    if getattr(error, "uncertain", False) and item.operation == Operation.CREATE:
+        item.uncertain = True
+    if item.attempts >= settings.SYNC_OUTBOX_MAX_ATTEMPTS:
+        item.save(update_fields=["uncertain"])
+        return _finish(
+            item,
+            OutboxStatus.DEAD,
+            error=f"{error} (after {item.attempts} attempts)",
+            http_status=error.status,
+        )
+    delay = backoff_seconds(item.attempts)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        delay = max(delay, retry_after * settings.SYNC_CLOCK_SCALE)
+    item.status = OutboxStatus.PENDING
+    item.lease_until = None
+    item.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+    item.last_error = str(error)[:2000]
+    item.last_http_status = error.status
+    item.save(
+        update_fields=[
+            "status",
+            "lease_until",
+            "next_attempt_at",
+            "last_error",
+            "last_http_status",
+            "uncertain",
+        ]
+    )
+    return item.status
+
+
+# --- drain --------------------------------------------------------------------------------------
+def outbox_drain(
+    *,
+    connection_id: int | None = None,
+    entity: str | None = None,
+    batch: int = 10,
+    max_items: int | None = None,
+) -> dict[str, int]:
+    """Claim and send due items until none is due; returns counts per outcome."""
+    owner = _owner()
+    counts: dict[str, int] = {}
+    handled = 0
+    while max_items is None or handled < max_items:
+        ids = outbox_claim(owner=owner, limit=batch, connection_id=connection_id, entity=entity)
+        if not ids:
+            break
+        for item_id in ids:
+            status = outbox_process(item_id=item_id, owner=owner)
+            counts[status] = counts.get(status, 0) + 1
+            handled += 1
+    return counts
+
+
+# --- admin actions ------------------------------------------------------------------------------
+def outbox_requeue(*, items) -> int:
+    return items.filter(status__in=[OutboxStatus.DEAD, OutboxStatus.DISCARDED]).update(
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        lease_until=None,
+        finished_at=None,
+    )
+
+
+def outbox_discard(*, items) -> int:
+    return items.exclude(status=OutboxStatus.DONE).update(
+        status=OutboxStatus.DISCARDED, finished_at=timezone.now(), lease_until=None
+    )

@@ -1,0 +1,103 @@
+"""Reads of the sync engine: health figures for `sync status` and the admin, alert decisions."""
+
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.core.mail import mail_admins
+from django.db.models import Avg, Count, Q
+from django.utils import timezone
+
+from apps.sync import governor
+from apps.sync.backends import budget_key
+from apps.sync.models import Connection, OutboxItem, OutboxStatus, SyncLog
+
+HEALTH_WINDOW = timedelta(hours=24)
+FAILURE_ALERT_RATE = 0.10
+
+
+def connection_health(connection: Connection, *, since) -> dict:
+    calls = SyncLog.objects.filter(connection=connection, created_at__gte=since).aggregate(
+        total=Count("id"),
+        failed=Count("id", filter=Q(status_code__gte=400) | Q(status_code__isnull=True)),
+        latency=Avg("latency_ms"),
+    )
+    total = calls["total"] or 0
+    credential = connection.credential
+    now = timezone.now()
+    limits = governor.limits_for(connection.provider, daily_limit=connection.daily_limit)
+    return {
+        "name": connection.name,
+        "provider": connection.provider,
+        "status": connection.status,
+        "calls_24h": total,
+        "success_rate": round(1 - (calls["failed"] or 0) / total, 4) if total else None,
+        "latency_ms_avg": round(calls["latency"], 1) if calls["latency"] is not None else None,
+        "queue_depth": OutboxItem.objects.filter(
+            connection=connection, status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]
+        ).count(),
+        "dead_letters": OutboxItem.objects.filter(
+            connection=connection, status=OutboxStatus.DEAD
+        ).count(),
+        "budget": governor.budget_snapshot(budget_key(connection), limits),
+        "token_age_s": int((now - credential.refreshed_at).total_seconds())
+        if credential.refreshed_at
+        else None,
+        "token_expires_in_s": int((credential.access_expires_at - now).total_seconds())
+        if credential.access_expires_at
+        else None,
+        "last_refresh_error": credential.last_refresh_error or None,
+    }
+
+
+def sync_health() -> dict:
+    since = timezone.now() - HEALTH_WINDOW
+    connections = [
+        connection_health(c, since=since)
+        for c in Connection.objects.select_related("credential").order_by("name")
+    ]
+    total = sum(c["calls_24h"] for c in connections)
+    failed = sum(
+        round(c["calls_24h"] * (1 - c["success_rate"]))
+        for c in connections
+        if c["success_rate"] is not None
+    )
+    return {
+        "ok": all(c["status"] == "connected" for c in connections)
+        and (not total or failed / total <= FAILURE_ALERT_RATE),
+        "success_rate": round(1 - failed / total, 4) if total else None,
+        "queue_depth": sum(c["queue_depth"] for c in connections),
+        "dead_letters": sum(c["dead_letters"] for c in connections),
+        "connections": connections,
+    }
+
+
+def _incidents(health: dict) -> dict[str, str]:
+    found = {}
+    for c in health["connections"]:
+        if (
+            c["success_rate"] is not None
+            and c["calls_24h"] >= 10
+            and (1 - c["success_rate"] > FAILURE_ALERT_RATE)
+        ):
+            found[f"failures:{c['name']}"] = (
+                f"{c['name']}: {100 * (1 - c['success_rate']):.0f}% of vendor calls failed (24 h)"
+            )
+        if c["last_refresh_error"] or c["status"] == "needs_reauth":
+            found[f"token:{c['name']}"] = f"{c['name']}: the token refresh failed; reconnect it"
+        day_left, day_used = c["budget"].get("day_left", 1), c["budget"].get("day_used", 0)
+        if day_used and day_left <= 0.1 * (day_left + day_used):
+            found[f"budget:{c['name']}"] = f"{c['name']}: under 10% of today's API budget left"
+    return found
+
+
+def sync_health_alert() -> bool:
+    """E-mail admins once per incident (not per failure): an incident is remembered until it
+    clears. Returns True when a mail went out."""
+    incidents = _incidents(sync_health())
+    known = cache.get("sync:incidents") or {}
+    new = {key: text for key, text in incidents.items() if key not in known}
+    cache.set("sync:incidents", incidents, timeout=None)
+    if not new:
+        return False
+    mail_admins("Sync needs attention", "\n".join(new.values()), fail_silently=True)
+    return True

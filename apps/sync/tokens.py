@@ -1,0 +1,152 @@
+"""Access tokens for a credential: cached until near expiry, refreshed single-flight under a row
+lock, a rotated refresh token committed before anyone uses it (ecosystem-notes §4.4)."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.sync.adapters import oauth
+from apps.sync.adapters.base import AuthExpired, TokenSet, TransientError
+from apps.sync.adapters.http import CallContext, HttpClient
+from apps.sync.crypto import decrypt_tokens, encrypt_tokens
+from apps.sync.models import ConnectionStatus, Credential, Vendor
+
+logger = logging.getLogger(__name__)
+
+# Refresh this long before the vendor's expiry, so a token never dies mid-run.
+EXPIRY_MARGIN = timedelta(seconds=120)
+# A lost refresh answer is retried with the same refresh token (Xero keeps it valid for a
+# 30-minute grace period; Zoho never rotates).
+LOST_ANSWER_RETRIES = 2
+
+
+def credential_store_tokens(*, credential: Credential, tokens: TokenSet) -> None:
+    """Write a new token set onto `credential` (the caller saves, inside its transaction)."""
+    now = timezone.now()
+    credential.token_ciphertext = encrypt_tokens(
+        {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token}
+    )
+    # expires_in is in the vendor's seconds; SYNC_CLOCK_SCALE maps them to ours (1 in production,
+    # smaller against a sandbox whose clock runs fast).
+    credential.access_expires_at = now + timedelta(
+        seconds=tokens.expires_in * settings.SYNC_CLOCK_SCALE
+    )
+    credential.refreshed_at = now
+    if tokens.api_domain:
+        credential.api_domain = tokens.api_domain
+    credential.last_refresh_error = ""
+
+
+def credential_create(*, vendor: str, tokens: TokenSet, accounts_server: str = "") -> Credential:
+    credential = Credential(vendor=vendor, accounts_server=accounts_server)
+    credential_store_tokens(credential=credential, tokens=tokens)
+    credential.refresh_count = 0
+    credential.save()
+    return credential
+
+
+def _fresh(credential: Credential) -> bool:
+    margin = EXPIRY_MARGIN * settings.SYNC_CLOCK_SCALE
+    return bool(
+        credential.access_expires_at and credential.access_expires_at > timezone.now() + margin
+    )
+
+
+def _call_refresh(credential: Credential, refresh_token: str) -> TokenSet:
+    client = HttpClient(context=CallContext(), timeout=settings.SYNC_TOKEN_TIMEOUT)
+    last_error: TransientError | None = None
+    for _ in range(1 + LOST_ANSWER_RETRIES):
+        try:
+            if credential.vendor == Vendor.XERO:
+                return oauth.xero_refresh(client, refresh_token=refresh_token)
+            return oauth.zoho_refresh(
+                client,
+                accounts_server=credential.accounts_server or oauth.zoho_accounts_server(""),
+                refresh_token=refresh_token,
+            )
+        except TransientError as error:
+            last_error = error
+    raise last_error  # type: ignore[misc]
+
+
+def access_token(credential_id: int, *, stale_token: str | None = None) -> tuple[str, str]:
+    """(access token, api domain) for a credential, refreshing when it is (nearly) expired or
+    when `stale_token` is the token a vendor just refused."""
+    credential = Credential.objects.get(pk=credential_id)
+    if stale_token is None and _fresh(credential):
+        return decrypt_tokens(credential.token_ciphertext)["access_token"], credential.api_domain
+    return _refresh(credential_id, stale_token=stale_token)
+
+
+def _refresh(credential_id: int, *, stale_token: str | None) -> tuple[str, str]:
+    tried_refresh_tokens: set[str] = set()
+    while True:
+        failure: str | None = None
+        with transaction.atomic():
+            credential = Credential.objects.select_for_update().get(pk=credential_id)
+            tokens = decrypt_tokens(credential.token_ciphertext)
+            # Double-check under the lock: another process may have refreshed while we waited.
+            if stale_token is None and _fresh(credential):
+                return tokens["access_token"], credential.api_domain
+            if stale_token is not None and tokens["access_token"] != stale_token:
+                return tokens["access_token"], credential.api_domain
+            refresh_token = tokens["refresh_token"]
+            if refresh_token in tried_refresh_tokens:
+                failure = "invalid_grant"
+            else:
+                tried_refresh_tokens.add(refresh_token)
+                try:
+                    new_tokens = _call_refresh(credential, refresh_token)
+                except oauth.OAuthError as error:
+                    failure = error.code
+                else:
+                    credential_store_tokens(credential=credential, tokens=new_tokens)
+                    credential.refresh_count += 1
+                    credential.save()
+                    # Committed when this block ends, before the new token is used anywhere.
+                    return new_tokens.access_token, credential.api_domain
+        # The refresh was refused. If another process rotated the token meanwhile (possible
+        # where the lock is not exclusive), retry with the newer one; otherwise give up.
+        current = decrypt_tokens(Credential.objects.get(pk=credential_id).token_ciphertext)
+        if current["refresh_token"] not in tried_refresh_tokens:
+            stale_token = None
+            continue
+        credential_mark_refresh_failed(credential_id=credential_id, error=failure or "refused")
+        raise AuthExpired(
+            f"The vendor refused the refresh token ({failure}); reconnect this account."
+        )
+
+
+@transaction.atomic
+def credential_mark_refresh_failed(*, credential_id: int, error: str) -> None:
+    from apps.sync.models import Connection
+
+    Credential.objects.filter(pk=credential_id).update(last_refresh_error=error[:300])
+    Connection.objects.filter(credential_id=credential_id).exclude(
+        status=ConnectionStatus.DISABLED
+    ).update(status=ConnectionStatus.NEEDS_REAUTH)
+    logger.warning("token refresh refused for credential %s: %s", credential_id, error)
+
+
+class CredentialAuth:
+    """Authorization headers for the shared HTTP client, with refresh after a 401."""
+
+    def __init__(self, credential_id: int, vendor: str, extra_headers: dict | None = None):
+        self.credential_id = credential_id
+        self.vendor = vendor
+        self.extra_headers = extra_headers or {}
+        self.api_domain = ""
+
+    def _headers_for(self, token: str) -> dict:
+        scheme = "Bearer" if self.vendor == Vendor.XERO else "Zoho-oauthtoken"
+        return {"Authorization": f"{scheme} {token}", **self.extra_headers}
+
+    def headers(self) -> tuple[dict, str]:
+        token, self.api_domain = access_token(self.credential_id)
+        return self._headers_for(token), token
+
+    def refresh_after_401(self, stale_token: str | None) -> None:
+        access_token(self.credential_id, stale_token=stale_token or "")

@@ -1,0 +1,78 @@
+"""The rate governor: sliding window, concurrency leases, priority reserve, Retry-After."""
+
+import time
+
+import pytest
+
+from apps.sync import governor
+from apps.sync.models import Priority, RateBudget
+
+pytestmark = pytest.mark.django_db
+
+
+def limits(**overrides):
+    base = {
+        "per_window": 5,
+        "window_s": 0.5,
+        "concurrent": 2,
+        "per_day": 1000,
+        "day_s": 100.0,
+        "lease_s": 5.0,
+        "priority_reserve": 0.4,
+    }
+    return governor.Limits(**{**base, **overrides})
+
+
+def test_no_window_ever_holds_more_than_the_limit():
+    lim = limits(concurrent=None)
+    started = []
+    for _ in range(12):
+        lease = governor.acquire("k", lim, priority=Priority.USER)
+        started.append(time.time())
+        governor.release("k", lease)
+    for i in range(len(started) - lim.per_window):
+        assert started[i + lim.per_window] - started[i] >= lim.window_s
+
+
+def test_bulk_leaves_the_reserve_for_user_calls():
+    lim = limits(concurrent=None, window_s=30.0)
+    for _ in range(3):  # 5 - 40% = 3 for bulk
+        governor.release("k", governor.acquire("k", lim, priority=Priority.BULK))
+    assert governor.budget_snapshot("k", lim)["window_left"] == 2
+    started = time.time()
+    governor.release("k", governor.acquire("k", lim, priority=Priority.USER))
+    assert time.time() - started < 1
+
+
+def test_concurrent_slots_are_leased_and_released():
+    lim = limits(per_window=100)
+    a = governor.acquire("k", lim)
+    governor.acquire("k", lim)
+    assert governor.budget_snapshot("k", lim)["in_flight"] == 2
+    governor.release("k", a)
+    assert governor.budget_snapshot("k", lim)["in_flight"] == 1
+
+
+def test_a_lease_of_a_dead_process_expires():
+    lim = limits(per_window=100, lease_s=0.05)
+    governor.acquire("k", lim)
+    governor.acquire("k", lim)  # both "crashed": never released
+    time.sleep(0.06)
+    governor.release("k", governor.acquire("k", lim))  # does not block
+
+
+def test_retry_after_blocks_everyone():
+    lim = limits(per_window=100)
+    governor.penalise("k", 0.3, lim)
+    started = time.time()
+    governor.release("k", governor.acquire("k", lim))
+    assert time.time() - started >= 0.25
+    assert RateBudget.objects.get(key="k").throttled_count == 1
+
+
+def test_daily_quota_is_refused_not_waited():
+    lim = limits(per_window=100, per_day=2)
+    governor.acquire("k", lim)
+    governor.acquire("k", lim)
+    with pytest.raises(governor.RateLimited):
+        governor.acquire("k", lim)
