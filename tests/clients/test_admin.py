@@ -1,0 +1,112 @@
+"""Client admin: pages open, search works, writes go through the services, actions run."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.clients.models import Client
+from tests.clients.factories import ClientFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/clients/client/"
+
+
+def test_changelist_search_add_change_and_history_pages(admin_client_mfa):
+    client = ClientFactory(name="Nomvula Zulu", email="nomvula@example.co.za")
+    ClientFactory(name="Johan Botha")
+    page = admin_client_mfa.get(CHANGELIST)
+    assert page.status_code == 200
+    assert b"Nomvula Zulu" in page.content
+    found = admin_client_mfa.get(CHANGELIST, {"q": "nomvula@"})
+    assert found.status_code == 200
+    assert list(found.context["cl"].result_list) == [client]
+    assert admin_client_mfa.get(f"{CHANGELIST}add/").status_code == 200
+    assert admin_client_mfa.get(f"{CHANGELIST}{client.pk}/change/").status_code == 200
+    assert admin_client_mfa.get(f"{CHANGELIST}{client.pk}/history/").status_code == 200
+
+
+def test_add_goes_through_the_service(admin_client_mfa, admin_with_mfa):
+    response = admin_client_mfa.post(
+        f"{CHANGELIST}add/",
+        {
+            "name": " Ayanda Cele ",
+            "email": " Ayanda.Cele@EXAMPLE.co.za ",
+            "company": "Cele Trading",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    client = Client.objects.get(name="Ayanda Cele")
+    assert client.email == "Ayanda.Cele@example.co.za"
+    assert client.history.get().history_user == admin_with_mfa
+
+
+def test_change_goes_through_the_service_and_refuses_bad_input(admin_client_mfa, admin_with_mfa):
+    client = ClientFactory(name="Old Name")
+    url = f"{CHANGELIST}{client.pk}/change/"
+    response = admin_client_mfa.post(url, {"name": "New Name", "email": "new@example.co.za"})
+    assert response.status_code == 302
+    client.refresh_from_db()
+    assert (client.name, client.email) == ("New Name", "new@example.co.za")
+    assert client.history.first().history_user == admin_with_mfa
+    bad = admin_client_mfa.post(url, {"name": "", "email": "not-an-email"})
+    assert bad.status_code == 200
+    assert bad.context["adminform"].form.errors.keys() == {"name", "email"}
+    client.refresh_from_db()
+    assert client.name == "New Name"
+
+
+def test_deactivate_and_reactivate_actions(admin_client_mfa, admin_with_mfa):
+    active = ClientFactory()
+    inactive = ClientFactory(active=False)
+    response = admin_client_mfa.post(
+        CHANGELIST,
+        {"action": "deactivate", "_selected_action": [active.pk, inactive.pk]},
+        follow=True,
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert f"{inactive.name}: Client “{inactive.name}” is already inactive." in messages
+    assert "Deactivated: 1 record." in messages
+    assert Client.objects.filter(active=True).count() == 0
+    assert active.history.first().history_user == admin_with_mfa
+    admin_client_mfa.post(
+        CHANGELIST, {"action": "reactivate", "_selected_action": [active.pk, inactive.pk]}
+    )
+    assert Client.objects.filter(active=True).count() == 2
+
+
+def test_agents_can_add_and_change_clients_but_not_delete(agent_client):
+    client = ClientFactory()
+    assert agent_client.get(CHANGELIST).status_code == 200
+    assert agent_client.get(f"{CHANGELIST}add/").status_code == 200
+    response = agent_client.post(f"{CHANGELIST}{client.pk}/change/", {"name": "Renamed"})
+    assert response.status_code == 302
+    assert agent_client.get(f"{CHANGELIST}{client.pk}/delete/").status_code == 403
+
+
+def test_history_cannot_be_reverted_from_the_admin(admin_client_mfa):
+    client = ClientFactory(name="Original")
+    record = client.history.get()
+    url = f"{CHANGELIST}{client.pk}/history/{record.history_id}/"
+    assert admin_client_mfa.get(url).status_code == 200
+    assert admin_client_mfa.post(url, {"name": "Reverted"}).status_code == 403
+    client.refresh_from_db()
+    assert client.name == "Original"
+
+
+def count_changelist_queries(http_client, url: str, params: dict | None = None) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = http_client.get(url, params or {})
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_changelist_query_count_is_flat_from_10_to_1000_rows(admin_client_mfa):
+    Client.objects.bulk_create(Client(name=f"Client {i:04d}") for i in range(10))
+    small = count_changelist_queries(admin_client_mfa, CHANGELIST)
+    small_search = count_changelist_queries(admin_client_mfa, CHANGELIST, {"q": "Client"})
+    Client.objects.bulk_create(Client(name=f"More {i:04d}") for i in range(990))
+    assert Client.objects.count() == 1000
+    assert count_changelist_queries(admin_client_mfa, CHANGELIST) == small
+    assert count_changelist_queries(admin_client_mfa, CHANGELIST, {"q": "Client"}) == small_search
+    assert small <= 12
