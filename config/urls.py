@@ -24,6 +24,7 @@ urlpatterns = [
     path("invoices/", include("apps.invoices.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("sync/", include("apps.sync.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

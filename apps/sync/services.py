@@ -65,41 +65,36 @@ def _attach(*, provider, remote_account_id, name, credential, region="", remote_
 
 
 # --- Zoho ---------------------------------------------------------------------------------------
-def connection_connect_zoho(
-    *,
-    tokens: TokenSet,
-    accounts_server: str,
-    region: str = "com",
-    organization_id: str = "",
-    name: str = "",
-) -> Connection:
-    """Store a Zoho token set and bind it to a Books organisation (the default one if unnamed)."""
-    with transaction.atomic():
-        credential = credential_create(
-            vendor=Vendor.ZOHO, tokens=tokens, accounts_server=accounts_server
-        )
-    api_base = credential.api_domain or settings.ZOHO_API_URL
+def zoho_organizations(*, credential: Credential) -> list[dict]:
+    """The Books organisations a Zoho credential reaches (GET /organizations)."""
     books = ZohoBooksAdapter(
         HttpClient(context=CallContext(), auth=_auth(credential)),
-        organization_id=organization_id,
-        api_base=api_base,
+        organization_id="",
+        api_base=credential.api_domain or settings.ZOHO_API_URL,
     )
     try:
-        organizations = books.organizations()
+        return books.organizations()
     except VendorError as error:
-        credential.delete()
         raise ApplicationError(f"Zoho Books did not list the organisations: {error}") from error
+
+
+def connection_attach_zoho(
+    *,
+    credential: Credential,
+    organizations: list[dict],
+    organization_id: str = "",
+    region: str = "com",
+    name: str = "",
+) -> Connection:
+    """Bind a Zoho credential to one Books organisation (the default one when none is named)."""
     if organization_id:
         chosen = [o for o in organizations if str(o.get("organization_id")) == organization_id]
     else:
         chosen = [o for o in organizations if o.get("is_default_org")] or organizations[:1]
     if not chosen:
-        credential.delete()
         raise ApplicationError(
-            f"Zoho Books has no organisation {organization_id or ''} for this token.".replace(
-                "  ", " "
-            ),
-            extra={"organization_id": ["not found among GET /organizations"]},
+            f"Zoho Books has no organisation {organization_id} for this token.",
+            extra={"organization_id": ["not among GET /organizations"]},
         )
     org = chosen[0]
     with transaction.atomic():
@@ -110,6 +105,33 @@ def connection_connect_zoho(
             credential=credential,
             region=region,
         )
+
+
+def connection_connect_zoho(
+    *,
+    tokens: TokenSet,
+    accounts_server: str,
+    region: str = "com",
+    organization_id: str = "",
+    name: str = "",
+) -> Connection:
+    with transaction.atomic():
+        credential = credential_create(
+            vendor=Vendor.ZOHO, tokens=tokens, accounts_server=accounts_server
+        )
+    try:
+        organizations = zoho_organizations(credential=credential)
+        return connection_attach_zoho(
+            credential=credential,
+            organizations=organizations,
+            organization_id=organization_id,
+            region=region,
+            name=name,
+        )
+    except ApplicationError:
+        if not credential.connections.exists():
+            credential.delete()
+        raise
 
 
 def connection_connect_zoho_refresh_token(
@@ -132,29 +154,33 @@ def connection_connect_zoho_refresh_token(
 
 
 # --- Xero ---------------------------------------------------------------------------------------
-def connection_connect_xero(
-    *, tokens: TokenSet, name: str = "", tenant_ids: list[str] | None = None
-) -> list[Connection]:
-    """Store a Xero token set (one credential) and one connection per tenant it can reach."""
-    with transaction.atomic():
-        # Committed at once: the refresh that produced `tokens` already rotated the old one.
-        credential = credential_create(vendor=Vendor.XERO, tokens=tokens)
+def xero_tenants(*, credential: Credential) -> list[dict]:
+    token, _ = access_token(credential.pk)
     try:
-        tenants = oauth.xero_connections(_plain_client(), access_token=tokens.access_token)
+        return oauth.xero_connections(_plain_client(), access_token=token)
     except VendorError as error:
         raise ApplicationError(f"Xero did not list the connected tenants: {error}") from error
+
+
+def connection_attach_xero(
+    *,
+    credential: Credential,
+    tenants: list[dict],
+    name: str = "",
+    tenant_ids: list[str] | None = None,
+) -> list[Connection]:
+    """One connection per chosen tenant, all on the one credential."""
     if tenant_ids is not None:
         tenants = [t for t in tenants if t.get("tenantId") in tenant_ids]
     if not tenants:
-        raise ApplicationError(
-            "This Xero login reaches no organisation (GET /connections is empty)."
-        )
+        raise ApplicationError("No Xero organisation chosen (or GET /connections is empty).")
     connections = []
     with transaction.atomic():
         for tenant in tenants:
-            base = name or f"Xero - {tenant.get('tenantName') or tenant['tenantId']}"
+            label = tenant.get("tenantName") or tenant["tenantId"]
+            base = name or f"Xero - {label}"
             if name and len(tenants) > 1:
-                base = f"{name} - {tenant.get('tenantName') or tenant['tenantId']}"
+                base = f"{name} - {label}"
             connections.append(
                 _attach(
                     provider=Provider.XERO,
@@ -165,6 +191,15 @@ def connection_connect_xero(
                 )
             )
     return connections
+
+
+def connection_connect_xero(*, tokens: TokenSet, name: str = "") -> list[Connection]:
+    with transaction.atomic():
+        # Committed at once: the refresh that produced `tokens` already rotated the old one.
+        credential = credential_create(vendor=Vendor.XERO, tokens=tokens)
+    return connection_attach_xero(
+        credential=credential, tenants=xero_tenants(credential=credential), name=name
+    )
 
 
 def connection_connect_xero_refresh_token(

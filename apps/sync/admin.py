@@ -1,0 +1,206 @@
+"""Admin for the sync engine: connections (never a token), runs, logs, bindings, the outbox and
+its dead letters, and the health panel. Every action calls a service."""
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+
+from apps.sync import outbox, services
+from apps.sync.models import Binding, Connection, OutboxItem, OutboxStatus, SyncLog, SyncRun
+from apps.sync.selectors import sync_health
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the engine: viewed, filtered, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "provider", "remote_account_id", "status", "token_age", "token_expiry"]
+    list_filter = ["provider", "status"]
+    search_fields = ["name", "remote_account_id"]
+    list_select_related = ["credential"]
+    # The credential is shown only by its non-secret facts; the token set is never a field.
+    fields = [
+        "name",
+        "provider",
+        "remote_account_id",
+        "region",
+        "status",
+        "daily_limit",
+        "token_age",
+        "token_expiry",
+        "last_refresh_error",
+    ]
+    readonly_fields = [
+        "provider",
+        "remote_account_id",
+        "region",
+        "status",
+        "token_age",
+        "token_expiry",
+        "last_refresh_error",
+    ]
+    actions = ["disconnect"]
+    change_list_template = "sync/connection_change_list.html"
+
+    def has_add_permission(self, request):
+        return False  # connecting is the OAuth flow (buttons above the list) or the CLI
+
+    @admin.display(description="token age")
+    def token_age(self, obj):
+        refreshed = obj.credential.refreshed_at
+        if not refreshed:
+            return "—"
+        minutes = int((timezone.now() - refreshed).total_seconds() // 60)
+        return f"{minutes} min"
+
+    @admin.display(description="access token expires")
+    def token_expiry(self, obj):
+        return obj.credential.access_expires_at or "—"
+
+    @admin.display(description="last refresh error")
+    def last_refresh_error(self, obj):
+        return obj.credential.last_refresh_error or "—"
+
+    @admin.action(description="Disconnect (revoke at the vendor)", permissions=["change"])
+    def disconnect(self, request, queryset):
+        for connection in queryset.select_related("credential"):
+            services.connection_disconnect(connection=connection)
+        self.message_user(request, f"Disconnected {queryset.count()} connection(s).")
+
+    def get_urls(self):
+        return [
+            path(
+                "health/",
+                self.admin_site.admin_view(self.health_view),
+                name="sync_connection_health",
+            ),
+            *super().get_urls(),
+        ]
+
+    def health_view(self, request):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Sync health",
+            "health": sync_health(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "sync/health.html", context)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "connection",
+        "entity",
+        "direction",
+        "status",
+        "pages",
+        "records",
+        "created",
+        "updated",
+        "linked",
+        "conflicts",
+        "errors",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "direction", "entity", "connection"]
+    list_select_related = ["connection"]
+    show_full_result_count = False
+
+
+@admin.register(SyncLog)
+class SyncLogAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "connection",
+        "method",
+        "url",
+        "status_code",
+        "latency_ms",
+        "error_kind",
+    ]
+    list_filter = ["status_code", "method", "connection"]
+    list_select_related = ["connection"]
+    raw_id_fields = ["run"]
+    show_full_result_count = False
+
+
+@admin.register(Binding)
+class BindingAdmin(ReadOnlyAdmin):
+    list_display = [
+        "connection",
+        "entity",
+        "object_id",
+        "remote_id",
+        "remote_number",
+        "status",
+        "remote_modified_at",
+        "synced_at",
+    ]
+    list_filter = ["status", "entity", "connection"]
+    search_fields = ["=remote_id", "remote_number"]
+    list_select_related = ["connection"]
+    show_full_result_count = False
+
+
+@admin.register(OutboxItem)
+class OutboxItemAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "connection",
+        "entity",
+        "operation",
+        "object_id",
+        "reference",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "short_error",
+    ]
+    list_filter = ["status", "entity", "operation", "connection"]
+    search_fields = ["reference", "=remote_id"]
+    list_select_related = ["connection"]
+    actions = ["requeue", "discard"]
+    show_full_result_count = False
+
+    @admin.display(description="last error")
+    def short_error(self, obj):
+        return (obj.last_error[:120] + "…") if len(obj.last_error) > 120 else obj.last_error
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("sync.change_outboxitem"):
+            actions.pop("requeue", None)
+            actions.pop("discard", None)
+        return actions
+
+    @admin.action(description="Requeue (reset attempts, send now)")
+    def requeue(self, request, queryset):
+        count = outbox.outbox_requeue(items=queryset)
+        self.message_user(request, f"Requeued {count} item(s).")
+
+    @admin.action(description="Discard (never send)")
+    def discard(self, request, queryset):
+        count = outbox.outbox_discard(items=queryset)
+        self.message_user(request, f"Discarded {count} item(s).", messages.WARNING)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "dead_letters": OutboxItem.objects.filter(status=OutboxStatus.DEAD).count(),
+        }
+        return super().changelist_view(request, extra_context)
