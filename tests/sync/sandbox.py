@@ -1,0 +1,42 @@
+"""Helpers for tests that talk to the vendor sandbox over real HTTP (pytest-django live_server)."""
+
+import contextlib
+import io
+import json
+
+from django.core.management import call_command
+
+
+def point_settings_at(settings, live_server_url: str) -> str:
+    base = f"{live_server_url}/sandbox"
+    settings.SANDBOX_BASE_URL = base
+    settings.ZOHO_ACCOUNTS_URL = f"{base}/zoho/accounts"
+    settings.ZOHO_API_URL = f"{base}/zoho/api"
+    settings.XERO_LOGIN_URL = f"{base}/xero/login"
+    settings.XERO_IDENTITY_URL = f"{base}/xero/identity"
+    settings.XERO_API_URL = f"{base}/xero/api"
+    return base
+
+
+def seed(**options) -> dict:
+    """`manage.py sandbox seed`; returns {"zoho": {...}, "xero": {...}} from its JSON lines."""
+    out = io.StringIO()
+    args = []
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        args += [flag] if value is True else [flag, str(value)]
+    call_command("sandbox", "seed", *args, stdout=out)
+    answers = {}
+    for line in out.getvalue().splitlines():
+        if line.startswith("{"):
+            body = json.loads(line)
+            answers[body.get("vendor", "zoho")] = body
+    return answers
+
+
+def sync(*args) -> dict:
+    """`manage.py sync …`; returns the JSON summary on the last line."""
+    out = io.StringIO()
+    with contextlib.suppress(SystemExit):
+        call_command("sync", *args, stdout=out)
+    return json.loads(out.getvalue().strip().splitlines()[-1])
