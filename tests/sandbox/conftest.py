@@ -107,3 +107,12 @@ class Crm:
 @pytest.fixture
 def crm_api(client, access_token) -> Crm:
     return Crm(client, access_token)
+
+
+@pytest.fixture(autouse=True)
+def _no_nagle(monkeypatch):
+    """Django's test server writes headers and body in two sends; with Nagle's algorithm and the
+    client's delayed ACK every answer then waits ~40 ms. Real servers set TCP_NODELAY."""
+    from django.core.servers.basehttp import WSGIRequestHandler
+
+    monkeypatch.setattr(WSGIRequestHandler, "disable_nagle_algorithm", True, raising=False)
