@@ -174,7 +174,6 @@ def invoice_to_xero(invoice: XeroInvoice, *, payments: list[XeroPayment] | None 
         "Reference": invoice.reference,
         "Contact": contact_summary(invoice.contact),
         "Date": wire.ms_date(invoice.date),
-        "DateString": wire.iso_date_string(invoice.date),
         "LineAmountTypes": invoice.line_amount_types,
         "LineItems": line_items_to_xero(invoice.line_items),
         "Status": invoice.status,
@@ -198,7 +197,6 @@ def invoice_to_xero(invoice: XeroInvoice, *, payments: list[XeroPayment] | None 
     }
     if invoice.due_date:
         body["DueDate"] = wire.ms_date(invoice.due_date)
-        body["DueDateString"] = wire.iso_date_string(invoice.due_date)
     if invoice.fully_paid_on:
         body["FullyPaidOnDate"] = wire.ms_date(invoice.fully_paid_on)
     return body

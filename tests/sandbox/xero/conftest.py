@@ -132,8 +132,12 @@ def consent(session: requests.Session, authorize_url: str, params: dict, *, tena
     assert page.status_code == 200, page.text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     form = {**params, "csrfmiddlewaretoken": token, "decision": "allow"}
-    if tenants is not None:
-        form["tenant"] = tenants
+    # A browser sends the checked boxes; the page checks the first organisation by default.
+    form["tenant"] = (
+        tenants
+        if tenants is not None
+        else re.findall(r'name="tenant" value="([^"]+)" checked', page.text)
+    )
     answer = session.post(
         authorize_url,
         data=form,
