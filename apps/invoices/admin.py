@@ -208,17 +208,11 @@ class InvoiceAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin)
     line_remove = staticmethod(services.invoice_line_remove)
     document_field = "invoice"
 
-    def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in form.changed_data if name in form.fields}
-        if change:
-            saved = Invoice.objects.get(pk=obj.pk)
-            if data:
-                saved = services.invoice_update(invoice=saved, **data)
-        else:
-            header = {name: form.cleaned_data.get(name) for name in InvoiceForm.Meta.fields}
-            header = {name: value for name, value in header.items() if value not in (None, "")}
-            saved = services.invoice_create(created_by=request.user, **header)
-        copy_saved(obj, saved)
+    def create_document(self, request, **header):
+        return services.invoice_create(created_by=request.user, **header)
+
+    def update_document(self, obj, **changes):
+        return services.invoice_update(invoice=Invoice.objects.get(pk=obj.pk), **changes)
 
     @admin.action(description="Send to the client", permissions=["change"])
     def send(self, request, queryset):

@@ -19,6 +19,7 @@ from apps.quotes.models import DocumentSequence, Quote, QuoteLine
 
 LINE_FORM_FIELDS = ["position", "service", "name", "description", "quantity", "rate", "tax_rate"]
 LINE_AMOUNT_FIELDS = ["amount", "discount_amount", "tax_amount"]
+DISCOUNT_FIELDS = ("discount_type", "discount_value")
 
 
 class DocumentLineForm(forms.ModelForm):
@@ -99,6 +100,34 @@ class DocumentAdminMixin:
     def has_delete_permission(self, request, obj=None) -> bool:
         # Numbers are gap-free: a document is voided, rejected or left as a draft, not deleted.
         return False
+
+    def create_document(self, request, **header):
+        raise NotImplementedError
+
+    def update_document(self, obj, **changes):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        """Header first; a discount waits until the lines are saved (save_related), because a
+        discount larger than the lines saved so far would be refused."""
+        names = [name for name in form.changed_data if name in form.fields]
+        data = {name: form.cleaned_data[name] for name in names}
+        discount = {name: data.pop(name) for name in DISCOUNT_FIELDS if name in data}
+        if change:
+            if discount:
+                data["discount_value"] = 0  # lifted while lines change, set again after them
+            saved = self.update_document(obj, **data) if data else type(obj).objects.get(pk=obj.pk)
+        else:
+            header = {name: value for name, value in data.items() if value not in (None, "")}
+            saved = self.create_document(request, **header)
+        copy_saved(obj, saved)
+        form._deferred_discount = discount
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        discount = getattr(form, "_deferred_discount", None)
+        if discount:
+            copy_saved(form.instance, self.update_document(form.instance, **discount))
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not self.line_model:
@@ -233,17 +262,11 @@ class QuoteAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     line_remove = staticmethod(services.quote_line_remove)
     document_field = "quote"
 
-    def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in form.changed_data if name in form.fields}
-        if change:
-            saved = Quote.objects.get(pk=obj.pk)
-            if data:
-                saved = services.quote_update(quote=saved, **data)
-        else:
-            header = {name: form.cleaned_data.get(name) for name in QuoteForm.Meta.fields}
-            header = {name: value for name, value in header.items() if value not in (None, "")}
-            saved = services.quote_create(created_by=request.user, **header)
-        copy_saved(obj, saved)
+    def create_document(self, request, **header):
+        return services.quote_create(created_by=request.user, **header)
+
+    def update_document(self, obj, **changes):
+        return services.quote_update(quote=Quote.objects.get(pk=obj.pk), **changes)
 
     @admin.action(description="Send to the client", permissions=["change"])
     def send(self, request, queryset):
