@@ -231,6 +231,8 @@ def sandbox_credentials(
     return {
         "vendor": "zoho",
         "client_id": client.client_id,
+        # A sandbox secret is no secret: printing it lets `make demo` configure the client.
+        "client_secret": client.client_secret,
         "refresh_token": refresh.token,
         "organization_id": organization.organization_id,
     }
