@@ -224,7 +224,7 @@ class QuoteAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
         "created_by",
     ]
     list_select_related = ["client", "created_by"]
-    list_filter = ["status", "currency", "issue_date", "valid_until"]
+    list_filter = ["status", "issue_date", "valid_until"]
     search_fields = ["^number", "client__name", "client__email", "client__company"]
     date_hierarchy = "issue_date"
     autocomplete_fields = ["client"]
