@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand
 # (command name, positional args, options), run in this order.
 DEMO_STEPS: list[tuple[str, tuple, dict]] = [
     ("create_demo_users", (), {}),
+    ("load_demo_data", (), {}),
+    ("schedules_apply", (), {}),
 ]
 
 
