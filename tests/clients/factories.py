@@ -1,7 +1,6 @@
 """Factories for clients, and a snapshot helper to prove a refused write changed nothing."""
 
 import factory
-from django.forms.models import model_to_dict
 
 from apps.clients.models import Client
 
@@ -17,9 +16,14 @@ class ClientFactory(factory.django.DjangoModelFactory):
 
 
 def snapshot(*models) -> dict:
-    """Every row (all fields) and every history row count of the given models."""
+    """Every row (every concrete field, created_at and updated_at included) and every history
+    row count of the given models.
+
+    `values()` reads the columns as stored; `model_to_dict` would skip non-editable fields, so a
+    refusal that only touched `updated_at` would go unnoticed.
+    """
     state = {}
     for model in models:
-        state[model._meta.label] = [model_to_dict(row) for row in model.objects.order_by("pk")]
+        state[model._meta.label] = list(model.objects.order_by("pk").values())
         state[f"{model._meta.label}.history"] = model.history.count()
     return state
