@@ -20,6 +20,7 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
         ALLOWED_HOSTS="office.example.com",
         TOKEN_ENCRYPTION_KEYS="7pua8RzOwtgfLbU-uTbNpKruq4GizGpljlG_MvGCU4Y=",
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        EMAIL_URL="smtp+tls://mailer:secret@smtp.example.com:587",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -47,3 +48,45 @@ def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_an_empty_database_url_means_sqlite(tmp_path):
+    """A .env copied from .env.example leaves DATABASE_URL empty: that must mean the default."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", DATABASE_URL="")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings;"
+            " print(settings.DATABASES['default']['ENGINE'])",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+def test_production_requires_a_real_mail_server(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.pop("EMAIL_URL", None)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="x" * 60,
+        ALLOWED_HOSTS="office.example.com",
+        TOKEN_ENCRYPTION_KEYS="7pua8RzOwtgfLbU-uTbNpKruq4GizGpljlG_MvGCU4Y=",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "EMAIL_URL" in result.stderr

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +43,26 @@ CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_b
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
-    """200 when every dependency answers, 503 with the failing one named otherwise."""
+    """200 when every dependency answers, 503 with the failing one named otherwise.
+
+    Anyone (a load balancer) sees each dependency's state; only staff see the details
+    (latency, queue depth, backends, the kind of error), and the log keeps the full story.
+    """
+    show_details = request.user.is_authenticated and request.user.is_staff
     results = {}
     healthy = True
     for name, check in CHECKS.items():
         try:
-            results[name] = {"status": "ok", **check()}
+            details = check()
+            results[name] = {"status": "ok", **(details if show_details else {})}
         except Exception as error:  # any failure means unhealthy; the log keeps the detail
             logger.exception("healthz: %s check failed", name)
             healthy = False
-            # Only the error's kind is shown: the endpoint is public and messages may name hosts.
-            results[name] = {"status": "error", "error": error.__class__.__name__}
+            results[name] = {"status": "error"}
+            if show_details:
+                results[name]["error"] = error.__class__.__name__
     return JsonResponse(
         {"status": "ok" if healthy else "error", "checks": results},
         status=200 if healthy else 503,

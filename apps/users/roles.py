@@ -1,7 +1,8 @@
 """Roles are groups; this table says which model permissions each one holds.
 
 Apps are named by label, not imported, so the users app stays below every domain app. The
-post-migrate hook grants what is listed and never takes away what an admin added by hand.
+post-migrate hook makes each listed Agent model hold exactly the listed actions, gives Admins
+every permission of their apps, and leaves permissions on unlisted models as an admin set them.
 """
 
 from django.db import DEFAULT_DB_ALIAS
@@ -25,8 +26,6 @@ AGENT_PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("invoices", "invoiceline"): ("view", "add", "change", "delete"),
     ("invoices", "payment"): ("view", "add"),
     ("invoices", "commissionbill"): ("view",),
-    ("sync", "binding"): ("view",),
-    ("sync", "conflict"): ("view",),
 }
 
 # Admins hold every permission of these apps.
@@ -39,9 +38,10 @@ ADMIN_APPS = (
     "invoices",
     "sync",
     "django_q",
-    "account",
-    "mfa",
 )
+# Not these: their admin pages show other users' addresses and TOTP data, which would let an
+# Admin take over any account. Only superusers manage them.
+SUPERUSER_ONLY_APPS = ("account", "mfa")
 
 
 def roles_grant_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kwargs) -> None:
@@ -69,5 +69,15 @@ def roles_grant_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kw
     admin_permissions = permission_model.objects.using(using).filter(
         content_type__app_label__in=ADMIN_APPS
     )
+    listed_models = Q(pk__in=[])
+    for app_label, model in AGENT_PERMISSIONS:
+        listed_models |= Q(content_type__app_label=app_label, content_type__model=model)
+    not_granted = agent.permissions.filter(listed_models).exclude(agent_filter)
+    agent.permissions.remove(*not_granted)
     agent.permissions.add(*agent_permissions)
     admin.permissions.add(*admin_permissions)
+    admin.permissions.remove(
+        *permission_model.objects.using(using).filter(
+            content_type__app_label__in=SUPERUSER_ONLY_APPS
+        )
+    )

@@ -81,7 +81,12 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 # SQLite when DATABASE_URL is unset; PostgreSQL (psycopg 3) when it points at one.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# An empty DATABASE_URL (as left by a copied .env.example) counts as unset.
+DATABASES = {
+    "default": env.db_url_config(
+        env("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so two writers queue instead of
     # failing with "database is locked" half-way through (ecosystem-notes §8).
@@ -145,6 +150,7 @@ ACCOUNT_RATE_LIMITS = {
 }
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
+MFA_ADAPTER = "apps.users.adapters.EncryptedSecretsMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Syncdesk"
 # Admins must have a TOTP authenticator before any page but the MFA set-up itself.

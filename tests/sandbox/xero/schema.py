@@ -19,7 +19,7 @@ import jsonschema
 import yaml
 from openapi_schema_validator import OAS30ReadValidator, OAS31Validator
 
-CONTRACTS = Path(__file__).resolve().parents[3].parent / "shared" / "contracts" / "xero"
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "xero"
 FILES = {
     "accounting": "xero_accounting.yaml",
     "identity": "xero-identity.yaml",
