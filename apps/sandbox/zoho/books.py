@@ -686,10 +686,16 @@ def records_page(
     """`{list_key: [...], "page_context": {...}}` for one page of the filtered list."""
     rows = records_filter(resource, organization, params)
     page, per_page = page_numbers(params)
-    if resource.model is BooksPayment:
-        rows = rows.prefetch_related("applied__invoice")
     start = (page - 1) * per_page
-    chunk = list(rows[start : start + per_page + 1])
+    # Deep pages skip many rows: skip them on the ids (an index-only walk), then fetch the page.
+    ids = list(rows.values_list("pk", flat=True)[start : start + per_page + 1])
+    fetched = resource.model.objects.filter(pk__in=ids)
+    if resource.related:
+        fetched = fetched.select_related(*resource.related)
+    if resource.model is BooksPayment:
+        fetched = fetched.prefetch_related("applied__invoice")
+    by_id = {row.pk: row for row in fetched}
+    chunk = [by_id[pk] for pk in ids]
     has_more = len(chunk) > per_page
     filter_by = params.get("filter_by") or (
         "PaymentMode.All" if resource.model is BooksPayment else "Status.All"
