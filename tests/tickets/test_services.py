@@ -237,7 +237,9 @@ def test_unknown_status_is_refused():
 
 def test_reply_adds_an_outbound_message_and_touches_the_ticket(agent_user):
     ticket = TicketFactory(status=Status.PENDING)
-    old_updated = Ticket.objects.get(pk=ticket.pk).updated_at
+    # Last touched a day ago, so that "touched by the reply" is a change a test can see.
+    old_updated = timezone.now() - timedelta(days=1)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=old_updated)
     history_before = ticket.history.count()
     message = ticket_reply(ticket=ticket, author=agent_user, body="  Your certificate is ready. ")
     message.refresh_from_db()
@@ -249,7 +251,9 @@ def test_reply_adds_an_outbound_message_and_touches_the_ticket(agent_user):
     assert message.is_internal_note is False
     assert message.history.get().history_user == agent_user
     fresh = Ticket.objects.get(pk=ticket.pk)
-    assert fresh.updated_at >= old_updated and fresh.status == Status.PENDING
+    assert fresh.updated_at == message.created_at == ticket.updated_at
+    assert message.created_at > old_updated
+    assert fresh.status == Status.PENDING
     assert ticket.history.count() == history_before  # activity is not a change of the ticket
 
 
@@ -280,9 +284,12 @@ def test_reply_refusals_write_nothing(agent_user, inactive_agent):
 
 def test_internal_note_is_allowed_even_on_a_closed_ticket(agent_user):
     ticket = TicketFactory(status=Status.CLOSED)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now() - timedelta(days=1))
     note = ticket_add_note(ticket=ticket, author=agent_user, body="Client called to say thanks.")
     assert (note.direction, note.is_internal_note, note.author) == ("out", True, agent_user)
-    assert Ticket.objects.get(pk=ticket.pk).status == Status.CLOSED
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    assert fresh.status == Status.CLOSED
+    assert fresh.updated_at == note.created_at == ticket.updated_at
 
 
 def test_note_refusals_write_nothing(inactive_agent, agent_user):
