@@ -75,7 +75,9 @@ def _require_status(invoice: Invoice, allowed: tuple[str, ...], action: str) -> 
 
 def _lock(invoice: Invoice) -> Invoice:
     return (
-        Invoice.objects.select_for_update().select_related("client", "assignee").get(pk=invoice.pk)
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("client", "assignee")
+        .get(pk=invoice.pk)
     )
 
 
@@ -171,7 +173,7 @@ def invoice_create_from_quote(
     *, quote: Quote, created_by=None, assignee=None, due_date: datetime.date | None = None
 ) -> Invoice:
     """An accepted quote becomes one draft invoice with the same lines and discount."""
-    quote = Quote.objects.select_for_update().select_related("client").get(pk=quote.pk)
+    quote = Quote.objects.select_for_update(of=("self",)).select_related("client").get(pk=quote.pk)
     if quote.status != Quote.Status.ACCEPTED:
         raise ValidationError(
             {

@@ -188,7 +188,7 @@ def _require_status(quote: Quote, allowed: tuple[str, ...], action: str) -> None
 
 def _lock(quote: Quote) -> Quote:
     """Re-read the quote under a row lock so two transitions never interleave."""
-    return Quote.objects.select_for_update().select_related("client").get(pk=quote.pk)
+    return Quote.objects.select_for_update(of=("self",)).select_related("client").get(pk=quote.pk)
 
 
 def _recalculate(quote: Quote) -> None:
