@@ -32,13 +32,15 @@ class Ticket(TimeStampedModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.NORMAL)
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.EMAIL)
+    # Only active staff may be given a ticket (ticket_check_assignee, the admin's choices); not a
+    # limit_choices_to, which full_clean would apply to the current assignee too and so freeze
+    # every ticket of someone who has left.
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="assigned_tickets",
-        limit_choices_to={"is_active": True, "is_staff": True},
     )
     due = models.DateTimeField(null=True, blank=True)
     # Null when the ticket came in on its own (an inbound e-mail or WhatsApp message, a sync).

@@ -66,6 +66,16 @@ def ticket_check_client(*, client: Client) -> None:
         )
 
 
+def _check_current_client(client: Client) -> Client:
+    """Check the client as stored now, not the caller's copy, which may predate a deactivation.
+
+    The row lock orders this write after a concurrent client_deactivate (which locks it too).
+    """
+    current = Client.objects.select_for_update().get(pk=client.pk)
+    ticket_check_client(client=current)
+    return current
+
+
 def ticket_check_can_reply(*, ticket: Ticket) -> None:
     if ticket.status == Status.CLOSED:
         raise ApplicationError(
@@ -134,7 +144,7 @@ def ticket_open(
 
     `created_by` is the staff user who logged it, or None when it arrived on its own.
     """
-    ticket_check_client(client=client)
+    _check_current_client(client)
     ticket_check_assignee(assignee=assignee)
     _check_due(due)
     ticket = Ticket(
@@ -172,7 +182,7 @@ def ticket_update(*, ticket: Ticket, data: Mapping[str, Any], actor: User | None
     if not changed:
         return _refresh(ticket, locked)
     if "client" in changed:
-        ticket_check_client(client=changed["client"])
+        _check_current_client(changed["client"])
     if "due" in changed:
         _check_due(changed["due"])
     for name, value in changed.items():
@@ -185,7 +195,9 @@ def ticket_update(*, ticket: Ticket, data: Mapping[str, Any], actor: User | None
 def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User | None = None) -> Ticket:
     """Give the ticket to an active staff user, or take it off everyone (`assignee=None`).
 
-    Assigning to the current assignee changes nothing. A closed ticket is reopened first.
+    Assigning to the current assignee changes nothing. A closed ticket is refused: reopen it
+    first (ticket_change_status), as for a reply. Only a client's own message reopens a ticket
+    by itself (ticket_receive_message).
     """
     ticket_check_assignee(assignee=assignee)
     locked = _lock(ticket)

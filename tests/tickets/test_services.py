@@ -167,6 +167,27 @@ def test_assign_reassign_unassign_and_same_assignee_is_a_no_op(agent_user, other
     ]
 
 
+def test_a_deactivated_assignee_does_not_freeze_their_tickets(agent_user, other_agent):
+    ticket = TicketFactory()
+    ticket_assign(ticket=ticket, assignee=agent_user, actor=agent_user)
+    agent_user.is_active = False  # the agent left
+    agent_user.save()
+    ticket_update(ticket=ticket, data={"subject": "Still being worked"}, actor=other_agent)
+    ticket_change_status(ticket=ticket, status=Status.PENDING, actor=other_agent)
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    assert (fresh.subject, fresh.status, fresh.assignee) == (
+        "Still being worked",
+        Status.PENDING,
+        agent_user,
+    )
+    ticket_assign(ticket=ticket, assignee=other_agent, actor=other_agent)
+    assert Ticket.objects.get(pk=ticket.pk).assignee == other_agent
+    # Handing it back to someone who has left is still refused.
+    with pytest.raises(ValidationError):
+        ticket_assign(ticket=ticket, assignee=agent_user, actor=other_agent)
+    assert Ticket.objects.get(pk=ticket.pk).assignee == other_agent
+
+
 def test_assign_refusals_write_nothing(inactive_agent, agent_user):
     customer_facing_only = user_provision(
         email="nostaff@example.com", password="x-long-password-1", role=AGENT
@@ -331,3 +352,22 @@ def test_the_database_refuses_an_inbound_internal_note():
     ticket = TicketFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Message.objects.create(ticket=ticket, direction="in", body="x", is_internal_note=True)
+
+
+def test_open_and_update_check_the_client_as_stored_not_the_callers_copy():
+    from apps.clients.services import client_deactivate
+
+    client = ClientFactory(name="Stale")
+    Client = type(client)
+    client_deactivate(client=Client.objects.get(pk=client.pk))  # another user, another copy
+    assert client.active is True  # the caller's copy has not heard
+    ticket = TicketFactory()
+    before = state()
+    message = {"client": ["Client “Stale” is inactive; reactivate them to open a ticket."]}
+    with pytest.raises(ValidationError) as caught:
+        ticket_open(client=client, subject="x")
+    assert caught.value.message_dict == message
+    with pytest.raises(ValidationError) as caught:
+        ticket_update(ticket=ticket, data={"client": client})
+    assert caught.value.message_dict == message
+    assert state() == before
