@@ -6,7 +6,11 @@ append-only, so replies and notes are added through a form that calls ticket_rep
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
@@ -15,10 +19,12 @@ from apps.core.admin_tools import (
     ReadOnlyHistoryMixin,
     add_refusal_to_form,
     copy_saved,
+    refusal_text,
     run_service_action,
 )
 from apps.core.errors import ApplicationError
 from apps.tickets.models import Message, Ticket
+from apps.tickets.selectors import ticket_assignee_choices, ticket_assignee_search
 from apps.tickets.services import (
     TICKET_EDITABLE_FIELDS,
     ticket_add_note,
@@ -55,6 +61,61 @@ class AssignedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ServiceRefused(Exception):
+    """A service refused a save the form had allowed (another user got there first)."""
+
+    def __init__(self, error: ValidationError | ApplicationError) -> None:
+        super().__init__(refusal_text(error))
+        self.error = error
+
+
+class RefusalOnFormMixin:
+    """Turn a refusal raised while saving into an error on the same form, not a server error.
+
+    The form's checks run before the save, but the row can change in between (a ticket closed
+    by someone else). save_model/save_formset raise ServiceRefused; the admin's own transaction
+    around the change form then undoes whatever was already saved, and the page is shown again
+    with the user's input and the refusal on it.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refused:
+            request.service_refusal = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        refusal = getattr(request, "service_refusal", None)
+        if refusal is None:
+            return form
+
+        class RefusedForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                add_refusal_to_form(self, refusal)
+                return cleaned
+
+        return RefusedForm
+
+
+def refused_as_form_error(call):
+    """Run a service call from save_model/save_formset; a refusal becomes ServiceRefused."""
+    try:
+        return call()
+    except (ValidationError, ApplicationError) as error:
+        raise ServiceRefused(error) from error
+
+
+class AssigneeAutocompleteSelect(AutocompleteSelect):
+    """The admin's search-as-you-type box, asking the ticket admin's own assignee search: the
+    site-wide autocomplete would need permission to view users, which agents do not have."""
+
+    def get_url(self):
+        return reverse(f"{self.admin_site.name}:tickets_ticket_assignee_autocomplete")
+
+
 class TicketForm(forms.ModelForm):
     first_message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -65,6 +126,14 @@ class TicketForm(forms.ModelForm):
     class Meta:
         model = Ticket
         fields = ["subject", "client", "priority", "channel", "assignee", "due"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "assignee" in self.fields:
+            # New choices are active staff; the current assignee stays valid even if they left.
+            self.fields["assignee"].queryset = ticket_assignee_choices(
+                current_assignee_id=self.instance.assignee_id
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -148,7 +217,7 @@ class NewMessageInline(admin.StackedInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
+class TicketAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     form = TicketForm
     list_display = [
         "id",
@@ -191,11 +260,44 @@ class TicketAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     def get_inlines(self, request, obj):
         return [] if obj is None else [MessageThreadInline, NewMessageInline]
 
+    def get_urls(self):
+        autocomplete = path(
+            "assignee-autocomplete/",
+            self.admin_site.admin_view(self.assignee_autocomplete_view),
+            name="tickets_ticket_assignee_autocomplete",
+        )
+        return [autocomplete, *super().get_urls()]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assignee":
+            kwargs["widget"] = AssigneeAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+            kwargs["queryset"] = ticket_assignee_choices()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def assignee_autocomplete_view(self, request):
+        """Active staff matching `term`, in select2's format, for whoever may add or change a
+        ticket (agents included); 20 a page."""
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        users = ticket_assignee_search(term=request.GET.get("term", ""))
+        page = Paginator(users, 20).get_page(request.GET.get("page"))
+        return JsonResponse(
+            {
+                "results": [{"id": str(user.pk), "text": str(user)} for user in page],
+                "pagination": {"more": page.has_next()},
+            }
+        )
+
     def has_delete_permission(self, request, obj=None) -> bool:
         # A ticket is closed, not deleted: its thread is the record of what was said.
         return False
 
     def save_model(self, request, obj, form, change):
+        refused_as_form_error(lambda: self._save_ticket(request, obj, form, change))
+
+    def _save_ticket(self, request, obj, form, change) -> None:
         data = form.cleaned_data
         if not change:
             saved = ticket_open(
@@ -231,9 +333,12 @@ class TicketAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
                 continue
             body = message_form.cleaned_data.get("body", "")
             if message_form.cleaned_data.get("is_internal_note"):
-                message = ticket_add_note(ticket=ticket, author=request.user, body=body)
+                write = ticket_add_note
             else:
-                message = ticket_reply(ticket=ticket, author=request.user, body=body)
+                write = ticket_reply
+            message = refused_as_form_error(
+                lambda write=write, body=body: write(ticket=ticket, author=request.user, body=body)
+            )
             formset.new_objects.append(message)
 
     def _status_action(self, request, queryset, status: str, done: str):
@@ -302,7 +407,7 @@ class MessageForm(forms.ModelForm):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
+class MessageAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     form = MessageForm
     list_display = [
         "id",
@@ -344,9 +449,13 @@ class MessageAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
         data = form.cleaned_data
         ticket, kind, body = data["ticket"], data["kind"], data["body"]
         if kind == "note":
-            saved = ticket_add_note(ticket=ticket, author=request.user, body=body)
+            saved = refused_as_form_error(
+                lambda: ticket_add_note(ticket=ticket, author=request.user, body=body)
+            )
         elif kind == "inbound":
-            saved = ticket_receive_message(ticket=ticket, body=body)
+            saved = refused_as_form_error(lambda: ticket_receive_message(ticket=ticket, body=body))
         else:
-            saved = ticket_reply(ticket=ticket, author=request.user, body=body)
+            saved = refused_as_form_error(
+                lambda: ticket_reply(ticket=ticket, author=request.user, body=body)
+            )
         copy_saved(obj, saved)

@@ -1,6 +1,7 @@
-"""Reads for tickets: an agent's queue and a ticket's thread, with their joins decided here."""
+"""Reads for tickets: an agent's queue, a ticket's thread and who may be assigned; joins decided
+here."""
 
-from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from apps.tickets.models import Message, Ticket
 from apps.users.models import User
@@ -55,3 +56,22 @@ def ticket_get_with_thread(*, ticket_id: int, include_notes: bool = True) -> Tic
         .prefetch_related(Prefetch("messages", queryset=messages))
         .get(pk=ticket_id)
     )
+
+
+def ticket_assignee_choices(*, current_assignee_id: int | None = None) -> QuerySet[User]:
+    """Who a ticket may be given to: active staff, plus its current assignee (even one who has
+    left since), so that keeping the assignee as it is stays a valid choice."""
+    allowed = Q(is_active=True, is_staff=True)
+    if current_assignee_id is not None:
+        allowed |= Q(pk=current_assignee_id)
+    return User.objects.filter(allowed).order_by("email")
+
+
+def ticket_assignee_search(*, term: str = "") -> QuerySet[User]:
+    """Active staff whose e-mail or name contains every word of `term`, for the assignee box."""
+    users = User.objects.filter(is_active=True, is_staff=True)
+    for word in term.split():
+        users = users.filter(
+            Q(email__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        )
+    return users.order_by("email")

@@ -281,3 +281,176 @@ def test_changelists_query_count_is_flat_from_10_to_1000_rows(admin_client_mfa, 
     large = [count_changelist_queries(admin_client_mfa, url, params) for url, params in urls]
     assert large == small
     assert max(small) <= 14
+
+
+def _leave(user):
+    user.is_active = False
+    user.save()
+    return user
+
+
+def test_a_deactivated_assignee_stays_on_the_form_but_is_not_a_new_choice(
+    admin_client_mfa, agent_user
+):
+    from apps.tickets.services import ticket_assign
+
+    ticket = TicketFactory(subject="Old subject")
+    ticket_assign(ticket=ticket, assignee=agent_user)
+    _leave(agent_user)
+    url = f"{TICKETS}{ticket.pk}/change/"
+    data = change_form_data(admin_client_mfa, url, subject="New subject")
+    assert data["assignee"] == agent_user.pk
+    response = admin_client_mfa.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    assert (fresh.subject, fresh.assignee) == ("New subject", agent_user)
+
+    other = TicketFactory()
+    other_url = f"{TICKETS}{other.pk}/change/"
+    refused = admin_client_mfa.post(
+        other_url, change_form_data(admin_client_mfa, other_url, assignee=agent_user.pk)
+    )
+    assert refused.status_code == 200
+    assert "assignee" in refused.context["adminform"].form.errors
+    assert Ticket.objects.get(pk=other.pk).assignee is None
+
+
+ASSIGNEES = f"{TICKETS}assignee-autocomplete/"
+
+
+def test_assignee_box_searches_active_staff_for_an_agent(agent_client, agent_user):
+    from apps.users.roles import AGENT
+    from apps.users.services import user_provision
+
+    colleague = user_provision(
+        email="thabo@example.com", password="long-password-1", role=AGENT, first_name="Thabo"
+    )
+    _leave(user_provision(email="thabo.left@example.com", password="long-password-1", role=AGENT))
+    not_staff = user_provision(email="thabo.client@example.com", password="long-pass-1", role=AGENT)
+    not_staff.is_staff = False
+    not_staff.save()
+    page = agent_client.get(f"{TICKETS}{TicketFactory().pk}/change/")
+    assert f'data-ajax--url="{ASSIGNEES}"' in page.content.decode()
+    found = agent_client.get(ASSIGNEES, {"term": "thabo"})
+    assert found.status_code == 200
+    assert found.json() == {
+        "results": [{"id": str(colleague.pk), "text": "Thabo"}],
+        "pagination": {"more": False},
+    }
+    everyone = agent_client.get(ASSIGNEES).json()["results"]
+    assert [row["id"] for row in everyone] == [str(agent_user.pk), str(colleague.pk)]
+    # What the box offers, the form takes.
+    ticket = TicketFactory()
+    url = f"{TICKETS}{ticket.pk}/change/"
+    response = agent_client.post(url, change_form_data(agent_client, url, assignee=colleague.pk))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Ticket.objects.get(pk=ticket.pk).assignee == colleague
+
+
+def test_assignee_box_pages_by_20(agent_client):
+    from apps.users.roles import AGENT
+    from apps.users.services import user_provision
+
+    for i in range(25):
+        user_provision(email=f"staff{i:02d}@example.com", password="long-password-1", role=AGENT)
+    first = agent_client.get(ASSIGNEES, {"term": "staff"}).json()
+    second = agent_client.get(ASSIGNEES, {"term": "staff", "page": 2}).json()
+    assert (len(first["results"]), first["pagination"]["more"]) == (20, True)
+    assert (len(second["results"]), second["pagination"]["more"]) == (5, False)
+
+
+def test_assignee_box_is_closed_to_who_cannot_edit_tickets(client, db):
+    from django.contrib.auth.models import Permission
+
+    from apps.users.models import User
+
+    viewer = User.objects.create_user(email="viewer@example.com", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_ticket"))
+    client.force_login(viewer)
+    assert client.get(TICKETS).status_code == 200
+    assert client.get(ASSIGNEES, {"term": "a"}).status_code == 403
+    client.logout()
+    assert client.get(ASSIGNEES).status_code == 302  # to the login page
+
+
+def _race(monkeypatch, name, before):
+    """Make the admin's service `name` run `before()` first, as if another user had just acted."""
+    import apps.tickets.admin as ticket_admin
+
+    real = getattr(ticket_admin, name)
+
+    def raced(**kwargs):
+        before(kwargs.get("ticket"))
+        return real(**kwargs)
+
+    monkeypatch.setattr(ticket_admin, name, raced)
+
+
+def _close(ticket):
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.CLOSED)
+
+
+def test_a_refusal_while_saving_the_ticket_is_a_form_error(
+    admin_client_mfa, admin_with_mfa, monkeypatch
+):
+    ticket = TicketFactory(subject="Before")
+    url = f"{TICKETS}{ticket.pk}/change/"
+    data = change_form_data(admin_client_mfa, url, subject="After", assignee=admin_with_mfa.pk)
+    _race(monkeypatch, "ticket_assign", _close)  # closed between the form's check and the save
+    response = admin_client_mfa.post(url, data)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.non_field_errors() == [
+        f"Ticket #{ticket.pk} is closed; reopen it before assigning it."
+    ]
+    assert form["subject"].value() == "After"  # what the user typed is still there
+    fresh = Ticket.objects.get(pk=ticket.pk)  # the subject change was undone with the rest
+    assert (fresh.subject, fresh.assignee, fresh.status) == ("Before", None, "open")
+    assert fresh.history.count() == 1
+
+
+def test_a_refused_reply_while_saving_is_a_form_error(admin_client_mfa, monkeypatch):
+    ticket = TicketFactory(status=Ticket.Status.PENDING, subject="Before")
+    url = f"{TICKETS}{ticket.pk}/change/"
+    prefix = new_message_prefix(admin_client_mfa, url)
+    data = change_form_data(
+        admin_client_mfa, url, subject="After", **{f"{prefix}-0-body": "Ready for collection."}
+    )
+    _race(monkeypatch, "ticket_reply", _close)
+    response = admin_client_mfa.post(url, data)
+    assert response.status_code == 200
+    assert f"Ticket #{ticket.pk} is closed; reopen it before replying." in (
+        response.context["adminform"].form.non_field_errors()
+    )
+    assert Ticket.objects.get(pk=ticket.pk).subject == "Before"
+    assert ticket.messages.count() == 0
+
+
+def test_a_refusal_while_opening_a_ticket_is_a_form_error(admin_client_mfa, monkeypatch):
+    from apps.clients.services import client_deactivate
+
+    client = ClientFactory(name="Leaving")
+    _race(monkeypatch, "ticket_open", lambda ticket: client_deactivate(client=client))
+    response = admin_client_mfa.post(
+        f"{TICKETS}add/",
+        {"client": client.pk, "subject": "x", "channel": "email", "priority": "normal"},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["client"] == [
+        "Client “Leaving” is inactive; reactivate them to open a ticket."
+    ]
+    assert Ticket.objects.count() == 0
+
+
+def test_a_refusal_while_adding_a_message_is_a_form_error(admin_client_mfa, monkeypatch):
+    ticket = TicketFactory(status=Ticket.Status.RESOLVED)
+    _race(monkeypatch, "ticket_reply", _close)
+    response = admin_client_mfa.post(
+        f"{MESSAGES}add/", {"ticket": ticket.pk, "kind": "reply", "body": "Done"}
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        f"Ticket #{ticket.pk} is closed; reopen it before replying."
+    ]
+    assert Message.objects.count() == 0
+    assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.RESOLVED
