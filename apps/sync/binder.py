@@ -7,11 +7,12 @@ from decimal import Decimal
 from django.contrib.contenttypes.models import ContentType
 from django.db.models.functions import Lower
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
 from apps.sync.adapters.base import RemoteRecord
+from apps.sync.bulk import history_rows, insert_rows
 from apps.sync.mappers import clients as client_mappers
 from apps.sync.mappers import services as service_mappers
 from apps.sync.models import Binding, BindingStatus, Connection, Entity
@@ -149,11 +150,11 @@ def apply_page(
             new_objects.append((obj, record, values))
 
     if new_objects:
-        bulk_create_with_history(
-            [obj for obj, _, _ in new_objects],
-            spec.model,
-            batch_size=500,
-            default_change_reason=CHANGE_REASON,
+        created = spec.model.objects.bulk_create([obj for obj, _, _ in new_objects], batch_size=500)
+        history_model = spec.model.history.model
+        insert_rows(
+            history_model,
+            history_rows(created, history_type="+", reason=CHANGE_REASON, when=now),
         )
     if changed_objects:
         for obj in changed_objects.values():
@@ -165,23 +166,25 @@ def apply_page(
             batch_size=500,
             default_change_reason=CHANGE_REASON,
         )
-    new_bindings = [
-        Binding(
-            connection=connection,
-            entity=entity,
-            content_type=content_type,
-            object_id=obj.pk,
-            remote_id=record.remote_id,
-            remote_number=record.number[:100],
-            remote_modified_at=record.modified_at,
-            base_snapshot=values,
-            status=BindingStatus.SYNCED,
-            synced_at=now,
-        )
-        for obj, record, values in new_objects + linked
-    ]
-    if new_bindings:
-        Binding.objects.bulk_create(new_bindings, batch_size=500)
+    insert_rows(
+        Binding,
+        [
+            {
+                "connection_id": connection.pk,
+                "entity": entity,
+                "content_type_id": content_type.pk,
+                "object_id": obj.pk,
+                "remote_id": record.remote_id,
+                "remote_number": record.number[:100],
+                "remote_modified_at": record.modified_at,
+                "base_snapshot": values,
+                "status": BindingStatus.SYNCED,
+                "last_error": "",
+                "synced_at": now,
+            }
+            for obj, record, values in new_objects + linked
+        ],
+    )
     if changed_bindings:
         Binding.objects.bulk_update(
             changed_bindings,

@@ -48,6 +48,10 @@ class Credential(TimeStampedModel):
     refreshed_at = models.DateTimeField(null=True, blank=True)
     refresh_count = models.PositiveIntegerField(default=0)
     last_refresh_error = models.CharField(max_length=300, blank=True)
+    # Where row locks cannot span a vendor call (SQLite: the write lock would block a sandbox
+    # served from the same file), a refresh is single-flight through this lease instead.
+    refresh_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    refresh_lease_owner = models.CharField(max_length=64, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"{self.get_vendor_display()} credential #{self.pk}"

@@ -174,6 +174,7 @@ def outbox_claim(
     limit: int = 10,
     connection_id: int | None = None,
     entity: str | None = None,
+    exclude_ids: set[int] | None = None,
 ) -> list[int]:
     """Claim due items (pending, or in flight with a lapsed lease) for `owner`."""
     now = timezone.now()
@@ -187,6 +188,8 @@ def outbox_claim(
             query = query.filter(connection_id=connection_id)
         if entity:
             query = query.filter(entity=entity)
+        if exclude_ids:
+            query = query.exclude(pk__in=exclude_ids)
         items = list(query.order_by("priority", "next_attempt_at", "id")[:limit])
         lease_until = now + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
         for item in items:
@@ -341,14 +344,23 @@ def outbox_drain(
     owner = _owner()
     counts: dict[str, int] = {}
     handled = 0
+    handled_ids: set[int] = set()
     while max_items is None or handled < max_items:
-        ids = outbox_claim(owner=owner, limit=batch, connection_id=connection_id, entity=entity)
+        # An item retried later is not retried again within the same drain.
+        ids = outbox_claim(
+            owner=owner,
+            limit=batch,
+            connection_id=connection_id,
+            entity=entity,
+            exclude_ids=handled_ids,
+        )
         if not ids:
             break
         for item_id in ids:
             status = outbox_process(item_id=item_id, owner=owner)
             counts[status] = counts.get(status, 0) + 1
             handled += 1
+            handled_ids.add(item_id)
     return counts
 
 

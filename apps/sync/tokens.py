@@ -2,10 +2,14 @@
 lock, a rotated refresh token committed before anyone uses it (ecosystem-notes §4.4)."""
 
 import logging
+import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.sync.adapters import oauth
@@ -82,41 +86,92 @@ def access_token(credential_id: int, *, stale_token: str | None = None) -> tuple
 
 
 def _refresh(credential_id: int, *, stale_token: str | None) -> tuple[str, str]:
+    """Single-flight refresh. PostgreSQL: a row lock (select_for_update) held across the
+    vendor call. SQLite: a lease claimed by conditional UPDATE, since its write lock would also
+    block a sandbox served from the same database file."""
     tried_refresh_tokens: set[str] = set()
+    use_row_lock = db_connection.features.has_select_for_update
     while True:
-        failure: str | None = None
-        with transaction.atomic():
-            credential = Credential.objects.select_for_update().get(pk=credential_id)
-            tokens = decrypt_tokens(credential.token_ciphertext)
-            # Double-check under the lock: another process may have refreshed while we waited.
-            if stale_token is None and _fresh(credential):
-                return tokens["access_token"], credential.api_domain
-            if stale_token is not None and tokens["access_token"] != stale_token:
-                return tokens["access_token"], credential.api_domain
-            refresh_token = tokens["refresh_token"]
-            if refresh_token in tried_refresh_tokens:
-                failure = "invalid_grant"
-            else:
-                tried_refresh_tokens.add(refresh_token)
-                try:
-                    new_tokens = _call_refresh(credential, refresh_token)
-                except oauth.OAuthError as error:
-                    failure = error.code
-                else:
-                    credential_store_tokens(credential=credential, tokens=new_tokens)
-                    credential.refresh_count += 1
-                    credential.save()
-                    # Committed when this block ends, before the new token is used anywhere.
-                    return new_tokens.access_token, credential.api_domain
-        # The refresh was refused. If another process rotated the token meanwhile (possible
-        # where the lock is not exclusive), retry with the newer one; otherwise give up.
+        if use_row_lock:
+            with transaction.atomic():
+                credential = Credential.objects.select_for_update().get(pk=credential_id)
+                outcome = _refresh_locked(credential, stale_token, tried_refresh_tokens)
+        else:
+            outcome = _refresh_with_lease(credential_id, stale_token, tried_refresh_tokens)
+        if isinstance(outcome, tuple):
+            return outcome
+        failure = outcome
+        # The refresh was refused. If another process rotated the token meanwhile, retry with
+        # the newer one; otherwise the connection needs re-authorising.
         current = decrypt_tokens(Credential.objects.get(pk=credential_id).token_ciphertext)
         if current["refresh_token"] not in tried_refresh_tokens:
             stale_token = None
             continue
-        credential_mark_refresh_failed(credential_id=credential_id, error=failure or "refused")
-        raise AuthExpired(
-            f"The vendor refused the refresh token ({failure}); reconnect this account."
+        credential_mark_refresh_failed(credential_id=credential_id, error=failure)
+        raise AuthExpired(f"The vendor refused the refresh token ({failure}); reconnect it.")
+
+
+def _refresh_locked(
+    credential: Credential, stale_token: str | None, tried: set[str]
+) -> tuple[str, str] | str:
+    """Under the lock: re-check, refresh, store. Returns (token, api domain) or a failure code."""
+    tokens = decrypt_tokens(credential.token_ciphertext)
+    # Double-check: another process may have refreshed while we waited for the lock.
+    if stale_token is None and _fresh(credential):
+        return tokens["access_token"], credential.api_domain
+    if stale_token is not None and tokens["access_token"] != stale_token:
+        return tokens["access_token"], credential.api_domain
+    refresh_token = tokens["refresh_token"]
+    if refresh_token in tried:
+        return "invalid_grant"
+    tried.add(refresh_token)
+    try:
+        new_tokens = _call_refresh(credential, refresh_token)
+    except oauth.OAuthError as error:
+        return error.code
+    credential_store_tokens(credential=credential, tokens=new_tokens)
+    credential.refresh_count += 1
+    credential.refresh_lease_until = None
+    credential.refresh_lease_owner = ""
+    # Saved (and, on the row-lock path, committed when the caller's block ends) before the new
+    # token is used anywhere: a rotated Xero refresh token is never only in memory.
+    credential.save()
+    return new_tokens.access_token, credential.api_domain
+
+
+def _refresh_with_lease(
+    credential_id: int, stale_token: str | None, tried: set[str]
+) -> tuple[str, str] | str:
+    owner = uuid.uuid4().hex
+    deadline = time.monotonic() + settings.SYNC_TOKEN_TIMEOUT * (2 + LOST_ANSWER_RETRIES)
+    while True:
+        now = timezone.now()
+        claimed = (
+            Credential.objects.filter(pk=credential_id)
+            .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
+            .update(
+                refresh_lease_until=now
+                + timedelta(seconds=settings.SYNC_TOKEN_TIMEOUT * (1 + LOST_ANSWER_RETRIES)),
+                refresh_lease_owner=owner,
+            )
+        )
+        if claimed:
+            break
+        credential = Credential.objects.get(pk=credential_id)
+        tokens = decrypt_tokens(credential.token_ciphertext)
+        if (stale_token is None and _fresh(credential)) or (
+            stale_token is not None and tokens["access_token"] != stale_token
+        ):
+            return tokens["access_token"], credential.api_domain
+        if time.monotonic() > deadline:
+            raise TransientError("Another process is refreshing this token; try again shortly.")
+        time.sleep(0.05)
+    try:
+        credential = Credential.objects.get(pk=credential_id)
+        return _refresh_locked(credential, stale_token, tried)
+    finally:
+        Credential.objects.filter(pk=credential_id, refresh_lease_owner=owner).update(
+            refresh_lease_until=None, refresh_lease_owner=""
         )
 
 

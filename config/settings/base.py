@@ -262,6 +262,25 @@ SYNC_OUTBOX_BACKOFF_BASE = env.float("SYNC_OUTBOX_BACKOFF_BASE", default=30.0)
 SYNC_OUTBOX_BACKOFF_CAP = env.float("SYNC_OUTBOX_BACKOFF_CAP", default=6 * 3600.0)
 SYNC_OUTBOX_LEASE_SECONDS = env.int("SYNC_OUTBOX_LEASE_SECONDS", default=120)
 
+
+# With the sandbox standing in for the vendors and no OAuth app configured, the sync engine uses
+# the public demo clients that `manage.py sandbox seed` registers: the demo needs no account.
+SANDBOX_DEMO_CLIENTS = {
+    "ZOHO_CLIENT_ID": "1000.SANDBOXCLIENT0000000000000000",
+    "ZOHO_CLIENT_SECRET": "sandbox-client-secret-0000000000000000000000",
+    "XERO_CLIENT_ID": "SANDBOXXEROCLIENT",
+    "XERO_CLIENT_SECRET": "sandbox-xero-secret",
+}
+
+
+def sandbox_demo_clients(sandbox_enabled: bool, configured: dict) -> dict[str, str]:
+    if not sandbox_enabled:
+        return {}
+    return {name: value for name, value in SANDBOX_DEMO_CLIENTS.items() if not configured[name]}
+
+
+vars().update(sandbox_demo_clients(SANDBOX_ENABLED, vars()))
+
 # --- Internationalisation, static files -----------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("TIME_ZONE", default="UTC")

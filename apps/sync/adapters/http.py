@@ -238,11 +238,14 @@ class HttpClient:
             )
         if expect_json and status != 204 and response.content:
             try:
-                response.json()
+                parsed = response.json()
             except ValueError as exc:
                 raise TransientError(
                     "The vendor answered with something that is not JSON", status=status
                 ) from exc
+            # Parsed once here; adapters calling .json() again get the same object for free
+            # (a 200-record page is ~100 kB, and pulls read hundreds of them).
+            response.json = lambda **_: parsed
         return response
 
     def _log(self, method, url, params, body, response, error, latency_ms) -> None:

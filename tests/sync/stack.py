@@ -1,0 +1,121 @@
+"""A whole Syncdesk in subprocesses for tests that kill processes: its own SQLite file, the web
+server with the sandbox on a free port, and `manage.py` commands run against both."""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, directory: Path, *, clock_scale: float = 1.0) -> None:
+        self.db_path = directory / "stack.sqlite3"
+        self.port = free_port()
+        base = f"http://127.0.0.1:{self.port}/sandbox"
+        self.env = {
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("DATABASE_URL", "ZOHO_", "XERO_"))
+            },
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "SANDBOX_ENABLED": "True",
+            "SANDBOX_BASE_URL": base,
+            "SYNC_CLOCK_SCALE": str(clock_scale),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.server: subprocess.Popen | None = None
+
+    def manage(self, *args: str, check: bool = True, timeout: float = 300) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    def run_python(self, code: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        """Run `code` with this stack's environment from the project root (no check)."""
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def spawn(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def start_server(self) -> None:
+        self.server = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "runserver",
+                f"127.0.0.1:{self.port}",
+                "--noreload",
+                "--skip-checks",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("the web server did not start")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.send_signal(signal.SIGTERM)
+            try:
+                self.server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with sqlite3.connect(self.db_path, timeout=20) as db:
+            return db.execute(sql, params).fetchall()
+
+    def python(self, code: str) -> str:
+        return self.manage("shell", "-c", code)
+
+
+def last_json(text: str) -> dict:
+    return json.loads(text.strip().splitlines()[-1])
