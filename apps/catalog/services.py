@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
 
 from apps.catalog.models import Service, TaxRate
 from apps.core.errors import ApplicationError
+
+SKU_UNIQUE_CONSTRAINT = "catalog_service_sku_ci_unique"
 
 SERVICE_EDITABLE_FIELDS = ("name", "description", "rate", "unit", "sku", "category", "tax_rate")
 TAX_RATE_EDITABLE_FIELDS = ("name", "rate")
@@ -72,6 +74,32 @@ def _save(instance, *, actor) -> None:
     instance.save()
 
 
+def _is_sku_clash(error: Exception) -> bool:
+    if isinstance(error, IntegrityError):
+        return SKU_UNIQUE_CONSTRAINT in str(error)
+    errors = getattr(error, "error_dict", {}).get(NON_FIELD_ERRORS, [])
+    return any(item.code == "sku_taken" for item in errors)
+
+
+def _save_service(service: Service, *, actor) -> None:
+    """Save through the model checks; a SKU taken meanwhile is a refusal on `sku`, not a 500.
+
+    service_check_sku_available runs first, but another service can take the SKU before this
+    one is written: the database's constraint then refuses it. The savepoint keeps the
+    transaction readable after that, to name the holder.
+    """
+    try:
+        with transaction.atomic():
+            _save(service, actor=actor)
+    except (ValidationError, IntegrityError) as error:
+        if not _is_sku_clash(error):
+            raise
+        service_check_sku_available(sku=service.sku, exclude_pk=service.pk)  # names the holder
+        raise ValidationError(
+            {"sku": f"SKU “{service.sku}” is already used by another service."}
+        ) from None
+
+
 @transaction.atomic
 def service_create(
     *,
@@ -99,7 +127,7 @@ def service_create(
     service_check_sku_available(sku=values["sku"])
     _check_tax_rate(values["tax_rate"])
     service = Service(**values, active=True)
-    _save(service, actor=actor)
+    _save_service(service, actor=actor)
     return service
 
 
@@ -119,7 +147,7 @@ def service_update(*, service: Service, data: Mapping[str, Any], actor=None) -> 
     for name, value in changed.items():
         setattr(service, name, value)
     try:
-        _save(service, actor=actor)
+        _save_service(service, actor=actor)
     except ValidationError:
         for name, value in original.items():
             setattr(service, name, value)

@@ -90,8 +90,10 @@ def test_service_form_shows_the_services_refusals(admin_client_mfa):
     )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert errors["sku"] == ["SKU “dup-1” is already used by “Existing”."]
-    assert errors["tax_rate"] == ["Tax rate “Old VAT” is inactive."]
+    assert errors == {
+        "sku": ["SKU “dup-1” is already used by “Existing”."],
+        "tax_rate": ["Tax rate “Old VAT” is inactive."],
+    }
     assert Service.objects.count() == before
 
 
