@@ -10,7 +10,7 @@ import os
 import time
 
 from tests.benchmarks.report import emit
-from tests.sync.stack import Stack
+from tests.sync.stack import Stack, scratch_directory
 
 RECORDS = int(os.environ.get("SYNC_BENCH_RECORDS", "50000"))
 
@@ -40,7 +40,7 @@ print(f"RAW_INSERT_S={elapsed:.3f} ROWS={len(rows)}")
 def test_bench_sync_pull(tmp_path):
     # Vendor minutes of 0.2 real seconds: Books' 100 calls a minute allow 500 a second, so the
     # benchmark measures our engine, not the vendor's throttle (which the governor still obeys).
-    stack = Stack(tmp_path, clock_scale=0.2 / 60)
+    stack = Stack(scratch_directory(tmp_path), clock_scale=0.2 / 60)
     stack.manage("migrate", "--noinput")
     try:
         seeded = stack.manage(

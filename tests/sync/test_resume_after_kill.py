@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from tests.sync.stack import Stack, last_json
+from tests.sync.stack import Stack, last_json, scratch_directory
 
 CONTACTS = 20_000
 PAGES = CONTACTS // 200
@@ -18,7 +18,7 @@ PAGES = CONTACTS // 200
 @pytest.fixture
 def stack(tmp_path):
     # One vendor minute per real second: Books' 100 calls a minute become 100 a second.
-    running = Stack(tmp_path, clock_scale=1 / 60)
+    running = Stack(scratch_directory(tmp_path), clock_scale=1 / 60)
     running.manage("migrate", "--noinput")
     yield running
     running.stop()

@@ -1,0 +1,91 @@
+"""Two worker processes pushing to one Xero tenant share one budget: zero 429s from the sandbox
+and at least 90% of the allowed rate. Whole processes, real HTTP, the sandbox clock scaled."""
+
+import json
+from datetime import datetime
+
+import pytest
+
+from tests.sync.stack import Stack, scratch_directory
+
+SECONDS_PER_MINUTE = 5.0  # one Xero minute (60 calls) lasts 5 real seconds
+PUSHES = 180  # three vendor minutes' worth
+
+ENQUEUE = """
+from apps.clients.models import Client
+from apps.sync import outbox
+from apps.sync.models import Connection, ConnectionStatus
+outbox._kick = lambda: None  # the two workers below do the sending
+target = Connection.objects.get(remote_account_id="{tenant}")
+Connection.objects.exclude(pk=target.pk).update(status=ConnectionStatus.DISABLED)
+Client.objects.bulk_create([Client(name=f"Worker push {{n:04d}}") for n in range({count})])
+for client in Client.objects.all():
+    outbox.outbox_enqueue(connection=target, entity="clients", obj=client)
+print(target.name)
+"""
+
+
+@pytest.fixture
+def stack(tmp_path):
+    running = Stack(scratch_directory(tmp_path), clock_scale=SECONDS_PER_MINUTE / 60)
+    running.manage("migrate", "--noinput")
+    yield running
+    running.stop()
+
+
+def test_two_workers_get_no_429_and_reach_90_percent_of_the_rate(stack):
+    seeded = stack.manage(
+        "sandbox",
+        "seed",
+        "--contacts",
+        "0",
+        "--items",
+        "0",
+        "--documents",
+        "0",
+        "--crm-contacts",
+        "0",
+        "--deals",
+        "0",
+    )
+    xero = next(
+        json.loads(line)
+        for line in seeded.splitlines()
+        if line.startswith("{") and '"xero"' in line
+    )
+    tenant = xero["tenants"][0]["tenant_id"]
+    stack.python(
+        "from apps.sandbox import clock; "
+        f"clock.clock_set(vendor='xero', account='{tenant}', "
+        f"seconds_per_minute={SECONDS_PER_MINUTE})"
+    )
+    stack.start_server()
+    stack.manage("sync", "connect", "xero", "--refresh-token", xero["refresh_token"])
+    name = stack.python(ENQUEUE.format(tenant=tenant, count=PUSHES)).strip().splitlines()[-1]
+
+    workers = [
+        stack.spawn("sync", "run", "--connection", name, "--direction", "push") for _ in range(2)
+    ]
+    for worker in workers:
+        _out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err[-2000:]
+
+    done = stack.query("SELECT COUNT(*) FROM sync_outboxitem WHERE status = 'done'")[0][0]
+    assert done == PUSHES
+    statuses = dict(
+        stack.query(
+            "SELECT status_code, COUNT(*) FROM sync_synclog"
+            " WHERE url LIKE '%/api.xro/2.0/Contacts%' GROUP BY status_code"
+        )
+    )
+    assert statuses == {200: PUSHES}  # every create went through first time: no 429 at all
+    times = sorted(
+        datetime.fromisoformat(row[0])
+        for row in stack.query(
+            "SELECT created_at FROM sync_synclog WHERE url LIKE '%/api.xro/2.0/Contacts%'"
+        )
+    )
+    span_s = (times[-1] - times[0]).total_seconds()
+    calls_per_vendor_minute = (len(times) - 1) / span_s * SECONDS_PER_MINUTE
+    print(f"two workers, one Xero tenant: {calls_per_vendor_minute:.1f} calls per vendor minute")
+    assert calls_per_vendor_minute >= 0.9 * 60, calls_per_vendor_minute
