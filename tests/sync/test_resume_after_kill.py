@@ -95,3 +95,15 @@ def test_killed_pull_resumes_and_binds_every_contact_once(stack):
     assert set(pages) == set(range(1, PAGES + 1))
     fetched_twice = [page for page, times in pages.items() if times > 1]
     assert len(fetched_twice) <= 1 and max(pages.values()) <= 2
+
+
+def test_demo_step_seeds_connects_and_pulls_with_no_server_running(stack):
+    """`make demo` runs this before the web server exists; it serves the sandbox itself."""
+    out = stack.manage("sync_connect_sandbox", "--pull")
+    connected = last_json(out)["connected"]
+    assert len(connected) == 3  # one Zoho Books organisation, two Xero tenants
+    assert stack.query("SELECT COUNT(*) FROM sync_connection WHERE status = 'connected'") == [(3,)]
+    assert stack.query("SELECT COUNT(*) FROM clients_client")[0][0] > 0
+    again = stack.manage("sync_connect_sandbox")  # idempotent: the same three connections
+    assert last_json(again)["connected"] == connected
+    assert stack.query("SELECT COUNT(*) FROM sync_connection") == [(3,)]

@@ -256,8 +256,13 @@ class HttpClient:
             full_url += "?" + "&".join(f"{k}={v}" for k, v in params.items())
         status = response.status_code if response is not None else None
         kind = error.__class__.__name__ if error is not None else ""
-        logger.info(
-            "vendor call",
+        logger.debug(
+            "vendor call %s %s -> %s in %d ms%s",
+            method.upper(),
+            redact(full_url)[:200],
+            status,
+            latency_ms,
+            f" ({kind})" if kind else "",
             extra={
                 "method": method,
                 "url": redact(full_url)[:500],

@@ -10,6 +10,9 @@ from django.core.management.base import BaseCommand
 DEMO_STEPS: list[tuple[str, tuple, dict]] = [
     ("create_demo_users", (), {}),
     ("load_demo_data", (), {}),
+    # Seeds the vendor sandbox, connects to it (Zoho Books and Xero) and pulls once; the
+    # schedules step below then keeps sync running from the worker.
+    ("sync_connect_sandbox", (), {"pull": True}),
     ("schedules_apply", (), {}),
 ]
 
