@@ -21,8 +21,10 @@ from apps.catalog.services import (
 )
 from apps.core.admin_tools import (
     ReadOnlyHistoryMixin,
+    RefusalOnFormMixin,
     add_refusal_to_form,
     copy_saved,
+    refused_as_form_error,
     run_service_action,
 )
 
@@ -48,7 +50,7 @@ class ServiceForm(forms.ModelForm):
 
 
 @admin.register(Service)
-class ServiceAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
+class ServiceAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     form = ServiceForm
     list_display = ["name", "sku", "category", "rate", "unit", "tax_rate", "active"]
     list_filter = ["active", "category", "tax_rate"]
@@ -83,11 +85,13 @@ class ServiceAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
             if name in form.cleaned_data
         }
         if change:
-            saved = service_update(
-                service=Service.objects.get(pk=obj.pk), data=data, actor=request.user
+            saved = refused_as_form_error(
+                lambda: service_update(
+                    service=Service.objects.get(pk=obj.pk), data=data, actor=request.user
+                )
             )
         else:
-            saved = service_create(**data, actor=request.user)
+            saved = refused_as_form_error(lambda: service_create(**data, actor=request.user))
         copy_saved(obj, saved)
 
     @admin.action(description="Deactivate selected services", permissions=["change"])
@@ -112,7 +116,7 @@ class ServiceAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
+class TaxRateAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     list_display = ["name", "rate", "active", "updated_at"]
     list_filter = ["active"]
     search_fields = ["name"]
@@ -127,11 +131,13 @@ class TaxRateAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in TAX_RATE_EDITABLE_FIELDS}
         if change:
-            saved = tax_rate_update(
-                tax_rate=TaxRate.objects.get(pk=obj.pk), data=data, actor=request.user
+            saved = refused_as_form_error(
+                lambda: tax_rate_update(
+                    tax_rate=TaxRate.objects.get(pk=obj.pk), data=data, actor=request.user
+                )
             )
         else:
-            saved = tax_rate_create(**data, actor=request.user)
+            saved = refused_as_form_error(lambda: tax_rate_create(**data, actor=request.user))
         copy_saved(obj, saved)
 
     @admin.action(description="Deactivate selected tax rates", permissions=["change"])

@@ -11,11 +11,17 @@ from apps.clients.services import (
     client_reactivate,
     client_update,
 )
-from apps.core.admin_tools import ReadOnlyHistoryMixin, copy_saved, run_service_action
+from apps.core.admin_tools import (
+    ReadOnlyHistoryMixin,
+    RefusalOnFormMixin,
+    copy_saved,
+    refused_as_form_error,
+    run_service_action,
+)
 
 
 @admin.register(Client)
-class ClientAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
+class ClientAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     list_display = ["name", "company", "email", "phone", "mobile", "active", "updated_at"]
     list_filter = ["active"]
     # Also what the quote and ticket pages' client autocomplete searches.
@@ -42,11 +48,13 @@ class ClientAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
             if name in form.cleaned_data
         }
         if change:
-            saved = client_update(
-                client=Client.objects.get(pk=obj.pk), data=data, actor=request.user
+            saved = refused_as_form_error(
+                lambda: client_update(
+                    client=Client.objects.get(pk=obj.pk), data=data, actor=request.user
+                )
             )
         else:
-            saved = client_create(**data, actor=request.user)
+            saved = refused_as_form_error(lambda: client_create(**data, actor=request.user))
         copy_saved(obj, saved)
 
     @admin.action(description="Deactivate selected clients", permissions=["change"])

@@ -17,9 +17,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.admin_tools import (
     ReadOnlyHistoryMixin,
+    RefusalOnFormMixin,
     add_refusal_to_form,
     copy_saved,
-    refusal_text,
+    refused_as_form_error,
     run_service_action,
 )
 from apps.core.errors import ApplicationError
@@ -59,53 +60,6 @@ class AssignedFilter(admin.SimpleListFilter):
         if self.value() == "others":
             return queryset.filter(assignee__isnull=False).exclude(assignee=request.user)
         return queryset
-
-
-class ServiceRefused(Exception):
-    """A service refused a save the form had allowed (another user got there first)."""
-
-    def __init__(self, error: ValidationError | ApplicationError) -> None:
-        super().__init__(refusal_text(error))
-        self.error = error
-
-
-class RefusalOnFormMixin:
-    """Turn a refusal raised while saving into an error on the same form, not a server error.
-
-    The form's checks run before the save, but the row can change in between (a ticket closed
-    by someone else). save_model/save_formset raise ServiceRefused; the admin's own transaction
-    around the change form then undoes whatever was already saved, and the page is shown again
-    with the user's input and the refusal on it.
-    """
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceRefused as refused:
-            request.service_refusal = refused.error
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        refusal = getattr(request, "service_refusal", None)
-        if refusal is None:
-            return form
-
-        class RefusedForm(form):
-            def clean(self):
-                cleaned = super().clean()
-                add_refusal_to_form(self, refusal)
-                return cleaned
-
-        return RefusedForm
-
-
-def refused_as_form_error(call):
-    """Run a service call from save_model/save_formset; a refusal becomes ServiceRefused."""
-    try:
-        return call()
-    except (ValidationError, ApplicationError) as error:
-        raise ServiceRefused(error) from error
 
 
 class AssigneeAutocompleteSelect(AutocompleteSelect):

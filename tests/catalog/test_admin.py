@@ -181,3 +181,29 @@ def test_changelist_query_count_is_flat_from_10_to_1000_rows(admin_client_mfa, u
     )
     assert count_changelist_queries(admin_client_mfa, url) == small
     assert small <= 12
+
+
+def test_a_sku_taken_between_form_check_and_save_is_a_form_error(admin_client_mfa, monkeypatch):
+    """Another user saves the same SKU after the form checked it: an error, not a 500."""
+    import apps.catalog.admin as catalog_admin
+    from apps.catalog.services import service_create
+
+    def create_after_a_rival(**data):
+        ServiceFactory(sku="apo-race")  # the rival's save lands first, in another letter case
+        return service_create(**data)
+
+    monkeypatch.setattr(catalog_admin, "service_create", create_after_a_rival)
+    response = admin_client_mfa.post(
+        f"{SERVICES}add/",
+        {
+            "name": "Apostille - race",
+            "sku": "APO-RACE",
+            "category": "Apostille and authentication",
+            "rate": "850.00",
+            "unit": "Each",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["sku"]
+    # The admin's transaction rolled back the whole attempt, the rival's row included.
+    assert not Service.objects.filter(name="Apostille - race").exists()
