@@ -1,0 +1,103 @@
+"""`manage.py sync run|status`, the log retention prune and the once-per-incident alert."""
+
+import contextlib
+import io
+import json
+import re
+from datetime import timedelta
+
+import pytest
+import responses
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from apps.clients.models import Client
+from apps.sync import services
+from apps.sync.models import Binding, SyncLog, SyncRun
+from apps.sync.selectors import sync_health_alert
+from tests.sync.factories import ZOHO_API, make_zoho_books
+
+pytestmark = pytest.mark.django_db
+CONTACTS = re.compile(re.escape(f"{ZOHO_API}/books/v3/contacts") + r".*")
+PAGE = {
+    "code": 0,
+    "message": "success",
+    "page_context": {"has_more_page": False},
+    "contacts": [
+        {
+            "contact_id": "1",
+            "contact_name": "Ada",
+            "email": "ada@example.com",
+            "last_modified_time": "2026-07-01T10:00:00+0000",
+        }
+    ],
+}
+
+
+def run_command(*args) -> tuple[str, dict]:
+    out = io.StringIO()
+    with contextlib.suppress(SystemExit):
+        call_command("sync", *args, stdout=out)
+    text = out.getvalue()
+    return text, json.loads(text.strip().splitlines()[-1])
+
+
+@responses.activate
+def test_sync_run_dry_run_reports_and_writes_nothing():
+    make_zoho_books()
+    responses.get(CONTACTS, json=PAGE)
+    _, summary = run_command("run", "--entity", "clients", "--direction", "pull", "--dry-run")
+    assert summary["dry_run"] and summary["runs"][0]["created"] == 1
+    assert Client.objects.count() == 0 and Binding.objects.count() == 0
+    assert SyncRun.objects.count() == 0
+
+
+@responses.activate
+def test_sync_run_prints_a_json_summary_last():
+    make_zoho_books()
+    responses.get(CONTACTS, json=PAGE)
+    _, summary = run_command(
+        "run", "--connection", "Books", "--entity", "clients", "--direction", "pull"
+    )
+    run = summary["runs"][0]
+    assert summary["ok"] and (run["entity"], run["created"], run["requests"]) == ("clients", 1, 1)
+
+
+def test_sync_run_names_an_unknown_connection():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="No connected connection"):
+        call_command("sync", "run", "--connection", "Nope", stdout=io.StringIO())
+
+
+@responses.activate
+def test_sync_status_is_json_health():
+    make_zoho_books()
+    responses.get(CONTACTS, json=PAGE)
+    run_command("run", "--entity", "clients", "--direction", "pull")
+    _, health = run_command("status")
+    books = health["connections"][0]
+    assert health["success_rate"] == 1.0 and health["queue_depth"] == 0
+    assert books["calls_24h"] >= 1 and books["budget"]["day_left"] < 10_000
+    assert books["token_expires_in_s"] > 0
+
+
+def test_old_logs_are_pruned():
+    old = SyncLog.objects.create(method="GET", url="https://x/old")
+    SyncLog.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    SyncLog.objects.create(method="GET", url="https://x/new")
+    assert services.sync_logs_prune(older_than_days=30) == 1
+    assert list(SyncLog.objects.values_list("url", flat=True)) == ["https://x/new"]
+
+
+def test_admins_get_one_mail_per_incident_not_per_failure(settings):
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    connection = make_zoho_books()
+    for _ in range(10):
+        SyncLog.objects.create(connection=connection, method="GET", url="u", status_code=500)
+    assert sync_health_alert() is True
+    for _ in range(10):
+        SyncLog.objects.create(connection=connection, method="GET", url="u", status_code=500)
+    assert sync_health_alert() is False  # same incident: no second mail
+    assert len(mail.outbox) == 1 and "failed" in mail.outbox[0].body
