@@ -6,9 +6,10 @@ The arithmetic follows Zoho Books' "discount before tax" mode:
 2. The subtotal is the sum of the rounded line amounts.
 3. The document discount is either an amount (rounded to the currency) or a percentage of the
    subtotal (rounded once, on the document). It may not exceed the subtotal.
-4. The discount is spread over the lines in proportion to their amounts, each share rounded to
-   the currency. Rounding can leave a residue of a few minor units; it goes to the line with the
-   largest amount (the first such line on a tie), so the shares always add up to the discount.
+4. The discount is spread over the lines in proportion to their amounts by largest remainder,
+   in the currency's minor units: each line's exact share is rounded down, and the units left
+   over go one each to the lines with the largest remainders (the earlier line on a tie). The
+   shares add up to the discount and each is between zero and its line's amount.
 5. Each line's tax is (amount - its discount share) x its tax rate, rounded per line.
 6. Tax total is the sum of the line taxes; total = subtotal - discount + tax.
 
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from apps.core.money import ZERO, round_money, to_decimal
+from apps.core.money import ZERO, currency_places, round_money, to_decimal
 
 HUNDRED = Decimal("100")
 
@@ -76,6 +77,37 @@ def document_discount(
     return discount
 
 
+def spread_discount(
+    *, discount: Decimal, amounts: Sequence[Decimal], currency: str
+) -> list[Decimal]:
+    """Each line's share of `discount`, by largest remainder in minor units.
+
+    With D the discount and S the subtotal in minor units, a line of amount a gets
+    floor(D * a / S) units; the D - sum(floors) units left over (fewer than the lines) go one each
+    to the lines with the largest remainders (D * a mod S), earlier lines first on a tie. A line
+    that gets a leftover unit has a non-zero remainder, so its floor is below its amount: every
+    share is at least 0 and at most its line's amount, because D <= S.
+    """
+    if not discount or not amounts:
+        return [ZERO] * len(amounts)
+    quantum = Decimal(1).scaleb(-currency_places(currency))
+    units = [int(amount / quantum) for amount in amounts]
+    total_units = sum(units)
+    discount_units = int(discount / quantum)
+    if not total_units:
+        return [ZERO] * len(amounts)
+    floors, remainders = [], []
+    for line_units in units:
+        floor, remainder = divmod(discount_units * line_units, total_units)
+        floors.append(floor)
+        remainders.append(remainder)
+    leftover = discount_units - sum(floors)
+    by_remainder = sorted(range(len(units)), key=lambda index: (-remainders[index], index))
+    for index in by_remainder[:leftover]:
+        floors[index] += 1
+    return [round_money(floor * quantum, currency) for floor in floors]
+
+
 def compute_totals(
     *,
     lines: Sequence[LineInput],
@@ -95,13 +127,7 @@ def compute_totals(
         currency=currency,
     )
 
-    shares = [ZERO] * len(amounts)
-    if discount and subtotal:
-        shares = [round_money(discount * amount / subtotal, currency) for amount in amounts]
-        residue = discount - sum(shares, ZERO)
-        if residue:
-            largest = max(range(len(amounts)), key=lambda index: (amounts[index], -index))
-            shares[largest] += residue
+    shares = spread_discount(discount=discount, amounts=amounts, currency=currency)
 
     line_totals = []
     for line, amount, share in zip(lines, amounts, shares, strict=True):

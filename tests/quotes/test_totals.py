@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apps.quotes.totals import DiscountType, LineInput, compute_totals
 
@@ -172,7 +174,7 @@ CASES = [
         "414.00",
     ),
     (
-        "amount discount residue to the largest line",
+        "leftover unit to the first of equal remainders",
         [("1", "10", "0"), ("1", "10", "0"), ("1", "10", "0")],
         "ZAR",
         A,
@@ -372,12 +374,75 @@ def test_many_lines_discount_shares_add_up_and_tax_is_per_line():
     )
     assert result.subtotal == Decimal("33.00")
     assert result.discount_total == Decimal("10.00")
-    # Each 0.33 line takes 0.10 (10/33 of it, rounded); the largest (first) line absorbs the rest.
-    assert [line.discount for line in result.lines[1:]] == [Decimal("0.10")] * 99
-    assert result.lines[0].discount == Decimal("10.00") - Decimal("9.90")
-    # Tax per line: (0.33 - 0.10) x 15% = 0.0345 -> 0.03; the first line 0.23 x 15% -> 0.03.
+    # Each 0.33 line takes exactly 10/33 of it, 0.10: no leftover unit to hand out.
+    assert [line.discount for line in result.lines] == [Decimal("0.10")] * 100
+    # Tax per line: (0.33 - 0.10) x 15% = 0.0345 -> 0.03.
     assert result.tax_total == Decimal("3.00")
     assert result.total == Decimal("26.00")
+
+
+def test_a_thousand_tiny_lines_at_half_off_never_get_a_negative_share():
+    # The old rule rounded each 0.005 share up to 0.01 and put the -4.99 residue on one line.
+    result = compute_totals(
+        lines=lines(*[("1", "0.01", "15")] * 1000),
+        currency="ZAR",
+        discount_type=P,
+        discount_value=Decimal("50"),
+    )
+    shares = [line.discount for line in result.lines]
+    assert (result.subtotal, result.discount_total) == (Decimal("10.00"), Decimal("5.00"))
+    assert shares == [Decimal("0.01")] * 500 + [Decimal("0.00")] * 500
+    assert sum(shares, Decimal(0)) == Decimal("5.00")
+    assert result.tax_total == Decimal("0.00")  # 0.00 or 0.01 x 15% rounds to 0.00 per line
+
+
+def test_a_share_never_exceeds_its_line():
+    # The old rule gave each 0.01 line 0.00 (0.004 rounded) and put the 0.40 residue on the
+    # 0.02 line: a discount of 0.41 on a line of 0.02.
+    result = compute_totals(
+        lines=lines(*[("1", "0.01", "0")] * 100, ("1", "0.02", "0")),
+        currency="ZAR",
+        discount_type=A,
+        discount_value=Decimal("0.41"),
+    )
+    shares = [line.discount for line in result.lines]
+    assert all(0 <= line.discount <= line.amount for line in result.lines)
+    # 41 units over 102: remainders 41 (each 0.01 line) and 82 (the 0.02 line), so the 0.02
+    # line takes the first leftover unit and the first 40 small lines one each.
+    assert shares == [Decimal("0.01")] * 40 + [Decimal("0.00")] * 60 + [Decimal("0.01")]
+
+
+money_lines = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=5_000).map(lambda n: Decimal(n).scaleb(-3)),
+        st.integers(min_value=0, max_value=200_000).map(lambda n: Decimal(n).scaleb(-2)),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    specs=money_lines,
+    percent=st.integers(min_value=0, max_value=100_000).map(lambda n: Decimal(n).scaleb(-3)),
+    currency=st.sampled_from(["ZAR", "JPY", "KWD"]),
+)
+def test_shares_are_the_largest_remainder_split(specs, percent, currency):
+    result = compute_totals(
+        lines=[LineInput(quantity, rate, Decimal("15")) for quantity, rate in specs],
+        currency=currency,
+        discount_type=P,
+        discount_value=percent,
+    )
+    unit = Decimal(1).scaleb(-{"ZAR": 2, "JPY": 0, "KWD": 3}[currency])
+    assert sum((line.discount for line in result.lines), Decimal(0)) == result.discount_total
+    for line in result.lines:
+        assert 0 <= line.discount <= line.amount
+        if result.subtotal:
+            exact = result.discount_total * line.amount / result.subtotal
+            # Rounded down, plus at most one leftover unit.
+            assert exact - unit < line.discount < exact + unit
 
 
 @pytest.mark.parametrize(
