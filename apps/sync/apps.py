@@ -8,4 +8,7 @@ class SyncConfig(AppConfig):
     verbose_name = "Sync"
 
     def ready(self) -> None:
-        from apps.sync import receivers  # noqa: F401 - registers the receivers
+        from apps.sync import (
+            flow_receivers,  # noqa: F401 - the Zoho document loop
+            receivers,  # noqa: F401 - registers the receivers
+        )

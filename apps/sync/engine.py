@@ -46,7 +46,9 @@ PULL_SPECS = {
 
 
 def pull_entities(provider: str) -> list[str]:
-    return [entity for (p, entity) in PULL_SPECS if p == provider]
+    from apps.sync.flows import PULLERS
+
+    return [entity for (p, entity) in [*PULL_SPECS, *PULLERS] if p == provider]
 
 
 def _owner() -> str:
@@ -99,6 +101,10 @@ def pull(
     dry_run: bool = False,
     on_progress: Callable[[SyncRun], None] | None = None,
 ) -> SyncRun:
+    from apps.sync.flows import PULLERS
+
+    if (connection.provider, entity) in PULLERS:
+        return PULLERS[(connection.provider, entity)](connection=connection, dry_run=dry_run)
     spec = PULL_SPECS.get((connection.provider, entity))
     if spec is None:
         raise ApplicationError(f"{connection.get_provider_display()} has no pull for {entity}.")

@@ -207,6 +207,10 @@ def outbox_process(*, item_id: int, owner: str) -> str:
     item = OutboxItem.objects.select_related("connection__credential").get(pk=item_id)
     if item.status != OutboxStatus.IN_FLIGHT or item.lease_owner != owner:
         return item.status  # the lease went to someone else
+    from apps.sync import flows
+
+    if (item.connection.provider, item.entity) in flows.HANDLED:
+        return flows.flow_process(item=item)
     spec = PUSH_SPECS[(item.connection.provider, item.entity)]
     obj = spec.model.objects.filter(pk=item.object_id).first()
     if obj is None:

@@ -214,6 +214,12 @@ ZOHO_CLIENT_ID = env("ZOHO_CLIENT_ID", default="")
 ZOHO_CLIENT_SECRET = env("ZOHO_CLIENT_SECRET", default="")
 ZOHO_BOOKS_WEBHOOK_SECRET = env("ZOHO_BOOKS_WEBHOOK_SECRET", default="")
 ZOHO_CRM_WEBHOOK_TOKEN = env("ZOHO_CRM_WEBHOOK_TOKEN", default="")
+# Zoho CRM deal stages for a sent, accepted and rejected quote (the org's pipeline names).
+ZOHO_CRM_DEAL_STAGE_SENT = env("ZOHO_CRM_DEAL_STAGE_SENT", default="Quote Sent")
+ZOHO_CRM_DEAL_STAGE_WON = env("ZOHO_CRM_DEAL_STAGE_WON", default="Closed Won")
+ZOHO_CRM_DEAL_STAGE_LOST = env("ZOHO_CRM_DEAL_STAGE_LOST", default="Closed Lost")
+# Public base URL vendors post webhooks to (the CRM watch channel's notify_url is built on it).
+SYNC_WEBHOOK_BASE_URL = env("SYNC_WEBHOOK_BASE_URL", default="http://127.0.0.1:8000")
 XERO_CLIENT_ID = env("XERO_CLIENT_ID", default="")
 XERO_CLIENT_SECRET = env("XERO_CLIENT_SECRET", default="")
 # Where the sandbox is reachable when it stands in for the vendors (the web server's origin).

@@ -16,7 +16,7 @@ MODULES = {
     "deals": (
         "Deals",
         "Deal_Name",
-        "Deal_Name,Amount,Stage,Closing_Date,Contact_Name,Account_Name,Modified_Time",
+        "Deal_Name,Amount,Stage,Closing_Date,Contact_Name,Account_Name,Description,Modified_Time",
     ),
 }
 PER_PAGE = 200

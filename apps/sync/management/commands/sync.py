@@ -25,6 +25,9 @@ class Command(BaseCommand):
         connect.add_argument("--organization-id", default="")
         connect.add_argument("--region", default="com")
         connect.add_argument("--name", default="")
+        connect.add_argument(
+            "--crm", action="store_true", help="Zoho: also link the organisation's Zoho CRM."
+        )
         run = sub.add_parser("run", help="Run a sync now, in this process.")
         run.add_argument("--connection", default="")
         run.add_argument("--entity", choices=ENTITIES, default="all")
@@ -42,7 +45,7 @@ class Command(BaseCommand):
             raise CommandError(error.message) from error
 
     # --- connect --------------------------------------------------------------------------------
-    def handle_connect(self, *, vendor, refresh_token, organization_id, region, name, **_):
+    def handle_connect(self, *, vendor, refresh_token, organization_id, region, name, crm, **_):
         if vendor == "zoho":
             connections = [
                 services.connection_connect_zoho_refresh_token(
@@ -52,6 +55,10 @@ class Command(BaseCommand):
                     name=name,
                 )
             ]
+            if crm:
+                from apps.sync.flows import connection_link_zoho_crm
+
+                connections.append(connection_link_zoho_crm(books=connections[0]))
         else:
             connections = services.connection_connect_xero_refresh_token(
                 refresh_token=refresh_token, name=name
