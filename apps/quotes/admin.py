@@ -109,10 +109,22 @@ class DocumentAdminMixin:
 
     def save_model(self, request, obj, form, change):
         """Header first; a discount waits until the lines are saved (save_related), because a
-        discount larger than the lines saved so far would be refused."""
+        discount larger than the lines saved so far would be refused.
+
+        When either discount field changed, both are deferred together: the value is lifted to 0
+        while the lines change, so the one left unchanged (say the value, when only the type
+        went from amount to percent) must be set again too, from the form or the stored row.
+        """
         names = [name for name in form.changed_data if name in form.fields]
         data = {name: form.cleaned_data[name] for name in names}
-        discount = {name: data.pop(name) for name in DISCOUNT_FIELDS if name in data}
+        discount = {}
+        if any(name in data for name in DISCOUNT_FIELDS):
+            for name in DISCOUNT_FIELDS:
+                data.pop(name, None)
+                if name in form.fields and name in form.cleaned_data:
+                    discount[name] = form.cleaned_data[name]
+                elif change:
+                    discount[name] = getattr(type(obj).objects.get(pk=obj.pk), name)
         if change:
             if discount:
                 data["discount_value"] = 0  # lifted while lines change, set again after them

@@ -131,6 +131,38 @@ def test_add_invoice_with_lines_and_change_a_draft(admin_client_mfa, admin_with_
     assert invoice.total == Decimal("667.00")  # (600 - 20) x 1.15
 
 
+def test_switching_only_the_discount_type_keeps_the_value(admin_client_mfa, admin_with_mfa):
+    invoice = services.invoice_update(invoice=make_invoice(), discount_value=Decimal("10"))
+    line = invoice.lines.get()
+    data = {
+        "client": str(invoice.client.pk),
+        "assignee": "",
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "currency": "ZAR",
+        "discount_type": "percent",  # the only change: 10 off becomes 10% off
+        "discount_value": "10.000",
+        "notes": "",
+        "terms": "",
+    }
+    data |= management("lines", 1, 1) | management("payments")
+    data |= {
+        "lines-0-id": str(line.pk),
+        "lines-0-invoice": str(invoice.pk),
+        "lines-0-position": str(line.position),
+        "lines-0-name": line.name,
+        "lines-0-quantity": "2",
+        "lines-0-rate": "100",
+        "lines-0-tax_rate": "15",
+    }
+    url = reverse("admin:invoices_invoice_change", args=[invoice.pk])
+    response = admin_client_mfa.post(url, data)
+    assert (response.status_code, response.url) == (302, INVOICES)
+    invoice.refresh_from_db()
+    assert (invoice.discount_type, invoice.discount_value) == ("percent", Decimal("10.000"))
+    assert (invoice.discount_total, invoice.total) == (Decimal("20.00"), Decimal("207.00"))
+
+
 def test_a_sent_invoice_is_read_only(admin_client_mfa):
     invoice = make_sent_invoice()
     page = admin_client_mfa.get(reverse("admin:invoices_invoice_change", args=[invoice.pk]))

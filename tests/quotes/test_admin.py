@@ -139,6 +139,56 @@ def test_a_refused_save_shows_the_reason_and_changes_nothing(admin_client_mfa):
     assert quote.total == Decimal("230.00")
 
 
+def discount_form(quote, **overrides) -> dict:
+    """The whole change form of a one-line draft, as the browser would post it unchanged."""
+    line = quote.lines.get()
+    data = header(
+        quote.client,
+        issue_date=quote.issue_date.isoformat(),
+        valid_until=quote.valid_until.isoformat(),
+        discount_type=quote.discount_type,
+        discount_value=str(quote.discount_value),
+        terms=quote.terms,
+    )
+    data |= line_management(1, 1) | {
+        "lines-0-id": str(line.pk),
+        "lines-0-quote": str(quote.pk),
+        "lines-0-position": str(line.position),
+        "lines-0-name": line.name,
+        "lines-0-quantity": str(line.quantity),
+        "lines-0-rate": str(line.rate),
+        "lines-0-tax_rate": str(line.tax_rate),
+    }
+    return data | overrides
+
+
+@pytest.mark.parametrize(
+    ("changes", "stored", "discount_total"),
+    [
+        # Only the type: 10 off becomes 10% off (the old admin stored 0.000 here).
+        ({"discount_type": "percent"}, ("percent", Decimal("10.000")), Decimal("20.00")),
+        ({"discount_value": "25"}, ("amount", Decimal("25.000")), Decimal("25.00")),
+        (
+            {"discount_type": "percent", "discount_value": "50"},
+            ("percent", Decimal("50.000")),
+            Decimal("100.00"),
+        ),
+    ],
+    ids=["only-type", "only-value", "both"],
+)
+def test_changing_the_discount_keeps_the_field_left_alone(
+    admin_client_mfa, changes, stored, discount_total
+):
+    quote = services.quote_update(quote=make_quote(lines=1), discount_value=Decimal("10"))
+    assert quote.discount_total == Decimal("10.00")
+    response = admin_client_mfa.post(change_url(quote), discount_form(quote, **changes))
+    assert response.status_code == 302
+    assert response.url == CHANGELIST, [str(m) for m in response.wsgi_request._messages]
+    quote.refresh_from_db()
+    assert (quote.discount_type, quote.discount_value) == stored
+    assert quote.discount_total == discount_total
+
+
 def test_a_sent_quote_is_read_only(admin_client_mfa):
     quote = make_sent_quote()
     page = admin_client_mfa.get(change_url(quote))
