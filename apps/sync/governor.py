@@ -38,7 +38,7 @@ class Limits:
     def margin_s(self) -> float:
         # Our clock starts a call slightly before the vendor's clock counts it; keep a margin so
         # the vendor never sees limit+1 calls in one of its windows.
-        return max(0.05, self.window_s * 0.03)
+        return max(0.1, self.window_s * 0.01)
 
     def cap(self, priority: int) -> int:
         if priority <= Priority.USER:
