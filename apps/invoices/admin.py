@@ -225,7 +225,7 @@ class InvoiceAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin)
             done="Sent",
         )
 
-    @admin.action(description="Void", permissions=["change"])
+    @admin.action(description="Void", permissions=["void"])
     def void(self, request, queryset):
         run_service_action(
             self,
@@ -287,6 +287,16 @@ class InvoiceAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin)
 
     def has_record_payment_permission(self, request) -> bool:
         return request.user.has_perm("invoices.add_payment")
+
+    def has_void_permission(self, request) -> bool:
+        return request.user.has_perm("invoices.void_invoice")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm("invoices.assign_invoice"):
+            # The assignee earns the commission: only an Admin chooses who is credited.
+            fields.append("assignee")
+        return fields
 
 
 # --- payments, commission, reminders -----------------------------------------------------------

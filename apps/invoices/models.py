@@ -80,6 +80,12 @@ class Invoice(TimeStampedModel):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["status", "due_date"], name="invoices_status_due")]
+        # Admin-only (the Admin role holds every invoices permission; Agents only the listed
+        # view/add/change): voiding cancels money owed, and the assignee earns the commission.
+        permissions = [
+            ("void_invoice", "Can void an invoice"),
+            ("assign_invoice", "Can choose who is credited with an invoice"),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"Invoice #{self.pk}"

@@ -168,11 +168,32 @@ def invoice_create(
     return invoice
 
 
+def quote_seller(quote: Quote):
+    """Who sold `quote`: the creator of its first revision, else its ticket's assignee, else None.
+
+    The first revision's creator, because revising is editing: an agent who revises a colleague's
+    sent quote does not take over the sale. The ticket's assignee when the quote has no creator
+    (one made by an import or a sync).
+    """
+    original = quote
+    while original.revision_of_id is not None:
+        original = Quote.objects.only("created_by", "revision_of").get(pk=original.revision_of_id)
+    if original.created_by_id is not None:
+        return original.created_by
+    if quote.ticket_id is not None:
+        return quote.ticket.assignee
+    return None
+
+
 @transaction.atomic
 def invoice_create_from_quote(
     *, quote: Quote, created_by=None, assignee=None, due_date: datetime.date | None = None
 ) -> Invoice:
-    """An accepted quote becomes one draft invoice with the same lines and discount."""
+    """An accepted quote becomes one draft invoice with the same lines and discount.
+
+    The invoice is credited (its assignee, who earns the commission) to `assignee` when given,
+    else to the quote's seller (quote_seller): never to whoever happens to convert it.
+    """
     quote = Quote.objects.select_for_update(of=("self",)).select_related("client").get(pk=quote.pk)
     if quote.status != Quote.Status.ACCEPTED:
         raise ValidationError(
@@ -197,7 +218,7 @@ def invoice_create_from_quote(
     return invoice_create(
         client=quote.client,
         created_by=created_by,
-        assignee=assignee or created_by,
+        assignee=assignee or quote_seller(quote),
         due_date=due_date,
         currency=quote.currency,
         discount_type=quote.discount_type,

@@ -136,7 +136,6 @@ def test_switching_only_the_discount_type_keeps_the_value(admin_client_mfa, admi
     line = invoice.lines.get()
     data = {
         "client": str(invoice.client.pk),
-        "assignee": "",
         "issue_date": invoice.issue_date.isoformat(),
         "due_date": invoice.due_date.isoformat(),
         "currency": "ZAR",
@@ -255,9 +254,11 @@ def test_commission_bills_agents_see_only_their_own(
     listed = agent_client.get(BILLS)
     assert listed.status_code == 200
     assert [bill.invoice for bill in listed.context["cl"].result_list] == [mine]
-    assert agent_client.get(
+    # Another agent's bill is outside the agent's queryset: the admin's "does not exist" redirect.
+    hidden = agent_client.get(
         reverse("admin:invoices_commissionbill_change", args=[theirs.commission_bill.pk])
-    ).status_code in (302, 404)
+    )
+    assert (hidden.status_code, hidden.url) == (302, reverse("admin:index"))
     assert listed.context["action_form"] is None  # no "Mark paid out" (nor any) for agents
     # The admin sees both and pays them out through the service.
     admin_client_mfa = Client()  # the `client` fixture is the agent's session here
@@ -273,13 +274,79 @@ def test_commission_bills_agents_see_only_their_own(
     assert mine.commission_bill.status == "paid"
 
 
-def test_agents_may_record_payments_but_not_void_by_deleting(agent_client):
-    make_sent_invoice()
+def test_agents_may_record_payments_but_neither_void_nor_delete(agent_client):
+    invoice = make_sent_invoice()
     page = agent_client.get(INVOICES)
     assert page.status_code == 200
     names = dict(page.context["action_form"].fields["action"].choices)
-    assert {"send", "record_payment", "void", "mark_overdue"} <= set(names)
+    assert {"send", "record_payment", "mark_overdue"} <= set(names)
+    assert "void" not in names
     assert "delete_selected" not in names
+    # Posting the action anyway is refused by the action form; the invoice stays sent.
+    response = act(agent_client, "void", invoice, follow=False)
+    assert response.status_code == 302
+    assert response.url == INVOICES
+    assert [str(message) for message in response.wsgi_request._messages] == ["No action selected."]
+    invoice.refresh_from_db()
+    assert invoice.status == "sent"
+
+
+def test_only_admins_hold_the_void_and_assign_permissions(agent_user, admin_role_user):
+    for codename in ("invoices.void_invoice", "invoices.assign_invoice"):
+        assert admin_role_user.has_perm(codename)
+        assert not agent_user.has_perm(codename)
+
+
+def invoice_change_form(invoice, **overrides) -> dict:
+    line = invoice.lines.get()
+    data = {
+        "client": str(invoice.client.pk),
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "currency": invoice.currency,
+        "discount_type": invoice.discount_type,
+        "discount_value": str(invoice.discount_value),
+        "notes": "",
+        "terms": "",
+    }
+    data |= management("lines", 1, 1) | management("payments")
+    data |= {
+        "lines-0-id": str(line.pk),
+        "lines-0-invoice": str(invoice.pk),
+        "lines-0-position": str(line.position),
+        "lines-0-name": line.name,
+        "lines-0-quantity": "2",
+        "lines-0-rate": "100",
+        "lines-0-tax_rate": "15",
+    }
+    return data | overrides
+
+
+def test_agents_cannot_choose_who_is_credited(agent_client, agent_user, admin_with_mfa):
+    invoice = make_invoice(assignee=admin_with_mfa)
+    url = reverse("admin:invoices_invoice_change", args=[invoice.pk])
+    page = agent_client.get(url)
+    assert "assignee" not in page.context["adminform"].form.fields
+    assert 'name="assignee"' not in page.content.decode()
+    response = agent_client.post(
+        url, invoice_change_form(invoice, assignee=str(agent_user.pk), notes="mine now")
+    )
+    assert (response.status_code, response.url) == (302, INVOICES)
+    invoice.refresh_from_db()
+    assert invoice.notes == "mine now"  # the rest of the form was saved
+    assert invoice.assignee == admin_with_mfa  # the posted assignee was ignored
+    # An agent's new invoice is credited to no one until an admin chooses.
+    add = agent_client.get(reverse("admin:invoices_invoice_add"))
+    assert "assignee" not in add.context["adminform"].form.fields
+
+
+def test_admins_choose_who_is_credited(admin_client_mfa, agent_user):
+    invoice = make_invoice()
+    url = reverse("admin:invoices_invoice_change", args=[invoice.pk])
+    response = admin_client_mfa.post(url, invoice_change_form(invoice, assignee=str(agent_user.pk)))
+    assert (response.status_code, response.url) == (302, INVOICES)
+    invoice.refresh_from_db()
+    assert invoice.assignee == agent_user
 
 
 def test_the_printable_page(agent_client):

@@ -19,6 +19,9 @@ from apps.invoices.models import (
 from apps.invoices.tasks import mark_overdue_invoices_task, send_reminders_task
 from apps.quotes import services as quote_services
 from apps.quotes.models import Quote
+from apps.tickets.services import ticket_open
+from apps.users.roles import AGENT
+from apps.users.services import user_provision
 from tests.quotes.factories import DocClientFactory, make_sent_quote, snapshot, today
 
 pytestmark = pytest.mark.django_db
@@ -83,13 +86,14 @@ def test_create_refusals_change_nothing():
     assert make_invoice(client=client).number == "INV-000001"
 
 
-def test_from_accepted_quote_copies_lines_once(agent_user):
-    quote = make_sent_quote(lines=2, discount_type="percent", discount_value="10")
+def test_from_accepted_quote_copies_lines_once(agent_user, admin_role_user):
+    quote = make_sent_quote(user=agent_user, lines=2, discount_type="percent", discount_value="10")
     quote = quote_services.quote_accept(quote=quote)
-    invoice = services.invoice_create_from_quote(quote=quote, created_by=agent_user)
+    invoice = services.invoice_create_from_quote(quote=quote, created_by=admin_role_user)
     assert invoice.quote == quote
     assert invoice.client == quote.client
-    assert invoice.assignee == agent_user
+    assert invoice.created_by == admin_role_user
+    assert invoice.assignee == agent_user  # who sold the quote, not who converted it
     assert invoice.total == quote.total == Decimal("414.00")
     assert [(line.name, line.amount) for line in invoice.lines.all()] == [
         (line.name, line.amount) for line in quote.lines.all()
@@ -99,6 +103,32 @@ def test_from_accepted_quote_copies_lines_once(agent_user):
         "quote",
         f"Quote {quote.number} is already invoiced as {invoice.number}.",
     )
+
+
+def test_the_converter_is_not_credited_with_someone_elses_quote(agent_user, password):
+    other = user_provision(email="agent3@example.com", password=password, role=AGENT)
+    # A colleague's revision does not take the sale over either.
+    original = make_sent_quote(user=agent_user)
+    revision = quote_services.quote_revise(quote=original, created_by=other)
+    revision = quote_services.quote_accept(quote=quote_services.quote_send(quote=revision))
+    invoice = services.invoice_create_from_quote(quote=revision, created_by=other)
+    assert invoice.assignee == agent_user
+    # An explicit choice (an admin's) still wins.
+    chosen = quote_services.quote_accept(quote=make_sent_quote(user=agent_user))
+    assert services.invoice_create_from_quote(quote=chosen, assignee=other).assignee == other
+
+
+def test_a_quote_without_a_creator_credits_its_tickets_assignee(agent_user, password):
+    other = user_provision(email="agent3@example.com", password=password, role=AGENT)
+    client = DocClientFactory()
+    ticket = ticket_open(client=client, subject="Apostille for a degree", assignee=agent_user)
+    from_ticket = make_sent_quote(client=client, ticket=ticket)
+    assert from_ticket.created_by is None  # as an import or a sync makes it
+    accepted = quote_services.quote_accept(quote=from_ticket)
+    invoice = services.invoice_create_from_quote(quote=accepted, created_by=other)
+    assert invoice.assignee == agent_user
+    nobody = quote_services.quote_accept(quote=make_sent_quote())
+    assert services.invoice_create_from_quote(quote=nobody, created_by=other).assignee is None
 
 
 def test_from_quote_refused_unless_accepted():
