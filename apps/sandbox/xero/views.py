@@ -418,7 +418,9 @@ def _save_batch(context: _Context, *, create_only: bool, identifier: str | None 
     elements = _elements(context)
     if elements is None:
         return 400, _validation_error(f'The request body must be {{"{name}": [ ... ]}}.')
-    summarize = context.request.GET.get("summarizeErrors", "true").lower() != "false"
+    # The OAS declares `summarizeErrors` with default false: without it, a batch with a bad
+    # element answers 200 with every element (and its ValidationErrors); true answers 400.
+    summarize = context.request.GET.get("summarizeErrors", "false").lower() == "true"
     to_xero = TO_XERO[name]
     answers, failures = [], []
     try:
