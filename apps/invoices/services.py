@@ -35,6 +35,7 @@ from apps.quotes.services import (
     check_discount,
     line_figures,
     line_values,
+    refuse_superseded,
     set_document_totals,
     totals_for,
 )
@@ -195,6 +196,7 @@ def invoice_create_from_quote(
     else to the quote's seller (quote_seller): never to whoever happens to convert it.
     """
     quote = Quote.objects.select_for_update(of=("self",)).select_related("client").get(pk=quote.pk)
+    refuse_superseded(quote, "invoiced", field="quote")
     if quote.status != Quote.Status.ACCEPTED:
         raise ValidationError(
             {

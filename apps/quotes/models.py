@@ -54,6 +54,8 @@ class Quote(TimeStampedModel):
         ACCEPTED = "accepted", "Accepted"
         REJECTED = "rejected", "Rejected"
         EXPIRED = "expired", "Expired"
+        # A sent quote that was revised: its revision is the one to send, accept or reject.
+        SUPERSEDED = "superseded", "Superseded"
 
     number = models.CharField(max_length=24, unique=True, editable=False)
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="quotes")

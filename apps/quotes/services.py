@@ -175,7 +175,23 @@ def line_values(
 # --- quotes ---------------------------------------------------------------------------------
 
 
+def refuse_superseded(quote: Quote, action: str, field: str = "status") -> None:
+    """A superseded quote is refused by name, pointing at the revision that replaced it."""
+    if quote.status != Quote.Status.SUPERSEDED:
+        return
+    revision = (
+        Quote.objects.filter(revision_of=quote).order_by("pk").values_list("number", flat=True)
+    ).first()
+    raise ValidationError(
+        {
+            field: f"Quote {quote.number} was superseded by its revision {revision}; "
+            f"it can no longer be {action} (use {revision} instead)."
+        }
+    )
+
+
 def _require_status(quote: Quote, allowed: tuple[str, ...], action: str) -> None:
+    refuse_superseded(quote, action)
     if quote.status not in allowed:
         wanted = " or ".join(Quote.Status(status).label.lower() for status in allowed)
         raise ValidationError(
@@ -440,14 +456,10 @@ def quote_expire_due(*, today: datetime.date | None = None) -> int:
 
 @transaction.atomic
 def quote_revise(*, quote: Quote, created_by=None) -> Quote:
-    """A sent quote becomes a new draft revision with the same lines; the sent one stays as is."""
+    """A sent quote becomes a new draft revision with the same lines, and is superseded by it:
+    from then on only the revision can be sent, accepted, rejected or invoiced."""
     quote = _lock(quote)
     _require_status(quote, (Quote.Status.SENT,), "revised")
-    existing = Quote.objects.filter(revision_of=quote).first()
-    if existing is not None:
-        raise ValidationError(
-            {"status": f"Quote {quote.number} was already revised as {existing.number}."}
-        )
     base_number = quote.number.partition("-R")[0]
     revision = quote.revision + 1
     today = timezone.localdate()
@@ -478,6 +490,8 @@ def quote_revise(*, quote: Quote, created_by=None) -> Quote:
             **{field: getattr(line, field) for field in LINE_EDITABLE_FIELDS},
         )
     _recalculate(copy)
+    quote.status = Quote.Status.SUPERSEDED
+    quote.save(update_fields=["status", "updated_at"])
     return copy
 
 

@@ -31,7 +31,7 @@ def test_load_demo_data_builds_every_state_and_is_idempotent(password):
     assert Client.objects.count() >= 50
     assert Ticket.objects.exists()
     quote_states = set(Quote.objects.values_list("status", flat=True))
-    assert quote_states == {"draft", "sent", "accepted", "rejected", "expired"}
+    assert quote_states == {"draft", "sent", "accepted", "rejected", "expired", "superseded"}
     assert Quote.objects.filter(revision_of__isnull=False).exists()
     assert Quote.objects.filter(ticket__isnull=False).exists()
     invoice_states = set(Invoice.objects.values_list("status", flat=True))

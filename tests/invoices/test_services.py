@@ -138,6 +138,13 @@ def test_from_quote_refused_unless_accepted():
         "quote",
         f"Quote {sent.number} is sent; only an accepted quote can be invoiced.",
     )
+    revision = quote_services.quote_revise(quote=sent)
+    refused(
+        lambda: services.invoice_create_from_quote(quote=sent),
+        "quote",
+        f"Quote {sent.number} was superseded by its revision {revision.number}; "
+        f"it can no longer be invoiced (use {revision.number} instead).",
+    )
 
 
 def test_draft_lines_and_header_recompute_and_lock_after_sending():

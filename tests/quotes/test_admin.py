@@ -236,12 +236,17 @@ def test_actions_send_accept_reject_expire_revise_convert(
     assert statuses[to_reject.number] == "rejected"
     assert statuses[to_expire.number] == "expired"
     assert statuses[f"{to_revise.number}-R1"] == "draft"
+    assert statuses[to_revise.number] == "superseded"
     assert Invoice.objects.get().quote == to_accept
     # A refusal is a message, not an error page, and changes nothing.
-    response = run_action(admin_client_mfa, "accept", to_send, to_reject)
-    assert f"Quote {to_reject.number} is rejected; only a sent quote can be accepted." in (
-        response.content.decode()
-    )
+    response = run_action(admin_client_mfa, "accept", to_send, to_reject, to_revise)
+    text = response.content.decode()
+    assert f"Quote {to_reject.number} is rejected; only a sent quote can be accepted." in text
+    assert (
+        f"Quote {to_revise.number} was superseded by its revision {to_revise.number}-R1; "
+        f"it can no longer be accepted (use {to_revise.number}-R1 instead)."
+    ) in text
+    assert Quote.objects.get(pk=to_revise.pk).status == "superseded"
 
 
 def test_the_printable_page_needs_login_and_permission(agent_client, password):

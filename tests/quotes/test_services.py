@@ -303,11 +303,11 @@ def test_expire_and_the_daily_task():
     )
 
 
-def test_revise_copies_lines_into_a_new_draft_and_leaves_the_sent_one():
+def test_revise_copies_lines_into_a_new_draft_and_supersedes_the_sent_one():
     sent = make_sent_quote(lines=2)
     revision = services.quote_revise(quote=sent)
     sent.refresh_from_db()
-    assert sent.status == Quote.Status.SENT
+    assert sent.status == Quote.Status.SUPERSEDED
     assert revision.status == Quote.Status.DRAFT
     assert revision.number == f"{sent.number}-R1"
     assert revision.revision == 1
@@ -318,11 +318,19 @@ def test_revise_copies_lines_into_a_new_draft_and_leaves_the_sent_one():
     ]
     services.quote_line_update(line=revision.lines.first(), quantity="5")
     assert sent.lines.first().quantity == Decimal("2")
-    refused(
-        lambda: services.quote_revise(quote=sent),
-        "status",
-        f"Quote {sent.number} was already revised as {revision.number}.",
-    )
+    for verb, action in [
+        ("revised", services.quote_revise),
+        ("accepted", services.quote_accept),
+        ("rejected", services.quote_reject),
+        ("expired", services.quote_expire),
+        ("sent", services.quote_send),
+    ]:
+        refused(
+            lambda action=action: action(quote=sent),
+            "status",
+            f"Quote {sent.number} was superseded by its revision {revision.number}; "
+            f"it can no longer be {verb} (use {revision.number} instead).",
+        )
     second = services.quote_revise(quote=services.quote_send(quote=revision))
     assert second.number == f"{sent.number}-R2"
     draft = make_quote()
