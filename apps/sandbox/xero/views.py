@@ -670,19 +670,36 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
 
 
 def _client_credentials(request: HttpRequest) -> tuple[str, str | None]:
+    """The client's id and secret: HTTP Basic only (§4.1), as Xero's identity server wants.
+
+    A public PKCE app (registered without a secret) names itself with `client_id` in the body
+    and sends no secret. A secret in the body, or a confidential app's id there, is refused with
+    401 `invalid_client` rather than quietly accepted: a client that misreads the contract must
+    find out here, not at Xero.
+    """
     scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "basic":
         try:
             client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
         except (ValueError, UnicodeDecodeError) as error:
-            raise identity.OAuthError("invalid_client") from error
+            raise identity.OAuthError("invalid_client", status=401) from error
         return client_id, secret
-    return request.POST.get("client_id", ""), request.POST.get("client_secret")
+    client_id = request.POST.get("client_id", "")
+    public = XeroApp.objects.filter(client_id=client_id, client_secret="").exists()
+    if "client_secret" in request.POST or not public:
+        raise identity.OAuthError(
+            "invalid_client",
+            "client credentials must be sent with HTTP Basic authentication",
+            status=401,
+        )
+    return client_id, None
 
 
 def _oauth_json(body: dict, status: int = 200) -> HttpResponse:
     response = _json(body, status=status)
     response["Cache-Control"] = "no-store"
+    if status == 401:
+        response["WWW-Authenticate"] = 'Basic realm="identity.xero.com"'  # RFC 6749 §5.2
     return response
 
 

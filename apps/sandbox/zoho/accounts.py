@@ -5,6 +5,13 @@ not rotate; at most 20 refresh tokens per user and client (the 21st evicts the o
 refresh token mints at most 10 access tokens in 10 minutes; errors are `{"error": code}`.
 Assumptions (UNCONFIRMED there): grant codes live 180 s; the minting limit answers
 `{"error": "Access Denied", "error_description": ...}`.
+
+API calls must say `Authorization: Zoho-oauthtoken <token>` (§1.4: no other scheme is accepted)
+and the token's scopes must cover the call (`scope_allows`). Scope syntax is documented
+(`Service.scope_name.OPERATION`, §1.2); which scope name guards which Books resource is not,
+beyond `ZohoBooks.settings.READ` for `/organizations`: the sandbox ASSUMES items and webhooks
+sit under `settings` (as Zoho's API pages list them), POST needs CREATE (status actions too),
+PUT UPDATE, DELETE DELETE, GET READ; `ALL` and `ZohoBooks.fullaccess.all` cover everything.
 """
 
 import secrets
@@ -114,7 +121,11 @@ def _revoke_refresh(tokens) -> None:
 
 
 def _mint(
-    *, client: ZohoClient, organization: ZohoOrganization, refresh: ZohoRefreshToken | None
+    *,
+    client: ZohoClient,
+    organization: ZohoOrganization,
+    refresh: ZohoRefreshToken | None,
+    scope: str = "",
 ) -> ZohoAccessToken:
     account = organization.organization_id
     lifetime = faults.token_lifetime(VENDOR, account, ACCESS_TOKEN_SECONDS)
@@ -122,7 +133,7 @@ def _mint(
         client=client,
         organization=organization,
         refresh_token=refresh,
-        scope=refresh.scope if refresh else "",
+        scope=refresh.scope if refresh else scope,
         expires_at=clock.expires_at(VENDOR, account, lifetime),
     )
 
@@ -159,7 +170,9 @@ def token_exchange_code(
         refresh = refresh_token_issue(
             client=client, organization=grant.organization, scope=grant.scope
         )
-    access = _mint(client=client, organization=grant.organization, refresh=refresh)
+    access = _mint(
+        client=client, organization=grant.organization, refresh=refresh, scope=grant.scope
+    )
     return _answer(access, api_domain, refresh.token if refresh else None)
 
 
@@ -207,7 +220,7 @@ def token_revoke(*, token: str) -> bool:
 def access_token_check(authorization: str) -> TokenCheck:
     """Resolve `Authorization: Zoho-oauthtoken <token>` to a live token, or say what is wrong."""
     scheme, _, value = (authorization or "").partition(" ")
-    if scheme not in ("Zoho-oauthtoken", "Bearer") or not value.strip():
+    if scheme != "Zoho-oauthtoken" or not value.strip():
         return TokenCheck(None, "missing")
     token = (
         ZohoAccessToken.objects.select_related("organization").filter(token=value.strip()).first()
@@ -217,6 +230,35 @@ def access_token_check(authorization: str) -> TokenCheck:
     if token.expires_at <= clock.now(VENDOR, token.organization.organization_id):
         return TokenCheck(None, "expired")
     return TokenCheck(token)
+
+
+WRITE_OPERATIONS = {"POST": "CREATE", "PUT": "UPDATE", "PATCH": "UPDATE", "DELETE": "DELETE"}
+
+
+def operation_for(method: str) -> str:
+    """The scope OPERATION an HTTP method needs: READ, CREATE, UPDATE or DELETE."""
+    return WRITE_OPERATIONS.get(method.upper(), "READ")
+
+
+def scope_allows(granted: str, *, service: str, name: str, operation: str) -> bool:
+    """Whether the comma-separated `granted` scopes open `service.name` for `operation`.
+
+    `service` is "ZohoBooks" or "ZohoCRM"; `name` the scope name ("contacts", "settings",
+    "modules.contacts", "notifications"). `ALL` covers every operation, CRM's `WRITE` every
+    write, `ZohoBooks.fullaccess.all` the whole of Books, and `ZohoCRM.modules.<OP>` every module.
+    """
+    scopes = {part.strip().lower() for part in granted.replace(" ", ",").split(",") if part}
+    operation = operation.upper()
+    operations = {operation, "ALL"}
+    if service == "ZohoCRM" and operation != "READ":
+        operations.add("WRITE")
+    names = {name}
+    if service == "ZohoCRM" and name.startswith("modules."):
+        names.add("modules")
+    wanted = {f"{service}.{each}.{op}".lower() for each in names for op in operations}
+    if service == "ZohoBooks":
+        wanted.add("zohobooks.fullaccess.all")
+    return bool(scopes & wanted)
 
 
 def sandbox_credentials(

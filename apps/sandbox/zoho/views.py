@@ -373,11 +373,36 @@ BOOKS_ROUTES: list[tuple[re.Pattern, BooksHandler]] = [
 ]
 
 
+BOOKS_SCOPE_NAMES = {
+    "organizations": "settings",
+    "contacts": "contacts",
+    "items": "settings",
+    "estimates": "estimates",
+    "invoices": "invoices",
+    "customerpayments": "customerpayments",
+    "settings": "settings",
+}
+
+
+def _books_scope_name(path: str) -> str | None:
+    return BOOKS_SCOPE_NAMES.get(path.strip("/").split("/")[0])
+
+
 @csrf_exempt
 def books_api(request: HttpRequest, path: str) -> HttpResponse:
     check = accounts.access_token_check(request.headers.get("Authorization", ""))
     if check.token is None:
         return _books_error(books.BooksError(401, 14, "Invalid OAuth token"))
+    scope_name = _books_scope_name(path)
+    if scope_name and not accounts.scope_allows(
+        check.token.scope,
+        service="ZohoBooks",
+        name=scope_name,
+        operation=accounts.operation_for(request.method),
+    ):
+        return _books_error(
+            books.BooksError(401, 57, "You are not authorized to perform this operation")
+        )
     own = check.token.organization
     if path.strip("/") == "organizations":
         headers, throttled = _books_limits(own)
@@ -524,6 +549,20 @@ def _crm_route(request: HttpRequest, organization: ZohoOrganization, path: str) 
     )
 
 
+def _crm_scope_allows(granted: str, path: str, method: str) -> bool:
+    """`actions/watch` needs a notifications scope; a module call a modules scope (§1.2)."""
+    first = next((part for part in path.split("/") if part), "")
+    if first == "actions":
+        name = "notifications"
+    elif first in crm.MANDATORY:
+        name = f"modules.{first.lower()}"
+    else:
+        return True  # an unknown module or URL is refused by the router, with its own error
+    return accounts.scope_allows(
+        granted, service="ZohoCRM", name=name, operation=accounts.operation_for(method)
+    )
+
+
 @csrf_exempt
 def crm_api(request: HttpRequest, path: str) -> HttpResponse:
     check = accounts.access_token_check(request.headers.get("Authorization", ""))
@@ -531,6 +570,8 @@ def crm_api(request: HttpRequest, path: str) -> HttpResponse:
         return _crm_error(crm.CrmError(401, "AUTHENTICATION_FAILURE", "Authentication failed", {}))
     if check.token is None:
         return _crm_error(crm.CrmError(401, "INVALID_TOKEN", "invalid oauth token", {}))
+    if not _crm_scope_allows(check.token.scope, path, request.method):
+        return _crm_error(crm.CrmError(401, "OAUTH_SCOPE_MISMATCH", "Unauthorized", {}))
     organization = check.token.organization
     account = organization.organization_id
     credits = ratelimit.rate_hit(

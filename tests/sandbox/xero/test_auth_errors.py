@@ -1,6 +1,8 @@
 """401/403 problem bodies, the JSON-only rule and scopes."""
 
-from tests.sandbox.xero.conftest import body_of
+import base64
+
+from tests.sandbox.xero.conftest import CLIENT_SECRET, body_of
 
 API = "/api.xro/2.0"
 
@@ -68,3 +70,46 @@ def test_xml_is_not_spoken(client, seeded, tenant_id):
         headers={"Authorization": f"Bearer {seeded['access_token']}", "xero-tenant-id": tenant_id},
     )
     assert answer.status_code == 406
+
+
+TOKEN_URL = "/sandbox/xero/identity/connect/token"
+
+
+def test_token_endpoint_refuses_client_credentials_in_the_body(client, seeded):
+    """§4.1: the confidential client authenticates with HTTP Basic, never in the form body."""
+    answer = client.post(
+        TOKEN_URL,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": seeded["refresh_token"],
+            "client_id": seeded["client_id"],
+            "client_secret": CLIENT_SECRET,
+        },
+    )
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "error": "invalid_client",
+        "error_description": "client credentials must be sent with HTTP Basic authentication",
+    }
+    assert answer["WWW-Authenticate"].startswith("Basic")
+    # A confidential app's id alone in the body is refused too.
+    alone = client.post(
+        TOKEN_URL,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": seeded["refresh_token"],
+            "client_id": seeded["client_id"],
+        },
+    )
+    assert alone.status_code == 401 and alone.json()["error"] == "invalid_client"
+
+
+def test_token_endpoint_accepts_basic_auth(client, seeded):
+    basic = base64.b64encode(f"{seeded['client_id']}:{CLIENT_SECRET}".encode()).decode()
+    answer = client.post(
+        TOKEN_URL,
+        {"grant_type": "refresh_token", "refresh_token": seeded["refresh_token"]},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["refresh_token"] != seeded["refresh_token"]
