@@ -404,7 +404,12 @@ def payment_record(
 
 
 def commission_bill_create_for_invoice(*, invoice: Invoice) -> CommissionBill | None:
-    """The assignee's commission on a paid invoice (once); none without an assignee or a rate."""
+    """The assignee's commission on a paid invoice (once); none without an assignee or a rate.
+
+    The commission is the agent's rate on what the business earned: the subtotal after the
+    document discount and before tax (tax is collected for the revenue service, not earned),
+    rounded half up to the currency.
+    """
     agent = invoice.assignee
     if invoice.status != Invoice.Status.PAID or agent is None or not agent.commission_rate:
         return None
@@ -415,7 +420,10 @@ def commission_bill_create_for_invoice(*, invoice: Invoice) -> CommissionBill | 
         agent=agent,
         invoice=invoice,
         rate=agent.commission_rate,
-        amount=round_money(invoice.total * agent.commission_rate / 100, invoice.currency),
+        amount=round_money(
+            (invoice.subtotal - invoice.discount_total) * agent.commission_rate / 100,
+            invoice.currency,
+        ),
     )
 
 

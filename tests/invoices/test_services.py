@@ -223,7 +223,7 @@ def test_partial_then_full_payment_and_commission(agent_user):
         agent_user,
         invoice,
         Decimal("5.00"),
-        Decimal("11.50"),
+        Decimal("10.00"),  # 5% of the 200.00 before tax, not of the 230.00 total
     )
     assert bill.status == CommissionBill.Status.PENDING
     services.commission_bill_mark_paid(bill=bill)
@@ -232,6 +232,21 @@ def test_partial_then_full_payment_and_commission(agent_user):
     with pytest.raises(ValidationError) as error:
         services.commission_bill_mark_paid(bill=bill)
     assert error.value.message_dict["status"] == [f"Commission bill #{bill.pk} is already paid."]
+
+
+def test_commission_is_on_the_discounted_subtotal_before_tax(agent_user):
+    agent_user.commission_rate = Decimal("7.50")
+    agent_user.save()
+    # Two lines of 200.00 at 15% VAT, 60.00 off: 340.00 before tax, 391.00 with it.
+    invoice = make_sent_invoice(assignee=agent_user, lines=2, discount_value="60")
+    assert (invoice.subtotal, invoice.discount_total, invoice.total) == (
+        Decimal("400.00"),
+        Decimal("60.00"),
+        Decimal("391.00"),
+    )
+    services.payment_record(invoice=invoice, amount="391.00")
+    # 7.5% of 340.00 = 25.50 (of the total it would have been 29.33).
+    assert CommissionBill.objects.get().amount == Decimal("25.50")
 
 
 def test_no_commission_without_assignee_or_rate(agent_user):
