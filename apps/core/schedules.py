@@ -76,6 +76,20 @@ class ScheduleSpec:
             candidate += datetime.timedelta(days=1)
         return candidate
 
+    def keeps_time_of_day(self, next_run: datetime.datetime | None) -> bool:
+        """Whether a row's next run is at this spec's local hour:minute (or the spec sets none).
+
+        The Schedule row has no hour or minute of its own: the time of day lives in next_run,
+        which django-q2 moves on by whole days (keeping local time across DST). So a changed
+        hour or minute in code shows up only as a next_run at another time of day.
+        """
+        if self.hour is None or self.schedule_type not in (DAILY, WEEKLY):
+            return True
+        if next_run is None:
+            return False
+        local = timezone.localtime(next_run)
+        return (local.hour, local.minute) == (self.hour, self.minute)
+
 
 def declared_schedules() -> list[ScheduleSpec]:
     """Every app's SCHEDULES, in app order; a name declared twice is an error."""
@@ -108,10 +122,13 @@ def apply_schedules(specs: list[ScheduleSpec] | None = None) -> dict[str, list[s
         for duplicate in duplicates:  # django-q2 has no unique constraint on name
             duplicate.delete()
         changed = [field for field, value in wanted.items() if getattr(row, field) != value]
+        if not spec.keeps_time_of_day(row.next_run):
+            changed.append("next_run")
         if changed or duplicates:
-            timing = {"schedule_type", "minutes", "cron"} & set(changed)
+            timing = {"schedule_type", "minutes", "cron", "next_run"} & set(changed)
             for field in changed:
-                setattr(row, field, wanted[field])
+                if field in wanted:
+                    setattr(row, field, wanted[field])
             if timing:
                 row.next_run = spec.first_run()
             row.save()

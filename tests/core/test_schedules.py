@@ -1,7 +1,10 @@
 """Schedules declared in code reach django-q2 once, and again only when they change."""
 
+import datetime
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_q.models import Schedule
 
 from apps.core.schedules import DAILY, MINUTES, ScheduleSpec, apply_schedules, declared_schedules
@@ -56,6 +59,46 @@ def test_apply_updates_changed_specs_removes_stale_ones_and_leaves_foreign_rows(
     row = Schedule.objects.get(name="syncdesk:a")  # the duplicate is gone too
     assert (row.func, row.schedule_type, row.minutes) == ("apps.x.tasks.a2", "I", 5)
     assert Schedule.objects.filter(name="someone-else").exists()
+
+
+@pytest.mark.parametrize("time_zone", ["UTC", "Africa/Johannesburg", "Europe/London"])
+def test_a_new_time_of_day_in_code_moves_the_next_run(settings, time_zone):
+    settings.TIME_ZONE = time_zone
+    daily = ScheduleSpec(
+        name="syncdesk:daily", func="apps.x.tasks.d", schedule_type=DAILY, hour=7, minute=0
+    )
+    assert apply_schedules([daily])["created"] == ["syncdesk:daily"]
+    first = timezone.localtime(Schedule.objects.get(name="syncdesk:daily").next_run)
+    assert (first.hour, first.minute) == (7, 0)
+    assert apply_schedules([daily])["unchanged"] == ["syncdesk:daily"]
+
+    for hour, minute in [(6, 0), (6, 45)]:  # the hour changes, then only the minute
+        moved = ScheduleSpec(
+            name="syncdesk:daily",
+            func="apps.x.tasks.d",
+            schedule_type=DAILY,
+            hour=hour,
+            minute=minute,
+        )
+        before = timezone.now()
+        assert apply_schedules([moved])["updated"] == ["syncdesk:daily"]
+        next_run = timezone.localtime(Schedule.objects.get(name="syncdesk:daily").next_run)
+        assert (next_run.hour, next_run.minute, next_run.second) == (hour, minute, 0)
+        assert before < next_run <= before + datetime.timedelta(days=1)
+        assert apply_schedules([moved])["unchanged"] == ["syncdesk:daily"]
+
+
+def test_a_schedule_run_by_the_worker_keeps_its_time_of_day():
+    daily = ScheduleSpec(
+        name="syncdesk:daily", func="apps.x.tasks.d", schedule_type=DAILY, hour=7, minute=30
+    )
+    apply_schedules([daily])
+    row = Schedule.objects.get(name="syncdesk:daily")
+    # What django-q2 does after a run: the same local time, days later.
+    row.next_run = row.calculate_next_run(row.next_run + datetime.timedelta(days=40))
+    row.save()
+    assert apply_schedules([daily])["unchanged"] == ["syncdesk:daily"]
+    assert Schedule.objects.get(name="syncdesk:daily").next_run == row.next_run
 
 
 @pytest.mark.parametrize(
