@@ -1,6 +1,7 @@
 """The rate governor: one request budget per vendor account, shared by every process through
 a database row claimed under a lock (select_for_update on PostgreSQL, the IMMEDIATE write lock
-on SQLite). Per-window, concurrent and daily limits; Retry-After honoured; user calls first."""
+on SQLite), or through Redis when REDIS_URL is set (governor_redis.py). Per-window, concurrent
+and daily limits; Retry-After honoured; user calls first."""
 
 import random
 import time
@@ -79,9 +80,15 @@ def _wait_needed(budget: RateBudget, limits: Limits, priority: int, now: float) 
     return wait
 
 
+def _use_redis() -> bool:
+    return bool(settings.REDIS_URL)
+
+
 def acquire(key: str, limits: Limits, *, priority: int = Priority.BULK) -> str:
     """Block until the budget allows one more call; return the lease id to release afterwards."""
     lease_id = uuid.uuid4().hex
+    if _use_redis():
+        return _acquire_redis(key, limits, priority, lease_id)
     while True:
         with transaction.atomic():
             budget = _locked_budget(key)
@@ -106,7 +113,27 @@ def acquire(key: str, limits: Limits, *, priority: int = Priority.BULK) -> str:
         time.sleep(min(wait, 1.0) + random.uniform(0, min(wait, 1.0) * 0.05))  # noqa: S311
 
 
+def _acquire_redis(key: str, limits: Limits, priority: int, lease_id: str) -> str:
+    from apps.sync import governor_redis
+
+    while True:
+        status, wait = governor_redis.try_acquire(key, limits, priority, lease_id)
+        if status == 1:
+            return lease_id
+        if status == -1:
+            raise RateLimited(
+                f"The daily quota of {limits.per_day} calls for {key} is used up",
+                retry_after=wait,
+            )
+        time.sleep(min(wait, 1.0) + random.uniform(0, min(wait, 1.0) * 0.05))  # noqa: S311
+
+
 def release(key: str, lease_id: str) -> None:
+    if _use_redis():
+        from apps.sync import governor_redis
+
+        governor_redis.release(key, lease_id)
+        return
     with transaction.atomic():
         budget = _locked_budget(key)
         if budget.leases.pop(lease_id, None) is not None:
@@ -120,6 +147,11 @@ def penalise(key: str, retry_after: float | None, limits: Limits | None) -> None
         wait = retry_after * settings.SYNC_CLOCK_SCALE
     else:
         wait = limits.window_s if limits else 60.0 * settings.SYNC_CLOCK_SCALE
+    if _use_redis():
+        from apps.sync import governor_redis
+
+        governor_redis.penalise(key, wait)
+        return
     until = datetime.fromtimestamp(_now() + wait, tz=UTC)
     with transaction.atomic():
         budget = _locked_budget(key)
@@ -131,6 +163,10 @@ def penalise(key: str, retry_after: float | None, limits: Limits | None) -> None
 
 def budget_snapshot(key: str, limits: Limits) -> dict:
     """What is left, for `sync status` and the admin (read without the lock)."""
+    if _use_redis():
+        from apps.sync import governor_redis
+
+        return governor_redis.snapshot(key, limits)
     budget = RateBudget.objects.filter(key=key).first()
     now = _now()
     if budget is None:

@@ -1,13 +1,37 @@
 """The rate governor: sliding window, concurrency leases, priority reserve, Retry-After."""
 
+import os
 import time
+import uuid
 
 import pytest
 
 from apps.sync import governor
-from apps.sync.models import Priority, RateBudget
+from apps.sync.models import Priority
 
 pytestmark = pytest.mark.django_db
+REDIS_TEST_URL = os.environ.get("SYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_reachable() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(params=["database", "redis"])
+def k(request, settings):
+    """A fresh budget key, on the database budget or on Redis (as with REDIS_URL set)."""
+    if request.param == "redis":
+        if not _redis_reachable():
+            pytest.skip(f"no Redis at {REDIS_TEST_URL}")
+        settings.REDIS_URL = REDIS_TEST_URL
+    else:
+        settings.REDIS_URL = ""
+    return f"test:{uuid.uuid4().hex}"
 
 
 def limits(**overrides):
@@ -23,56 +47,56 @@ def limits(**overrides):
     return governor.Limits(**{**base, **overrides})
 
 
-def test_no_window_ever_holds_more_than_the_limit():
+def test_no_window_ever_holds_more_than_the_limit(k):
     lim = limits(concurrent=None)
     started = []
     for _ in range(12):
-        lease = governor.acquire("k", lim, priority=Priority.USER)
+        lease = governor.acquire(k, lim, priority=Priority.USER)
         started.append(time.time())
-        governor.release("k", lease)
+        governor.release(k, lease)
     for i in range(len(started) - lim.per_window):
         assert started[i + lim.per_window] - started[i] >= lim.window_s
 
 
-def test_bulk_leaves_the_reserve_for_user_calls():
+def test_bulk_leaves_the_reserve_for_user_calls(k):
     lim = limits(concurrent=None, window_s=30.0)
     for _ in range(3):  # 5 - 40% = 3 for bulk
-        governor.release("k", governor.acquire("k", lim, priority=Priority.BULK))
-    assert governor.budget_snapshot("k", lim)["window_left"] == 2
+        governor.release(k, governor.acquire(k, lim, priority=Priority.BULK))
+    assert governor.budget_snapshot(k, lim)["window_left"] == 2
     started = time.time()
-    governor.release("k", governor.acquire("k", lim, priority=Priority.USER))
+    governor.release(k, governor.acquire(k, lim, priority=Priority.USER))
     assert time.time() - started < 1
 
 
-def test_concurrent_slots_are_leased_and_released():
+def test_concurrent_slots_are_leased_and_released(k):
     lim = limits(per_window=100)
-    a = governor.acquire("k", lim)
-    governor.acquire("k", lim)
-    assert governor.budget_snapshot("k", lim)["in_flight"] == 2
-    governor.release("k", a)
-    assert governor.budget_snapshot("k", lim)["in_flight"] == 1
+    a = governor.acquire(k, lim)
+    governor.acquire(k, lim)
+    assert governor.budget_snapshot(k, lim)["in_flight"] == 2
+    governor.release(k, a)
+    assert governor.budget_snapshot(k, lim)["in_flight"] == 1
 
 
-def test_a_lease_of_a_dead_process_expires():
+def test_a_lease_of_a_dead_process_expires(k):
     lim = limits(per_window=100, lease_s=0.05)
-    governor.acquire("k", lim)
-    governor.acquire("k", lim)  # both "crashed": never released
+    governor.acquire(k, lim)
+    governor.acquire(k, lim)  # both "crashed": never released
     time.sleep(0.06)
-    governor.release("k", governor.acquire("k", lim))  # does not block
+    governor.release(k, governor.acquire(k, lim))  # does not block
 
 
-def test_retry_after_blocks_everyone():
+def test_retry_after_blocks_everyone(k):
     lim = limits(per_window=100)
-    governor.penalise("k", 0.3, lim)
+    governor.penalise(k, 0.3, lim)
     started = time.time()
-    governor.release("k", governor.acquire("k", lim))
+    governor.release(k, governor.acquire(k, lim))
     assert time.time() - started >= 0.25
-    assert RateBudget.objects.get(key="k").throttled_count == 1
+    assert governor.budget_snapshot(k, lim)["throttled"] == 1
 
 
-def test_daily_quota_is_refused_not_waited():
+def test_daily_quota_is_refused_not_waited(k):
     lim = limits(per_window=100, per_day=2)
-    governor.acquire("k", lim)
-    governor.acquire("k", lim)
+    governor.acquire(k, lim)
+    governor.acquire(k, lim)
     with pytest.raises(governor.RateLimited):
-        governor.acquire("k", lim)
+        governor.acquire(k, lim)
