@@ -296,3 +296,7 @@ class RateBudget(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# The conflict queue lives in its own module (apps/sync/conflict_models.py).
+from apps.sync.conflict_models import Conflict, ConflictPolicy  # noqa: E402,F401
