@@ -300,3 +300,6 @@ class RateBudget(models.Model):
 
 # The conflict queue lives in its own module (apps/sync/conflict_models.py).
 from apps.sync.conflict_models import Conflict, ConflictPolicy  # noqa: E402,F401
+
+# Inbound webhooks and CRM watch channels live in their own module (apps/sync/webhook_models.py).
+from apps.sync.webhook_models import CrmWatchChannel, InboundWebhook, WebhookRefusal  # noqa: E402,F401
