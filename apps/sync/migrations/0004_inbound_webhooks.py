@@ -5,56 +5,123 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sync', '0003_conflicts'),
+        ("sync", "0003_conflicts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CrmWatchChannel',
+            name="CrmWatchChannel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel_id', models.CharField(max_length=30, unique=True)),
-                ('events', models.JSONField(default=list)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('renewed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('connection', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='crm_watch_channel', to='sync.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel_id", models.CharField(max_length=30, unique=True)),
+                ("events", models.JSONField(default=list)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("renewed_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                (
+                    "connection",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="crm_watch_channel",
+                        to="sync.connection",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookRefusal',
+            name="WebhookRefusal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('zoho_books', 'Zoho Books'), ('zoho_crm', 'Zoho CRM')], max_length=20)),
-                ('reason', models.CharField(choices=[('forged', 'Forged (401)'), ('malformed', 'Malformed (400)')], max_length=10)),
-                ('count', models.PositiveBigIntegerField(default=0)),
-                ('last_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("zoho_books", "Zoho Books"), ("zoho_crm", "Zoho CRM")],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[("forged", "Forged (401)"), ("malformed", "Malformed (400)")],
+                        max_length=10,
+                    ),
+                ),
+                ("count", models.PositiveBigIntegerField(default=0)),
+                ("last_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('source', 'reason'), name='sync_webhook_refusal_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("source", "reason"), name="sync_webhook_refusal_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='InboundWebhook',
+            name="InboundWebhook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('zoho_books', 'Zoho Books'), ('zoho_crm', 'Zoho CRM')], max_length=20)),
-                ('dedupe_key', models.CharField(max_length=100, unique=True)),
-                ('event', models.CharField(blank=True, max_length=100)),
-                ('body', models.TextField()),
-                ('status', models.CharField(choices=[('received', 'Received'), ('processing', 'Processing'), ('processed', 'Processed'), ('ignored', 'Ignored (nothing of ours)'), ('failed', 'Failed')], default='received', max_length=12)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('result', models.CharField(blank=True, max_length=500)),
-                ('last_error', models.TextField(blank=True)),
-                ('received_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='webhooks', to='sync.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("zoho_books", "Zoho Books"), ("zoho_crm", "Zoho CRM")],
+                        max_length=20,
+                    ),
+                ),
+                ("dedupe_key", models.CharField(max_length=100, unique=True)),
+                ("event", models.CharField(blank=True, max_length=100)),
+                ("body", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("processing", "Processing"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored (nothing of ours)"),
+                            ("failed", "Failed"),
+                        ],
+                        default="received",
+                        max_length=12,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("result", models.CharField(blank=True, max_length=500)),
+                ("last_error", models.TextField(blank=True)),
+                ("received_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="webhooks",
+                        to="sync.connection",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'received_at'], name='sync_webhook_status')],
+                "ordering": ["-received_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["status", "received_at"], name="sync_webhook_status")
+                ],
             },
         ),
     ]
