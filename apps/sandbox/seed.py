@@ -3,11 +3,17 @@
 `zoho_seed` is idempotent per organisation name: it tops records up to the sizes asked for and
 hands out a fresh refresh token, so `sync connect zoho --refresh-token T --organization-id O`
 can use its answer. `sandbox_reset` empties every sandbox table (Xero's too, when present).
+
+The demo OAuth clients are registered with exact redirect URIs: Syncdesk's OAuth callbacks
+(`ZOHO_CALLBACK_PATH`, `XERO_CALLBACK_PATH`, the paths of apps/sync/urls.py under /sync/) on each
+callback base URL given (default: the origin of SANDBOX_BASE_URL, the site serving the demo).
+The paths are written out, not reversed, because the sandbox shares no code with sync.
 """
 
 import random
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -43,6 +49,20 @@ SERVICES = [
     ("Consulting", "Consulting time", "950.00", "Hour"),
 ]
 DEAL_STAGES = ["Qualification", "Needs Analysis", "Proposal/Price Quote", "Closed Won"]
+
+
+ZOHO_CALLBACK_PATH = "/sync/oauth/zoho/callback/"
+XERO_CALLBACK_PATH = "/sync/oauth/xero/callback/"
+
+
+def default_callback_bases() -> list[str]:
+    """The origin of SANDBOX_BASE_URL: where the demo's web server (and its callbacks) live."""
+    parts = urlsplit(settings.SANDBOX_BASE_URL)
+    return [f"{parts.scheme}://{parts.netloc}"]
+
+
+def callback_uris(path: str, bases: list[str] | None = None) -> list[str]:
+    return [f"{base.rstrip('/')}{path}" for base in (bases or default_callback_bases())]
 
 
 def _person(index: int) -> tuple[str, str]:
@@ -191,6 +211,7 @@ def zoho_seed(
     client_id: str = "",
     client_secret: str = "",
     books_webhook_url: str = "",
+    callback_bases: list[str] | None = None,
 ) -> dict:
     organization = ZohoOrganization.objects.filter(name=org_name).order_by("pk").first()
     if organization is None:
@@ -222,6 +243,7 @@ def zoho_seed(
         organization=organization,
         client_id=client_id or settings.ZOHO_CLIENT_ID,
         client_secret=client_secret or settings.ZOHO_CLIENT_SECRET,
+        redirect_uris=callback_uris(ZOHO_CALLBACK_PATH, callback_bases),
     )
     return {"organization_name": organization.name, **credentials}
 

@@ -21,17 +21,25 @@ two senders never send the same row. `python manage.py sandbox deliver` runs it 
 seed` schedules it every minute.
 
 `hmac_sha256(key, message, encoding="base64"|"hex")` is here for the vendors' signatures.
+
+`target_url_allowed(url)`: the sandbox sends requests only to loopback hosts or to the host of
+SANDBOX_BASE_URL (the site serving it). A client registering a Books webhook or a CRM watch
+channel may not make the server call anywhere else (that would be a request forgery relay);
+`_send` checks again, for URLs stored by other means.
 """
 
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -58,6 +66,27 @@ def hmac_sha256(key: str | bytes, message: str | bytes, encoding: str = "base64"
     message = message.encode() if isinstance(message, str) else message
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return base64.b64encode(digest).decode() if encoding == "base64" else digest.hex()
+
+
+def target_url_allowed(url: str) -> bool:
+    """True for an http(s) URL on a loopback host or on SANDBOX_BASE_URL's host."""
+    try:
+        parts = urlsplit(str(url))
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return True
+    except ValueError:
+        pass
+    own = (urlsplit(settings.SANDBOX_BASE_URL).hostname or "").lower()
+    return bool(own) and host == own
 
 
 def webhook_enqueue(
@@ -138,6 +167,8 @@ def _ordered(rows: list[WebhookDelivery]) -> list[WebhookDelivery]:
 
 
 def _send(row: WebhookDelivery) -> tuple[int | None, str]:
+    if not target_url_allowed(row.url):
+        return None, "Refused: the sandbox calls only loopback hosts or SANDBOX_BASE_URL's host."
     try:
         answer = requests.request(
             row.method,

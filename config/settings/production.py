@@ -1,9 +1,18 @@
 """Settings for a real deployment behind a TLS-terminating proxy; every secret is required."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import REDIS_URL, env
+from .base import REDIS_URL, SANDBOX_ENABLED, env
 
 DEBUG = False
+# The vendor sandbox is for demos and tests: mounted in production it would hand out OAuth codes
+# and accept API calls for made-up organisations. Refuse to start rather than serve it.
+if SANDBOX_ENABLED:
+    raise ImproperlyConfigured(
+        "SANDBOX_ENABLED must be off in production (config.settings.production); "
+        "the vendor sandbox is for demos and tests."
+    )
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS")

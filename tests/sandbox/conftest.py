@@ -1,6 +1,7 @@
 """Fixtures for the Zoho sandbox tests: an organisation, a registered client, live tokens."""
 
 import pytest
+import requests
 
 from apps.sandbox.zoho import accounts
 from apps.sandbox.zoho.models import ZohoOrganization
@@ -116,3 +117,28 @@ def _no_nagle(monkeypatch):
     from django.core.servers.basehttp import WSGIRequestHandler
 
     monkeypatch.setattr(WSGIRequestHandler, "disable_nagle_algorithm", True, raising=False)
+
+
+def signed_in_session(user) -> requests.Session:
+    """A `requests` session carrying `user`'s Django session cookie (for live-server pages)."""
+    from django.conf import settings
+    from django.test import Client
+
+    django_client = Client()
+    django_client.force_login(user)
+    session = requests.Session()
+    name = settings.SESSION_COOKIE_NAME
+    session.cookies.set(name, django_client.cookies[name].value)
+    return session
+
+
+@pytest.fixture
+def staff_browser(agent_user) -> requests.Session:
+    """A browser signed in as staff of this site (the sandbox's consent pages require one)."""
+    return signed_in_session(agent_user)
+
+
+@pytest.fixture
+def staff_client(client, agent_user):
+    client.force_login(agent_user)
+    return client

@@ -13,6 +13,12 @@ TOKEN_URL = "/sandbox/zoho/accounts/oauth/v2/token"
 AUTH_URL = "/sandbox/zoho/accounts/oauth/v2/auth"
 
 
+@pytest.fixture(autouse=True)
+def _staff_signed_in(client, agent_user):
+    """The consent page stands for Zoho's login: it requires staff of this site."""
+    client.force_login(agent_user)
+
+
 def _consent(client, zoho_org, *, decision="approve", state="st-123"):
     params = {
         "scope": "ZohoBooks.fullaccess.all,ZohoCRM.modules.ALL",

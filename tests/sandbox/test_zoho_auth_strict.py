@@ -58,7 +58,7 @@ def test_a_read_scope_reads_but_does_not_write(client, zoho_org, zoho_client):
     assert books.get("contacts").status_code == 200
     refused = books.post("contacts", {"contact_name": "Nope"})
     assert refused.status_code == 401 and refused.json()["code"] == 57
-    # Items sit under the settings scope (assumed, see accounts.py): contacts.READ does not open them.
+    # Items sit under the settings scope (assumed, see accounts.py), which contacts.READ lacks.
     assert books.get("items").json()["code"] == 57
 
 

@@ -225,7 +225,7 @@ def test_watch_requires_channel_id_and_short_token(crm_api):
     missing = crm_api.send(
         "post",
         "actions/watch",
-        {"watch": [{"events": ["Contacts.all"], "notify_url": "http://x.test"}]},
+        {"watch": [{"events": ["Contacts.all"], "notify_url": "http://127.0.0.1:9/notify"}]},
     )
     assert missing.json()["code"] == "MANDATORY_NOT_FOUND"
     long_token = crm_api.send(
@@ -236,7 +236,7 @@ def test_watch_requires_channel_id_and_short_token(crm_api):
                 {
                     "channel_id": "1",
                     "events": ["Contacts.all"],
-                    "notify_url": "http://x.test",
+                    "notify_url": "http://127.0.0.1:9/notify",
                     "token": "x" * 51,
                 }
             ]

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from apps.core.errors import ApplicationError
-from apps.sandbox import clock, faults, ratelimit
+from apps.sandbox import access, clock, faults, ratelimit
 from apps.sandbox.xero import identity, selectors, serializers, services, webhooks, wire
 from apps.sandbox.xero.models import (
     XeroApp,
@@ -591,7 +591,14 @@ def _redirect_with(redirect_uri: str, params: dict) -> HttpResponseRedirect:
 
 @require_http_methods(["GET", "POST"])
 def authorize_view(request: HttpRequest) -> HttpResponse:
-    """Xero's login and consent page: pick organisations, allow or deny."""
+    """Xero's login and consent page: pick organisations, allow or deny.
+
+    It stands for Xero's login: only a signed-in staff user of this site may consent (see
+    apps.sandbox.access).
+    """
+    refusal = access.staff_refusal(request)
+    if refusal is not None:
+        return refusal
     params = request.GET if request.method == "GET" else request.POST
     app = XeroApp.objects.filter(client_id=params.get("client_id", "")).first()
     redirect_uri = params.get("redirect_uri", "")
@@ -742,11 +749,21 @@ def revocation_view(request: HttpRequest) -> HttpResponse:
 
 
 # --- sandbox controls (not Xero's API): webhooks on demand --------------------------------------
+# Staff of this site only (signed in; CSRF-checked like any other form post), since they make
+# the server send requests.
+
+REPLAY_MAX_MINUTES = 7 * 24 * 60
 
 
-@csrf_exempt
+def _control_error(field: str, message: str) -> HttpResponse:
+    return _json({"error": message, "field": field}, status=400)
+
+
 @require_http_methods(["POST"])
 def intent_to_receive_view(request: HttpRequest, client_id: str) -> HttpResponse:
+    refusal = access.staff_refusal(request, redirect=False)
+    if refusal is not None:
+        return refusal
     app = XeroApp.objects.filter(client_id=client_id).first()
     if app is None:
         return _not_found()
@@ -769,14 +786,25 @@ def intent_to_receive_view(request: HttpRequest, client_id: str) -> HttpResponse
     )
 
 
-@csrf_exempt
 @require_http_methods(["POST"])
 def events_replay_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
-    """Send UPDATE events for a tenant's contacts and invoices changed in the last `minutes`."""
-    tenant = XeroTenant.objects.filter(tenant_id=tenant_id).first()
+    """Send UPDATE events for a tenant's contacts and invoices changed in the last `minutes`
+    (a whole number from 1 to a week's minutes; 60 when not given)."""
+    refusal = access.staff_refusal(request, redirect=False)
+    if refusal is not None:
+        return refusal
+    try:
+        tenant = XeroTenant.objects.filter(tenant_id=uuid.UUID(tenant_id)).first()
+    except ValueError:
+        tenant = None
     if tenant is None:
         return _not_found()
-    minutes = int(request.POST.get("minutes", "60") or 60)
+    raw = (request.POST.get("minutes") or "60").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= REPLAY_MAX_MINUTES:
+        return _control_error(
+            "minutes", f"minutes must be a whole number from 1 to {REPLAY_MAX_MINUTES}."
+        )
+    minutes = int(raw)
     since = services.tenant_now(tenant) - timedelta(minutes=minutes)
     with transaction.atomic():
         queued = webhooks.events_replay(

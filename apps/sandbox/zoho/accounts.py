@@ -59,12 +59,19 @@ class TokenCheck:
 
 
 def client_register(
-    *, client_id: str, client_secret: str, redirect_uris: str = "", name: str = "Syncdesk"
+    *,
+    client_id: str,
+    client_secret: str,
+    redirect_uris: str | list[str] | None = None,
+    name: str = "Syncdesk",
 ) -> ZohoClient:
-    client, _ = ZohoClient.objects.update_or_create(
-        client_id=client_id,
-        defaults={"client_secret": client_secret, "redirect_uris": redirect_uris, "name": name},
-    )
+    """Register (or update) a client. Redirect URIs are matched exactly; none registered means
+    the consent page refuses every redirect. `None` keeps what an existing client has."""
+    defaults = {"client_secret": client_secret, "name": name}
+    if redirect_uris is not None:
+        uris = redirect_uris.split() if isinstance(redirect_uris, str) else list(redirect_uris)
+        defaults["redirect_uris"] = " ".join(uris)
+    client, _ = ZohoClient.objects.update_or_create(client_id=client_id, defaults=defaults)
     return client
 
 
@@ -262,12 +269,17 @@ def scope_allows(granted: str, *, service: str, name: str, operation: str) -> bo
 
 
 def sandbox_credentials(
-    *, organization: ZohoOrganization, client_id: str = "", client_secret: str = ""
+    *,
+    organization: ZohoOrganization,
+    client_id: str = "",
+    client_secret: str = "",
+    redirect_uris: list[str] | None = None,
 ) -> dict:
     """Register the client (idempotent) and hand out a fresh refresh token for `sync connect`."""
     client = client_register(
         client_id=client_id or SANDBOX_CLIENT_ID,
         client_secret=client_secret or SANDBOX_CLIENT_SECRET,
+        redirect_uris=redirect_uris,
     )
     refresh = refresh_token_issue(client=client, organization=organization)
     return {

@@ -768,6 +768,9 @@ def webhook_create(*, organization: ZohoOrganization, data: dict) -> BooksWebhoo
             raise invalid(name)
     if data["entity"] not in {resource.entity for resource in RESOURCES.values()}:
         raise invalid("entity")
+    if not webhooks.target_url_allowed(data["url"]):
+        # The sandbox only calls loopback or its own host (see apps.sandbox.webhooks).
+        raise invalid("url")
     secret = data.get("secret") or ""
     if secret and not (12 <= len(secret) <= 50 and secret.isalnum()):
         raise invalid("secret")

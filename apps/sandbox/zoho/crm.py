@@ -559,6 +559,9 @@ def _validate_watch(item: object, index: int, *, partial: bool) -> dict:
                 raise _watch_error("INVALID_DATA", "invalid data", "events", index)
     if len(str(item.get("token") or "")) > 50:
         raise _watch_error("INVALID_DATA", "invalid data", "token", index)
+    if item.get("notify_url") and not webhooks.target_url_allowed(item["notify_url"]):
+        # The sandbox only calls loopback or its own host (see apps.sandbox.webhooks).
+        raise _watch_error("INVALID_DATA", "invalid data", "notify_url", index)
     return item
 
 

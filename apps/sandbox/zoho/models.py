@@ -40,14 +40,14 @@ class ZohoClient(TimeStampedModel):
     client_id = models.CharField(max_length=100, unique=True)
     client_secret = models.CharField(max_length=200)
     name = models.CharField(max_length=100, default="Syncdesk")
-    # Space-separated allowed redirect URIs; empty allows any (convenient for demos).
+    # Space-separated redirect URIs, matched exactly; empty allows none.
     redirect_uris = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return self.client_id
 
     def allows_redirect(self, uri: str) -> bool:
-        return not self.redirect_uris.strip() or uri in self.redirect_uris.split()
+        return bool(uri) and uri in self.redirect_uris.split()
 
 
 class ZohoGrant(TimeStampedModel):

@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from apps.sandbox import faults, ratelimit
+from apps.sandbox import access, faults, ratelimit
 from apps.sandbox.zoho import accounts, books, crm
 from apps.sandbox.zoho.models import ZohoClient, ZohoOrganization
 
@@ -49,7 +49,14 @@ def _consent_error(request: HttpRequest, message: str) -> HttpResponse:
 
 
 def authorize(request: HttpRequest) -> HttpResponse:
-    """The consent page; approving redirects with code, location, accounts-server and state."""
+    """The consent page; approving redirects with code, location, accounts-server and state.
+
+    It stands for Zoho's login: only a signed-in staff user of this site may consent (see
+    apps.sandbox.access), and the client's redirect URI must be one it registered exactly.
+    """
+    refusal = access.staff_refusal(request)
+    if refusal is not None:
+        return refusal
     params = request.GET if request.method == "GET" else request.POST
     client = ZohoClient.objects.filter(client_id=params.get("client_id", "")).first()
     redirect_uri = params.get("redirect_uri", "")

@@ -41,17 +41,15 @@ def _token(urls, data: dict) -> requests.Response:
     return requests.post(urls["token"], data=data, auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
 
 
-def _code_flow(live_server, tenants=None) -> tuple[dict, str, str]:
+def _code_flow(live_server, browser, tenants=None) -> tuple[dict, str, str]:
     urls = _urls(live_server)
     verifier, challenge = pkce_pair()
-    redirect = consent(
-        requests.Session(), urls["authorize"], _authorize_params(challenge), tenants=tenants
-    )
+    redirect = consent(browser, urls["authorize"], _authorize_params(challenge), tenants=tenants)
     return urls, redirect["code"], verifier
 
 
-def test_pkce_is_checked_and_the_code_is_single_use(live_server, live_seeded):
-    urls, code, verifier = _code_flow(live_server)
+def test_pkce_is_checked_and_the_code_is_single_use(live_server, live_seeded, staff_browser):
+    urls, code, verifier = _code_flow(live_server, staff_browser)
     grant = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
     wrong = _token(urls, {**grant, "code_verifier": verifier + "x"})
     assert wrong.status_code == 400
@@ -70,10 +68,10 @@ def test_pkce_is_checked_and_the_code_is_single_use(live_server, live_seeded):
     assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
 
 
-def test_plain_challenge_method_is_refused(live_server, live_seeded):
+def test_plain_challenge_method_is_refused(live_server, live_seeded, staff_browser):
     urls = _urls(live_server)
     params = {**_authorize_params("abc"), "code_challenge_method": "plain"}
-    answer = requests.get(urls["authorize"], params=params, allow_redirects=False, timeout=10)
+    answer = staff_browser.get(urls["authorize"], params=params, allow_redirects=False, timeout=10)
     assert answer.status_code == 302
     assert "error=invalid_request" in answer.headers["Location"]
     assert "state=st4te" in answer.headers["Location"]
@@ -109,8 +107,10 @@ def test_rotated_refresh_token_keeps_its_30_minute_grace(live_server, live_seede
     assert fresh.status_code == 200
 
 
-def test_connections_list_and_delete_and_revocation(live_server, live_seeded):
-    urls, code, verifier = _code_flow(live_server, tenants=[live_seeded["tenants"][1]["tenant_id"]])
+def test_connections_list_and_delete_and_revocation(live_server, live_seeded, staff_browser):
+    urls, code, verifier = _code_flow(
+        live_server, staff_browser, tenants=[live_seeded["tenants"][1]["tenant_id"]]
+    )
     tokens = _token(
         urls,
         {

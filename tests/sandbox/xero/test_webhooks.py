@@ -113,7 +113,9 @@ def test_intent_to_receive_with_good_and_bad_signatures(seeded, receiver):
     assert not webhooks.intent_to_receive(app=app).passed
 
 
-def test_intent_to_receive_control_endpoint(client, seeded, receiver):
-    answer = client.post(f"/sandbox/xero/control/apps/{seeded['client_id']}/intent-to-receive")
+def test_intent_to_receive_control_endpoint(staff_client, seeded, receiver):
+    answer = staff_client.post(
+        f"/sandbox/xero/control/apps/{seeded['client_id']}/intent-to-receive"
+    )
     assert answer.status_code == 200
     assert answer.json()["passed"] is True

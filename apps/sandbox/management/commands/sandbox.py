@@ -34,6 +34,14 @@ class Command(BaseCommand):
         seeding.add_argument("--books-webhook-url", default="")
         seeding.add_argument("--xero-webhook-url", default="")
         seeding.add_argument("--skip-xero", action="store_true")
+        seeding.add_argument(
+            "--callback-base-url",
+            action="append",
+            dest="callback_bases",
+            metavar="URL",
+            help="Origin of Syncdesk whose OAuth callbacks the demo clients may redirect to "
+            "(repeatable; default: SANDBOX_BASE_URL's origin).",
+        )
         sub.add_parser("reset", help="Remove everything the sandbox holds.")
         minting = sub.add_parser("token", help="Print fresh credentials for a client.")
         minting.add_argument("vendor", choices=["zoho"])
@@ -72,12 +80,18 @@ class Command(BaseCommand):
                 client_id=options["client_id"],
                 client_secret=options["client_secret"],
                 books_webhook_url=options["books_webhook_url"],
+                callback_bases=options["callback_bases"],
             )
         )
         seed.webhook_schedule_ensure()
         seed_xero = None if options["skip_xero"] else _xero("seed_xero")
         if seed_xero is not None:
-            answer = seed_xero(webhook_url=options["xero_webhook_url"])
+            answer = seed_xero(
+                webhook_url=options["xero_webhook_url"],
+                redirect_uris=seed.callback_uris(
+                    seed.XERO_CALLBACK_PATH, options["callback_bases"]
+                ),
+            )
             self._print({"vendor": "xero", **answer} if isinstance(answer, dict) else answer)
 
     def _reset(self, options):
