@@ -101,3 +101,20 @@ def test_admins_get_one_mail_per_incident_not_per_failure(settings):
         SyncLog.objects.create(connection=connection, method="GET", url="u", status_code=500)
     assert sync_health_alert() is False  # same incident: no second mail
     assert len(mail.outbox) == 1 and "failed" in mail.outbox[0].body
+
+
+def test_sync_schedules_are_applied_idempotently():
+    from django_q.models import Schedule
+
+    _, first = run_command("schedules")
+    assert "syncdesk:sync.outbox_drain" in first["created"]
+    drain = Schedule.objects.get(name="syncdesk:sync.outbox_drain")
+    assert (drain.func, drain.schedule_type, drain.minutes) == (
+        "apps.sync.tasks.outbox_drain_task",
+        "I",
+        1,
+    )
+    count = Schedule.objects.count()
+    _, second = run_command("schedules")
+    assert second["created"] == [] and "syncdesk:sync.outbox_drain" in second["unchanged"]
+    assert Schedule.objects.count() == count
