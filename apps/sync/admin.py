@@ -245,4 +245,6 @@ class OutboxItemAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, extra_context)
 
 
-from apps.sync import admin_status  # noqa: E402, F401 - sync column on the domain lists
+# Extensions registered with this module: the sync column on the domain lists, and the conflict
+# queue with its badge and history on the record pages.
+from apps.sync import admin_status, conflict_admin  # noqa: E402, F401

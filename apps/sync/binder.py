@@ -13,9 +13,12 @@ from apps.catalog.models import Service
 from apps.clients.models import Client
 from apps.sync.adapters.base import RemoteRecord
 from apps.sync.bulk import history_rows, insert_rows
+from apps.sync.conflict_selectors import conflict_policies
+from apps.sync.conflict_services import conflicts_record
 from apps.sync.mappers import clients as client_mappers
 from apps.sync.mappers import services as service_mappers
-from apps.sync.models import Binding, BindingStatus, Connection, Entity
+from apps.sync.merge import MergeResult, merge
+from apps.sync.models import Binding, BindingStatus, Connection, Entity, Priority
 
 CHANGE_REASON = "sync pull"
 
@@ -62,8 +65,10 @@ LOCAL_SPECS = {
 def apply_page(
     *, connection: Connection, entity: str, mapped: list[tuple[RemoteRecord, dict]]
 ) -> PageResult:
-    """Apply one page inside the caller's transaction. Remote wins on fields the remote
-    changed since the base snapshot; fields only changed locally are left alone."""
+    """Apply one page inside the caller's transaction. Bound records go through the three-way
+    merge (apps/sync/merge.py): remote-only changes are applied here (never echoed), local-only
+    changes are queued for the vendor, fields changed on both sides are settled by policy and
+    logged as conflicts; a `manual` conflict holds the record."""
     spec = LOCAL_SPECS[entity]
     result = PageResult()
     now = timezone.now()
@@ -89,6 +94,9 @@ def apply_page(
     changed_fields: set[str] = set()
     changed_bindings: list[Binding] = []
     unbound: list[tuple[RemoteRecord, dict]] = []
+    merged: list[tuple[Binding, MergeResult]] = []
+    to_push: list[object] = []
+    policies = conflict_policies(connection=connection, entity=entity) if bindings else {}
 
     for remote_id, (record, values) in by_remote.items():
         binding = bindings.get(remote_id)
@@ -99,25 +107,31 @@ def apply_page(
             unbound.append((record, values))
             continue
         base = binding.base_snapshot or {}
-        remote_changes = {k: v for k, v in values.items() if base.get(k) != v}
-        if not remote_changes and binding.remote_modified_at == record.modified_at:
+        outcome = merge(base=base, local=spec.snapshot(local), remote=values, policies=policies)
+        was_held = binding.status == BindingStatus.CONFLICT
+        if (
+            not (outcome.to_local or outcome.to_remote or outcome.conflicts or was_held)
+            and outcome.new_base == base
+            and binding.remote_modified_at == record.modified_at
+        ):
             result.unchanged += 1
             continue
-        if remote_changes:
-            local_now = spec.snapshot(local)
-            for name, value in remote_changes.items():
-                if local_now.get(name) not in (base.get(name), value):
-                    result.conflicts += 1  # both sides changed it: remote wins, counted
-                setattr(local, name, spec.to_model_value(name, value))
-                changed_fields.add(name)
+        for name, value in outcome.to_local.items():
+            setattr(local, name, spec.to_model_value(name, value))
+            changed_fields.add(name)
+        if outcome.to_local:
             changed_objects[local.pk] = local
             result.updated += 1
         else:
             result.unchanged += 1
-        binding.base_snapshot = {**base, **values}
+        if outcome.to_remote:
+            to_push.append(local)
+        if outcome.conflicts or was_held:
+            merged.append((binding, outcome))
+        binding.base_snapshot = outcome.new_base
         binding.remote_modified_at = record.modified_at
         binding.remote_number = record.number[:100]
-        binding.status = BindingStatus.SYNCED
+        binding.status = BindingStatus.CONFLICT if outcome.held else BindingStatus.SYNCED
         binding.synced_at = now
         binding.last_error = ""
         changed_bindings.append(binding)
@@ -198,6 +212,13 @@ def apply_page(
             ],
             batch_size=500,
         )
+    if merged:
+        result.conflicts += conflicts_record(outcomes=merged)
+    if to_push:
+        from apps.sync.outbox import outbox_enqueue
+
+        for obj in to_push:
+            outbox_enqueue(connection=connection, entity=entity, obj=obj, priority=Priority.BULK)
     result.created = len(new_objects)
     result.linked = len(linked)
     return result

@@ -28,6 +28,7 @@ from apps.sync.adapters.base import (
     VendorError,
 )
 from apps.sync.backends import adapter_for
+from apps.sync.conflict_services import MERGED_ENTITIES, RecordHeld, merge_before_push
 from apps.sync.mappers import clients as client_mappers
 from apps.sync.mappers import services as service_mappers
 from apps.sync.models import (
@@ -226,6 +227,8 @@ def outbox_process(*, item_id: int, owner: str) -> str:
         return _finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
     except VendorError as error:
         return _retry_later(item, error)
+    except RecordHeld as error:
+        return _finish(item, OutboxStatus.DISCARDED, error=str(error))
     with transaction.atomic():
         _bind(item, spec, obj, record)
         return _finish(item, OutboxStatus.DONE, remote_id=record.remote_id)
@@ -240,6 +243,18 @@ def _send(item: OutboxItem, spec: PushSpec, obj, adapter) -> RemoteRecord:
     if item.operation == Operation.UPDATE or (item.operation == Operation.CREATE and binding):
         if binding is None:
             raise Rejected("Nothing to update: the record is not bound to a remote one yet.")
+        if item.entity in MERGED_ENTITIES:
+            # Re-read the vendor's record and merge first: only the merged result is pushed.
+            current = adapter.get(spec.resource, binding.remote_id)
+            if not merge_before_push(
+                binding=binding,
+                obj=obj,
+                remote_record=current,
+                snapshot=spec.snapshot,
+                from_remote=spec.from_remote,
+            ):
+                return current
+            payload = spec.payload(obj, item.reference)
         if provider == Provider.XERO:
             return adapter.update(
                 spec.resource, binding.remote_id, payload, idempotency_key=str(item.idempotency_key)
