@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.core.money import ZERO, round_money, to_decimal
@@ -1016,16 +1016,29 @@ def _customer(organization: ZohoOrganization, customer_id: object) -> BooksConta
     return customer
 
 
-def _next_number(model, organization: ZohoOrganization, prefix: str) -> str:
-    """The next number in the organisation's series (deleted numbers are not reused)."""
-    taken = model.objects.filter(organization=organization).count()
-    newest = model.objects.filter(organization=organization).order_by("-id").first()
-    last = 0
-    if newest is not None:
-        number_field = "estimate_number" if model is BooksEstimate else "invoice_number"
-        digits = getattr(newest, number_field).removeprefix(prefix)
-        last = int(digits) if digits.isdigit() else 0
-    return f"{prefix}{max(last, taken) + 1:06d}"
+SERIES = {
+    BooksEstimate: ("next_estimate_number", "estimate_number", "EST-", 6),
+    BooksInvoice: ("next_invoice_number", "invoice_number", "INV-", 6),
+    BooksPayment: ("next_payment_number", "payment_number", "", 0),
+}
+
+
+def _next_number(model, organization: ZohoOrganization) -> str:
+    """The next number of the organisation's series for `model`, from its counter (F() + 1).
+
+    The counter row is updated in the caller's transaction, so concurrent creates queue on it
+    and never share a number; deleted numbers are not reused. A number a client chose by hand
+    that the counter later reaches is skipped.
+    """
+    counter, number_field, prefix, width = SERIES[model]
+    rows = ZohoOrganization.objects.filter(pk=organization.pk)
+    while True:
+        rows.update(**{counter: F(counter) + 1})
+        taken = rows.values_list(counter, flat=True).get() - 1
+        candidate = f"{prefix}{taken:0{width}d}"
+        clash = model.objects.filter(organization=organization, **{number_field: candidate})
+        if not clash.exists():
+            return candidate
 
 
 def _document_apply(document, data: dict, organization: ZohoOrganization, *, creating: bool):
@@ -1061,7 +1074,7 @@ def estimate_create(*, organization: ZohoOrganization, data: dict) -> BooksEstim
     _document_apply(estimate, data, organization, creating=True)
     estimate.expiry_date = date_value(data.get("expiry_date"), "expiry_date")
     estimate.estimate_number = str(
-        data.get("estimate_number") or _next_number(BooksEstimate, organization, "EST-")
+        data.get("estimate_number") or _next_number(BooksEstimate, organization)
     )
     estimate.save()
     _notify(organization, RESOURCES["estimates"], "created", estimate)
@@ -1139,7 +1152,7 @@ def invoice_create(*, organization: ZohoOrganization, data: dict) -> BooksInvoic
     if invoice.due_date < invoice.date:
         raise invalid("due_date")
     invoice.invoice_number = str(
-        data.get("invoice_number") or _next_number(BooksInvoice, organization, "INV-")
+        data.get("invoice_number") or _next_number(BooksInvoice, organization)
     )
     invoice.balance = invoice.total
     estimate = None
@@ -1329,8 +1342,7 @@ def _payment_fields(payment: BooksPayment, data: dict, *, creating: bool) -> Non
 def payment_create(*, organization: ZohoOrganization, data: dict) -> BooksPayment:
     payment = BooksPayment(organization=organization, created_time=now_for(organization))
     _payment_fields(payment, data, creating=True)
-    taken = BooksPayment.objects.filter(organization=organization).count()
-    payment.payment_number = str(taken + 1)
+    payment.payment_number = _next_number(BooksPayment, organization)
     payment.unused_amount = payment.amount
     payment.save()
     _apply(payment, data)

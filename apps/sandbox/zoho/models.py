@@ -29,6 +29,11 @@ class ZohoOrganization(TimeStampedModel):
     # Books limits; the daily quota is per plan (1,000 Free ... 10,000) and can be raised.
     books_minute_limit = models.PositiveIntegerField(default=100)
     books_daily_quota = models.PositiveIntegerField(default=10000)
+    # The next automatic number of each Books series, taken with F() + 1 so that concurrent
+    # creates never share a number and deleted numbers are not handed out again.
+    next_estimate_number = models.PositiveIntegerField(default=1)
+    next_invoice_number = models.PositiveIntegerField(default=1)
+    next_payment_number = models.PositiveIntegerField(default=1)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organization_id})"
@@ -157,6 +162,11 @@ class BooksItem(BooksRecord):
         return self.name
 
 
+class DiscountType(models.TextChoices):
+    ENTITY_LEVEL = "entity_level"
+    ITEM_LEVEL = "item_level"
+
+
 class BooksEstimate(BooksRecord):
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -174,7 +184,13 @@ class BooksEstimate(BooksRecord):
     expiry_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     currency_code = models.CharField(max_length=3)
+    # The entity discount in money; `discount_input` is what the client sent ("10%" or "25.00").
     discount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    discount_input = models.CharField(max_length=30, blank=True)
+    is_discount_before_tax = models.BooleanField(default=True)
+    discount_type = models.CharField(
+        max_length=20, choices=DiscountType.choices, default=DiscountType.ENTITY_LEVEL
+    )
     line_items = models.JSONField(default=list)
     sub_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     tax_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
@@ -207,7 +223,13 @@ class BooksInvoice(BooksRecord):
     due_date = models.DateField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     currency_code = models.CharField(max_length=3)
+    # The entity discount in money; `discount_input` is what the client sent ("10%" or "25.00").
     discount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    discount_input = models.CharField(max_length=30, blank=True)
+    is_discount_before_tax = models.BooleanField(default=True)
+    discount_type = models.CharField(
+        max_length=20, choices=DiscountType.choices, default=DiscountType.ENTITY_LEVEL
+    )
     line_items = models.JSONField(default=list)
     sub_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     tax_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
@@ -312,6 +334,7 @@ class CrmChannel(TimeStampedModel):
 
 
 __all__ = [
+    "DiscountType",
     "BooksContact",
     "BooksEstimate",
     "BooksInvoice",
