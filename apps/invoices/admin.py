@@ -393,9 +393,10 @@ class CommissionBillAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
 
 @admin.register(InvoiceReminder)
 class InvoiceReminderAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
-    list_display = ["invoice", "days_overdue", "sent_on", "email"]
+    list_display = ["invoice", "days_overdue", "sent_on", "email", "emailed_at"]
     list_select_related = ["invoice"]
-    list_filter = ["days_overdue", "sent_on"]
+    # "emailed at: No" lists the reminders whose send failed and waits for the retry sweep.
+    list_filter = ["days_overdue", "sent_on", ("emailed_at", admin.EmptyFieldListFilter)]
     search_fields = ["^invoice__number", "email"]
     ordering = ["-id"]
     show_full_result_count = False

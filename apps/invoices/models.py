@@ -58,6 +58,8 @@ class Invoice(TimeStampedModel):
     balance = models.DecimalField(**MONEY, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     paid_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set after the "sent" e-mail went out; empty on a sent invoice means it is still owed.
+    emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -191,7 +193,8 @@ class CommissionBill(TimeStampedModel):
 
 
 class InvoiceReminder(TimeStampedModel):
-    """One row per reminder sent; the unique constraint is what makes each one go out once."""
+    """One row per reminder due; the unique constraint makes each stage recorded once, and
+    `emailed_at` (set after a successful send) lets a failed send be retried until it goes out."""
 
     class Stage(models.IntegerChoices):
         DAYS_7 = 7, "7 days overdue"
@@ -202,6 +205,7 @@ class InvoiceReminder(TimeStampedModel):
     days_overdue = models.PositiveSmallIntegerField(choices=Stage.choices)
     sent_on = models.DateField()
     email = models.EmailField()
+    emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     history = HistoricalRecords()
 

@@ -1,6 +1,6 @@
 """Schedules the invoices app declares; `manage.py schedules_apply` writes them to django-q2."""
 
-from apps.core.schedules import DAILY, ScheduleSpec
+from apps.core.schedules import DAILY, HOURLY, ScheduleSpec
 
 SCHEDULES = [
     ScheduleSpec(
@@ -17,5 +17,11 @@ SCHEDULES = [
         schedule_type=DAILY,
         hour=7,
         minute=0,
+    ),
+    # A reminder or invoice e-mail whose send failed goes out on a later pass.
+    ScheduleSpec(
+        name="syncdesk:invoices.resend_emails",
+        func="apps.invoices.tasks.resend_invoice_emails_task",
+        schedule_type=HOURLY,
     ),
 ]

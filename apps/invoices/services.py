@@ -10,9 +10,8 @@ import logging
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.catalog.models import Service
@@ -28,14 +27,17 @@ from apps.invoices.models import (
 from apps.quotes.models import DiscountType, Quote
 from apps.quotes.numbering import INVOICE, sequence_next
 from apps.quotes.services import (
+    EMAIL_RETRY_AFTER,
     LINE_EDITABLE_FIELDS,
     apply_totals,
     check_currency,
     check_decimal,
     check_discount,
+    email_send,
     line_figures,
     line_values,
     refuse_superseded,
+    resend_each,
     set_document_totals,
     totals_for,
 )
@@ -500,11 +502,12 @@ def reminder_stage_due(*, due_date: datetime.date, today: datetime.date) -> int 
 def invoice_reminder_record(
     *, invoice: Invoice, today: datetime.date | None = None
 ) -> InvoiceReminder | None:
-    """Record (and e-mail after commit) the reminder `invoice` is due today, at most once each.
+    """Record the reminder `invoice` is due today, once per stage, and e-mail it after commit.
 
     Only the latest stage reached is sent: a task that did not run for three weeks sends the
     14-day reminder, not the 7-day one as well. The unique (invoice, stage) constraint makes a
-    second run, or a second worker, a no-op.
+    second run, or a second worker, a no-op. The e-mail itself is marked on the row
+    (`emailed_at`) once it went out; a failed send is retried by invoice_emails_resend_unsent.
     """
     today = today or timezone.localdate()
     invoice = _lock(invoice)
@@ -541,33 +544,94 @@ def invoice_reminders_send_due(*, today: datetime.date | None = None) -> int:
     return sent
 
 
-def _send(*, subject: str, to: str, template: str, context: dict) -> None:
-    message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string(f"emails/{template}.txt", context), to=[to]
+def invoice_email_send(*, invoice_id: int) -> bool:
+    """E-mail the client an open invoice unless it already went out; True when sent now.
+
+    As quote_email_send: the invoice's row is locked across the send and the `emailed_at` that
+    records it (a payment recorded meanwhile waits for the mail server, at most its timeout); a
+    failed send raises and leaves `emailed_at` empty for the retry sweep; at least once.
+    """
+    with transaction.atomic():
+        invoice = _lock(Invoice(pk=invoice_id))
+        if invoice.emailed_at is not None:
+            return False
+        if invoice.status not in Invoice.OPEN_STATUSES or not invoice.client.email:
+            logger.info("invoice %s: not e-mailed (status %s)", invoice.number, invoice.status)
+            return False
+        email_send(
+            subject=f"Invoice {invoice.number}",
+            to=invoice.client.email,
+            template="invoice_sent",
+            context={
+                "invoice": invoice,
+                "lines": list(invoice.lines.all()),
+                "client": invoice.client,
+            },
+        )
+        invoice.emailed_at = timezone.now()
+        invoice.save(update_fields=["emailed_at", "updated_at"])
+    return True
+
+
+def reminder_email_send(*, reminder_id: int) -> bool:
+    """E-mail a recorded reminder unless it already went out; True when sent now.
+
+    The reminder's row is locked across the send and the `emailed_at` that records it, so the
+    task queued after commit and the retry sweep never both send it. A failed send raises and
+    leaves `emailed_at` empty; the sweep sends it later. A reminder for an invoice paid or voided
+    since is not sent. Delivery is at least once: a crash after the mail server accepted the
+    message but before the commit would send it again (no SMTP client can close that window).
+    """
+    with transaction.atomic():
+        reminder = (
+            InvoiceReminder.objects.select_for_update(of=("self",))
+            .select_related("invoice__client")
+            .get(pk=reminder_id)
+        )
+        invoice = reminder.invoice
+        if reminder.emailed_at is not None:
+            return False
+        if invoice.status != Invoice.Status.OVERDUE or invoice.balance <= 0:
+            logger.info("reminder %s: not e-mailed (invoice %s)", reminder.pk, invoice.status)
+            return False
+        email_send(
+            subject=f"Reminder: invoice {invoice.number} is {reminder.days_overdue} days overdue",
+            to=reminder.email,
+            template="invoice_reminder",
+            context={"invoice": invoice, "client": invoice.client, "reminder": reminder},
+        )
+        reminder.emailed_at = timezone.now()
+        reminder.save(update_fields=["emailed_at", "updated_at"])
+    return True
+
+
+def invoice_emails_resend_unsent(*, now: datetime.datetime | None = None) -> int:
+    """Re-send what is still owed: the "sent" e-mail of open invoices, and each overdue invoice's
+    latest reminder (an older stage whose send failed is dropped once a later one is due)."""
+    now = now or timezone.now()
+    due_before = now - EMAIL_RETRY_AFTER
+    invoices = Invoice.objects.filter(
+        status__in=Invoice.OPEN_STATUSES, emailed_at__isnull=True, sent_at__lte=due_before
+    ).order_by("pk")
+    later_stage = InvoiceReminder.objects.filter(
+        invoice=OuterRef("invoice"), days_overdue__gt=OuterRef("days_overdue")
     )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
-    message.send()
-
-
-def invoice_email_send(*, invoice_id: int) -> None:
-    invoice = Invoice.objects.select_related("client").get(pk=invoice_id)
-    if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID) or not invoice.client.email:
-        logger.info("invoice %s: not e-mailed (status %s)", invoice.number, invoice.status)
-        return
-    _send(
-        subject=f"Invoice {invoice.number}",
-        to=invoice.client.email,
-        template="invoice_sent",
-        context={"invoice": invoice, "lines": list(invoice.lines.all()), "client": invoice.client},
+    reminders = (
+        InvoiceReminder.objects.filter(
+            emailed_at__isnull=True,
+            created_at__lte=due_before,
+            invoice__status=Invoice.Status.OVERDUE,
+            invoice__balance__gt=0,
+        )
+        .exclude(Exists(later_stage))
+        .order_by("pk")
     )
-
-
-def reminder_email_send(*, reminder_id: int) -> None:
-    reminder = InvoiceReminder.objects.select_related("invoice__client").get(pk=reminder_id)
-    invoice = reminder.invoice
-    _send(
-        subject=f"Reminder: invoice {invoice.number} is {reminder.days_overdue} days overdue",
-        to=reminder.email,
-        template="invoice_reminder",
-        context={"invoice": invoice, "client": invoice.client, "reminder": reminder},
+    return resend_each(
+        list(invoices.values_list("pk", flat=True)),
+        lambda invoice_id: invoice_email_send(invoice_id=invoice_id),
+        "invoice",
+    ) + resend_each(
+        list(reminders.values_list("pk", flat=True)),
+        lambda reminder_id: reminder_email_send(reminder_id=reminder_id),
+        "reminder",
     )

@@ -19,3 +19,8 @@ def mark_overdue_invoices_task() -> int:
 def send_reminders_task() -> int:
     """Daily: overdue invoices get their 7, 14 and 30-day reminders, each once."""
     return services.invoice_reminders_send_due()
+
+
+def resend_invoice_emails_task() -> int:
+    """Hourly: invoice and reminder e-mails that failed are sent again until they go out."""
+    return services.invoice_emails_resend_unsent()

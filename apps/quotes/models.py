@@ -90,6 +90,8 @@ class Quote(TimeStampedModel):
     )
     revision = models.PositiveIntegerField(default=0, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set after the quote's e-mail went out; empty on a sent quote means it is still owed.
+    emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -495,17 +495,76 @@ def quote_revise(*, quote: Quote, created_by=None) -> Quote:
     return copy
 
 
-def quote_email_send(*, quote_id: int) -> None:
-    """E-mail the client a sent quote, plain text and HTML; called by the task after commit."""
-    quote = Quote.objects.select_related("client").get(pk=quote_id)
-    if quote.status == Quote.Status.DRAFT or not quote.client.email:
-        logger.info("quote %s: not e-mailed (status %s)", quote.number, quote.status)
-        return
-    context = {"quote": quote, "lines": list(quote.lines.all()), "client": quote.client}
+# --- e-mail: sent after commit, recorded once delivered, retried until then ---------------------
+
+# A send still owed this long after it was due is the retry sweep's: by then the task queued after
+# commit has run (or failed), so the two seldom meet, and the row lock settles it when they do.
+EMAIL_RETRY_AFTER = datetime.timedelta(minutes=10)
+# Without EMAIL_TIMEOUT an SMTP server that stops answering would hold the row lock for ever.
+EMAIL_TIMEOUT_SECONDS = 30
+
+
+def email_send(*, subject: str, to: str, template: str, context: dict) -> None:
+    """One plain-text and HTML e-mail from templates/emails/<template>.{txt,html}; raises on a
+    failed send (the caller leaves the row unmarked so the retry sweep sends it again)."""
+    connection = get_connection(timeout=settings.EMAIL_TIMEOUT or EMAIL_TIMEOUT_SECONDS)
     message = EmailMultiAlternatives(
-        subject=f"Quote {quote.number}",
-        body=render_to_string("emails/quote_sent.txt", context),
-        to=[quote.client.email],
+        subject=subject,
+        body=render_to_string(f"emails/{template}.txt", context),
+        to=[to],
+        connection=connection,
     )
-    message.attach_alternative(render_to_string("emails/quote_sent.html", context), "text/html")
+    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
     message.send()
+
+
+def quote_email_send(*, quote_id: int) -> bool:
+    """E-mail the client a sent quote (plain text and HTML) unless it already went out.
+
+    Called by the task after commit and by the retry sweep. The quote's row is locked across the
+    send and the `emailed_at` that records it, so the two never both send; a failed send raises
+    and leaves `emailed_at` empty for the sweep. Delivery is at least once: a crash after the
+    mail server accepted the message but before the commit would send it again. True when sent.
+    """
+    with transaction.atomic():
+        quote = _lock(Quote(pk=quote_id))
+        if quote.emailed_at is not None:
+            return False
+        if quote.status != Quote.Status.SENT or not quote.client.email:
+            logger.info("quote %s: not e-mailed (status %s)", quote.number, quote.status)
+            return False
+        email_send(
+            subject=f"Quote {quote.number}",
+            to=quote.client.email,
+            template="quote_sent",
+            context={"quote": quote, "lines": list(quote.lines.all()), "client": quote.client},
+        )
+        quote.emailed_at = timezone.now()
+        quote.save(update_fields=["emailed_at", "updated_at"])
+    return True
+
+
+def resend_each(ids, send, what: str) -> int:
+    """Call `send(id)` for each id; one failure is logged and does not stop the others."""
+    sent = 0
+    for object_id in ids:
+        try:
+            sent += bool(send(object_id))
+        except Exception:  # the mail server's errors are many (SMTP, OSError, ...): log, go on
+            logger.exception(
+                "%s %s: e-mail failed again; the next sweep retries it", what, object_id
+            )
+    return sent
+
+
+def quote_emails_resend_unsent(*, now: datetime.datetime | None = None) -> int:
+    """Re-send the e-mail of every quote still sent (so still open) whose e-mail never went out."""
+    now = now or timezone.now()
+    owed = Quote.objects.filter(
+        status=Quote.Status.SENT, emailed_at__isnull=True, sent_at__lte=now - EMAIL_RETRY_AFTER
+    ).order_by("pk")
+    return resend_each(
+        list(owed.values_list("pk", flat=True)),
+        lambda quote_id: quote_email_send(quote_id=quote_id),
+        "quote",
+    )

@@ -10,3 +10,8 @@ def quote_email_task(quote_id: int) -> None:
 def expire_quotes_task() -> int:
     """Daily: expire sent quotes past their validity date."""
     return services.quote_expire_due()
+
+
+def resend_quote_emails_task() -> int:
+    """Hourly: quote e-mails that failed are sent again until they go out."""
+    return services.quote_emails_resend_unsent()

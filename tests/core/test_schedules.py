@@ -7,7 +7,14 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
-from apps.core.schedules import DAILY, MINUTES, ScheduleSpec, apply_schedules, declared_schedules
+from apps.core.schedules import (
+    DAILY,
+    HOURLY,
+    MINUTES,
+    ScheduleSpec,
+    apply_schedules,
+    declared_schedules,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +34,20 @@ def test_the_apps_declare_the_daily_domain_schedules():
     for name, func in OURS.items():
         assert declared[name].func == func
         assert declared[name].schedule_type == DAILY
+
+
+def test_failed_emails_are_retried_hourly():
+    declared = {spec.name: spec for spec in declared_schedules()}
+    assert declared["syncdesk:quotes.resend_emails"].func == (
+        "apps.quotes.tasks.resend_quote_emails_task"
+    )
+    assert declared["syncdesk:invoices.resend_emails"].func == (
+        "apps.invoices.tasks.resend_invoice_emails_task"
+    )
+    assert {
+        declared[name].schedule_type
+        for name in ("syncdesk:quotes.resend_emails", "syncdesk:invoices.resend_emails")
+    } == {HOURLY}
 
 
 def test_apply_is_idempotent_and_the_command_reports_it(capsys):
