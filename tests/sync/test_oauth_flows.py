@@ -19,9 +19,11 @@ def sandbox(live_server, settings):
     return live_server
 
 
-def consent(url: str, choices: dict) -> str:
-    """Open a sandbox consent page, submit it with `choices`; return where it redirects."""
+def consent(url: str, choices: dict, *, signed_in) -> str:
+    """Open a sandbox consent page as the signed-in admin (the sandbox stands for the vendor's
+    login with this site's staff session), submit `choices`; return where it redirects."""
     browser = requests.Session()
+    browser.cookies.set("sessionid", signed_in.cookies["sessionid"].value)
     page = browser.get(url, timeout=10)
     assert page.status_code == 200, page.text[:500]
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
@@ -38,7 +40,15 @@ def consent(url: str, choices: dict) -> str:
 
 
 def test_connect_zoho_from_the_admin(sandbox, admin_client_mfa):
-    zoho = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
+    zoho = seed(
+        contacts=0,
+        items=0,
+        documents=0,
+        crm_contacts=0,
+        deals=0,
+        skip_xero=True,
+        callback_base_url="http://testserver",
+    )["zoho"]
     start = admin_client_mfa.post("/sync/connect/zoho/", {"region": "com"})
     assert start.status_code == 302
     authorize = start["Location"]
@@ -46,7 +56,9 @@ def test_connect_zoho_from_the_admin(sandbox, admin_client_mfa):
     state = parse_qs(urlsplit(authorize).query)["state"][0]
 
     callback = consent(
-        authorize, {"decision": "approve", "organization_id": zoho["organization_id"]}
+        authorize,
+        {"decision": "approve", "organization_id": zoho["organization_id"]},
+        signed_in=admin_client_mfa,
     )
     query = parse_qs(urlsplit(callback).query)
     assert query["state"] == [state] and query["accounts-server"]
@@ -89,7 +101,9 @@ def test_connect_xero_with_pkce_one_connection_per_chosen_tenant(sandbox, admin_
     assert query["code_challenge_method"] == ["S256"] and query["code_challenge"]
     chosen = [t["tenant_id"] for t in answer["tenants"][:2]]
 
-    callback = consent(authorize, {"decision": "allow", "tenant": chosen})
+    callback = consent(
+        authorize, {"decision": "allow", "tenant": chosen}, signed_in=admin_client_mfa
+    )
     parts = urlsplit(callback)
     page = admin_client_mfa.get(f"{parts.path}?{parts.query}")
     assert page.status_code == 200  # two organisations reachable: choose which
