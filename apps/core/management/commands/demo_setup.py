@@ -10,9 +10,11 @@ from django.core.management.base import BaseCommand
 DEMO_STEPS: list[tuple[str, tuple, dict]] = [
     ("create_demo_users", (), {}),
     ("load_demo_data", (), {}),
-    # Seeds the vendor sandbox, connects to it (Zoho Books and Xero) and pulls once; the
-    # schedules step below then keeps sync running from the worker.
-    ("sync_connect_sandbox", (), {"pull": True}),
+    # Seeds the vendor sandbox and connects to it (Zoho Books and Xero); the next step copies
+    # some demo clients into its books, pulls once (linking those, creating the others) and
+    # leaves a few open conflicts in the queue; the schedules step then keeps sync running.
+    ("sync_connect_sandbox", (), {}),
+    ("sync_demo_conflicts", (), {}),
     ("schedules_apply", (), {}),
 ]
 
