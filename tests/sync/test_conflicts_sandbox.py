@@ -13,7 +13,7 @@ from apps.sandbox.zoho.models import BooksContact, ZohoOrganization
 from apps.sync import outbox
 from apps.sync.backends import adapter_for
 from apps.sync.conflict_models import Conflict, ConflictPolicy, ConflictStatus
-from apps.sync.mappers.clients import from_zoho_books
+from apps.sync.mappers.clients import from_xero, from_zoho_books
 from apps.sync.models import Binding, BindingStatus, Connection, OutboxItem, OutboxStatus
 from tests.sync.sandbox import point_settings_at, seed, sync
 
@@ -208,3 +208,33 @@ def test_a_bulk_resolution_of_1000_conflicts_completes_through_the_outbox(
         assert phones[binding.remote_id] == f"082 {binding.object_id:07d}"
         assert binding.base_snapshot["phone"] == f"082 {binding.object_id:07d}"
         assert binding.status == BindingStatus.SYNCED
+
+
+def test_xero_bindings_merge_alike_phone_here_email_there(live_server, settings, monkeypatch):
+    point_settings_at(settings, live_server.url)
+    monkeypatch.setattr(outbox, "_kick", lambda: None)
+    answers = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0)
+    sync("connect", "xero", "--refresh-token", answers["xero"]["refresh_token"], "--name", "X")
+    xero = Connection.objects.filter(provider="xero").order_by("id").first()
+    assert sync("run", "--connection", xero.name, "--entity", "clients")["ok"]
+    binding = Binding.objects.filter(connection=xero, entity="clients").order_by("id").first()
+    client = Client.objects.get(pk=binding.object_id)
+    adapter = adapter_for(xero)
+    adapter.update(
+        "contacts",
+        binding.remote_id,
+        {"ContactID": binding.remote_id, "EmailAddress": "moved@example.test"},
+        idempotency_key="edit-in-xero-1",
+    )
+    client_update(client=client, data={"phone": "082 111 2222"})
+
+    summary = sync("run", "--connection", xero.name, "--entity", "clients")
+    assert summary["ok"] and summary["runs"][0]["conflicts"] == 0
+    assert summary["push"][xero.name] == {OutboxStatus.DONE: 1}
+    client.refresh_from_db()
+    there = from_xero(adapter.get("contacts", binding.remote_id))
+    assert (client.phone, client.email) == ("082 111 2222", "moved@example.test")
+    assert (there["phone"], there["email"]) == ("082 111 2222", "moved@example.test")
+    # Settled: the next sync has nothing to push and nothing to apply.
+    summary = sync("run", "--connection", xero.name, "--entity", "clients")
+    assert summary["push"][xero.name] == {} and not Conflict.objects.exists()
