@@ -70,3 +70,5 @@ import apps.invoices.admin  # noqa: E402
 import apps.quotes.admin  # noqa: E402, F401
 
 extend_list_admins()
+
+from apps.sync import webhook_admin  # noqa: E402, F401 - inbound webhooks, registered here

@@ -1,4 +1,5 @@
-"""django-q2 entry points of the admin's "Sync now": one connection, one entity, by ids."""
+"""django-q2 entry points of the Zoho flows, by ids: the admin's "Sync now" (one connection,
+one entity), inbound webhook processing and the CRM watch channel renewal."""
 
 from apps.sync import engine, outbox
 from apps.sync.models import Connection
@@ -12,3 +13,17 @@ def sync_now_task(connection_id: int, entity: str) -> dict:
         result["run"] = engine.pull(connection=connection, entity=entity).pk
     result["push"] = outbox.outbox_drain(connection_id=connection.pk, entity=entity)
     return result
+
+
+def webhook_process_task(webhook_id: int) -> str:
+    """Process one stored inbound webhook (by id): re-fetch from the vendor and apply."""
+    from apps.sync.webhook_services import webhook_process
+
+    return webhook_process(webhook_id=webhook_id)
+
+
+def crm_watch_renew_task() -> list[str]:
+    """Renew the Zoho CRM watch channels before they lapse (and enable missing ones)."""
+    from apps.sync.webhook_services import crm_watch_renew_due
+
+    return crm_watch_renew_due()

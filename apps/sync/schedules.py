@@ -24,6 +24,13 @@ SCHEDULES = [
         args="'services'",
     ),
     ScheduleSpec(
+        # Channels are asked for one day and renewed with 12 hours left (webhook_services).
+        name="syncdesk:sync.crm_watch_renew",
+        func="apps.sync.flow_tasks.crm_watch_renew_task",
+        schedule_type=MINUTES,
+        minutes=30,
+    ),
+    ScheduleSpec(
         name="syncdesk:sync.logs_prune",
         func="apps.sync.tasks.logs_prune_task",
         schedule_type=DAILY,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.sync import governor
 from apps.sync.backends import budget_key
 from apps.sync.models import Connection, OutboxItem, OutboxStatus, SyncLog
+from apps.sync.webhook_services import webhook_health
 
 HEALTH_WINDOW = timedelta(hours=24)
 FAILURE_ALERT_RATE = 0.10
@@ -68,6 +69,7 @@ def sync_health() -> dict:
         "queue_depth": sum(c["queue_depth"] for c in connections),
         "dead_letters": sum(c["dead_letters"] for c in connections),
         "connections": connections,
+        "webhooks": webhook_health(since=since),
     }
 
 

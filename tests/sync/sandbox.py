@@ -10,6 +10,7 @@ from django.core.management import call_command
 def point_settings_at(settings, live_server_url: str) -> str:
     base = f"{live_server_url}/sandbox"
     settings.SANDBOX_BASE_URL = base
+    settings.SYNC_WEBHOOK_BASE_URL = live_server_url  # where the sandbox posts webhooks
     settings.ZOHO_ACCOUNTS_URL = f"{base}/zoho/accounts"
     settings.ZOHO_API_URL = f"{base}/zoho/api"
     settings.XERO_LOGIN_URL = f"{base}/xero/login"

@@ -23,9 +23,9 @@ ZOHO_DATA_CENTRES = {
     "sa": ("https://accounts.zoho.sa", "https://www.zohoapis.sa"),
 }
 ZOHO_SCOPES = (
-    "ZohoBooks.contacts.ALL,ZohoBooks.settings.READ,ZohoBooks.estimates.ALL,"
-    "ZohoBooks.invoices.ALL,ZohoBooks.customerpayments.ALL,ZohoCRM.modules.ALL,"
-    "ZohoCRM.notifications.ALL"
+    "ZohoBooks.contacts.ALL,ZohoBooks.settings.READ,ZohoBooks.settings.CREATE,"
+    "ZohoBooks.estimates.ALL,ZohoBooks.invoices.ALL,ZohoBooks.customerpayments.ALL,"
+    "ZohoCRM.modules.ALL,ZohoCRM.notifications.ALL"
 )
 XERO_SCOPES = (
     "openid profile email offline_access accounting.contacts accounting.invoices "

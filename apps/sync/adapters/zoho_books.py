@@ -120,3 +120,11 @@ class ZohoBooksAdapter:
             if str(record.data.get(value_field) or "").lower() == reference.lower():
                 return record
         return None
+
+    def webhooks_list(self) -> list[dict]:
+        """`GET /settings/webhooks`: the outgoing webhooks (vendor-contracts §2.9)."""
+        return list(self._call("GET", "settings/webhooks").get("webhooks") or [])
+
+    def webhook_create(self, payload: dict) -> dict:
+        """`POST /settings/webhooks` (scope ZohoBooks.settings.CREATE)."""
+        return self._call("POST", "settings/webhooks", json_body=payload)["webhook"]

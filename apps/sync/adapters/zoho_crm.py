@@ -159,3 +159,14 @@ class ZohoCrmAdapter:
             return None
         rows = response.json().get("data") or []
         return self._record(rows[0], number_field) if rows else None
+
+    def watch_enable(self, channels: list[dict]) -> list[dict]:
+        """`POST /actions/watch` (enable, or replace an existing channel_id); one answer per
+        channel: {"code", "status", "details": {"events": [{"channel_expiry", ...}]}} (§3.7)."""
+        response = self.client.request(
+            "POST",
+            f"{self.base}/actions/watch",
+            json_body={"watch": channels},
+            error_parser=parse_error,
+        )
+        return list(response.json().get("watch") or [])

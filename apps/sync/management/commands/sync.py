@@ -63,11 +63,16 @@ class Command(BaseCommand):
             connections = services.connection_connect_xero_refresh_token(
                 refresh_token=refresh_token, name=name
             )
+        from apps.sync.webhook_services import webhooks_subscribe
+
         for connection in connections:
             self.stdout.write(
                 f"connected: {connection.name} ({connection.provider} "
                 f"{connection.remote_account_id})"
             )
+            webhooks = webhooks_subscribe(connection=connection)
+            if webhooks:
+                self.stdout.write(f"  webhooks: {webhooks}")
         self.stdout.write(json.dumps({"connected": [c.name for c in connections]}))
 
     # --- run ------------------------------------------------------------------------------------
