@@ -63,7 +63,7 @@ def test_concurrent_invoices_get_distinct_numbers():
             books.invoice_create(
                 organization=organization, data=_estimate_body(customer.contact_id)
             )
-        except Exception as error:  # noqa: BLE001  (reported below)
+        except Exception as error:  # reported below
             errors.append(error)
         finally:
             connection.close()

@@ -30,6 +30,7 @@ from apps.sandbox.zoho.models import (
     BooksPayment,
     BooksPaymentApplication,
     BooksWebhook,
+    DiscountType,
     ZohoOrganization,
     zoho_id,
 )
@@ -241,9 +242,11 @@ def estimate_json(estimate: BooksEstimate, organization: ZohoOrganization) -> di
         "customer_name": estimate.customer.contact_name,
         "currency_code": estimate.currency_code,
         "exchange_rate": 1.0,
+        # `discount` answers the entity discount in money (whether Zoho echoes "10%" here is
+        # UNCONFIRMED); the line shares are not shown.
         "discount": number(estimate.discount),
-        "is_discount_before_tax": False,
-        "discount_type": "entity_level",
+        "is_discount_before_tax": estimate.is_discount_before_tax,
+        "discount_type": estimate.discount_type,
         "line_items": _lines_json(estimate.line_items),
         "sub_total": number(estimate.sub_total),
         "tax_total": number(estimate.tax_total),
@@ -284,6 +287,8 @@ def invoice_json(invoice: BooksInvoice, organization: ZohoOrganization) -> dict:
         "sub_total": number(invoice.sub_total),
         "tax_total": number(invoice.tax_total),
         "discount": number(invoice.discount),
+        "is_discount_before_tax": invoice.is_discount_before_tax,
+        "discount_type": invoice.discount_type,
         "discount_total": number(invoice.discount),
         "total": number(invoice.total),
         "balance": number(invoice.balance),
@@ -935,16 +940,79 @@ class Totals:
     lines: list[dict]
     sub_total: Decimal
     tax_total: Decimal
-    discount: Decimal
+    discount: Decimal  # the entity discount in money
     total: Decimal
+    discount_input: str = ""
+    is_discount_before_tax: bool = True
+    discount_type: str = DiscountType.ENTITY_LEVEL
+
+
+HUNDRED = Decimal(100)
+
+
+def _discount_value(raw: object) -> tuple[Decimal, bool]:
+    """`"10%"` -> (10, True); `25` or `"25.00"` -> (25, False). Negative or >100 % refused."""
+    text = str(raw if raw not in (None, "") else 0).strip()
+    percent = text.endswith("%")
+    value = money(text.removesuffix("%").strip(), "discount")
+    if value < 0 or (percent and value > HUNDRED):
+        raise invalid("discount")
+    return value, percent
+
+
+def _flag(value: object, field_name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise invalid(field_name)
+
+
+def _spread(discount: Decimal, amounts: list[Decimal], currency: str) -> list[Decimal]:
+    """Shares of `discount` in proportion to `amounts`, each rounded; the rounding residue goes
+    to the largest amount (the first on a tie), so the shares add up to the discount."""
+    base = sum(amounts, ZERO)
+    if not discount or not base:
+        return [ZERO] * len(amounts)
+    shares = [round_money(discount * amount / base, currency) for amount in amounts]
+    residue = discount - sum(shares, ZERO)
+    if residue:
+        largest = max(range(len(amounts)), key=lambda index: (amounts[index], -index))
+        shares[largest] += residue
+    return shares
 
 
 def document_totals(
-    *, organization: ZohoOrganization, raw_lines: object, currency: str, discount: object = 0
+    *,
+    organization: ZohoOrganization,
+    raw_lines: object,
+    currency: str,
+    discount: object = 0,
+    is_discount_before_tax: object = True,
+    discount_type: str | None = None,
 ) -> Totals:
-    """Lines priced and rounded one by one (half up to the currency's places), then summed."""
+    """Price a document line by line (half up to the currency's places), then its discount.
+
+    vendor-contracts §2.6 documents the fields (`discount`, `is_discount_before_tax`,
+    `discount_type` entity_level|item_level, line `discount`/`discount_amount`) but not the
+    arithmetic. The sandbox ASSUMES Zoho's as its help pages describe it:
+
+    * item_level: each line's `discount` ("10%" of the line, or an amount) comes off that line;
+      the document `discount` must then be 0.
+    * entity_level: the document `discount` ("10%" or an amount); lines carry none. Before tax,
+      a percentage is taken of the subtotal (rounded once), the amount is spread over the lines
+      in proportion to their amounts (largest remainder to the largest line) and each line is
+      taxed on what is left of it. After tax, the lines are taxed in full and the discount (a
+      percentage of subtotal + tax) comes off the total.
+    * With no `discount_type`, a document whose lines carry a discount is item_level, any
+      other entity_level (a sandbox choice). `is_discount_before_tax` defaults to true.
+
+    Everything is rounded per line; tax_total is the sum of the line taxes and
+    total = sub_total + tax_total - discount.
+    """
     if not isinstance(raw_lines, list) or not raw_lines:
         raise invalid("line_items")
+    before_tax = _flag(is_discount_before_tax, "is_discount_before_tax")
     items = {
         item.item_id: item
         for item in BooksItem.objects.filter(
@@ -952,10 +1020,21 @@ def document_totals(
             item_id__in=[str(raw.get("item_id")) for raw in raw_lines if isinstance(raw, dict)],
         )
     }
+    if not all(isinstance(raw, dict) for raw in raw_lines):
+        raise invalid("line_items")
+    line_discounted = any(_discount_value(raw.get("discount"))[0] for raw in raw_lines)
+    if discount_type is None:
+        discount_type = DiscountType.ITEM_LEVEL if line_discounted else DiscountType.ENTITY_LEVEL
+    if discount_type not in DiscountType.values:
+        raise invalid("discount_type")
+    entity_value, entity_percent = _discount_value(discount)
+    if discount_type == DiscountType.ITEM_LEVEL and entity_value:
+        raise invalid("discount")
+    if discount_type == DiscountType.ENTITY_LEVEL and line_discounted:
+        raise invalid("line_items")
+
     lines = []
     for position, raw in enumerate(raw_lines, start=1):
-        if not isinstance(raw, dict):
-            raise invalid("line_items")
         item = None
         if raw.get("item_id"):
             item = items.get(str(raw["item_id"]))
@@ -964,16 +1043,13 @@ def document_totals(
         rate = money(raw.get("rate", item.rate if item else None), "rate")
         quantity = money(raw.get("quantity", 1), "quantity")
         gross = round_money(rate * quantity, currency)
-        line_discount = str(raw.get("discount", 0) or 0)
-        if line_discount.endswith("%"):
-            discount_amount = round_money(gross * money(line_discount[:-1], "discount") / 100)
-        else:
-            discount_amount = round_money(money(line_discount, "discount"), currency)
-        item_total = gross - discount_amount
+        value, percent = _discount_value(raw.get("discount"))
+        line_discount = round_money(gross * value / HUNDRED if percent else value, currency)
+        if line_discount > gross:
+            raise invalid("discount")
         tax_percentage = money(
             raw.get("tax_percentage", item.tax_percentage if item else 0), "tax_percentage"
         )
-        tax_amount = round_money(item_total * tax_percentage / 100, currency)
         name = raw.get("name") or (item.name if item else "")
         if not name and not raw.get("description"):
             raise invalid("line_items")
@@ -987,21 +1063,48 @@ def document_totals(
                 "rate": str(rate),
                 "quantity": str(quantity),
                 "unit": raw.get("unit", item.unit if item else ""),
-                "discount": line_discount,
-                "discount_amount": str(discount_amount),
+                "discount": str(raw.get("discount", 0) or 0),
+                "discount_amount": str(line_discount),
                 "tax_id": raw.get("tax_id", item.tax_id if item else ""),
                 "tax_name": raw.get("tax_name", item.tax_name if item else ""),
                 "tax_type": "tax",
                 "tax_percentage": str(tax_percentage),
-                "item_total": str(item_total),
-                "_tax_amount": str(tax_amount),
+                "item_total": str(gross - line_discount),
             }
         )
-    sub_total = sum((Decimal(line["item_total"]) for line in lines), ZERO)
+    amounts = [Decimal(line["item_total"]) for line in lines]
+    sub_total = sum(amounts, ZERO)
+
+    shares = [ZERO] * len(lines)
+    entity_discount = ZERO
+    if before_tax and entity_value:
+        entity_discount = round_money(
+            sub_total * entity_value / HUNDRED if entity_percent else entity_value, currency
+        )
+        if entity_discount > sub_total:
+            raise invalid("discount")
+        shares = _spread(entity_discount, amounts, currency)
+    for line, amount, share in zip(lines, amounts, shares, strict=True):
+        tax = round_money((amount - share) * Decimal(line["tax_percentage"]) / HUNDRED, currency)
+        line["_entity_discount"] = str(share)
+        line["_tax_amount"] = str(tax)
     tax_total = sum((Decimal(line["_tax_amount"]) for line in lines), ZERO)
-    entity_discount = round_money(money(discount or 0, "discount"), currency)
+    if not before_tax and entity_value:
+        gross_total = sub_total + tax_total
+        entity_discount = round_money(
+            gross_total * entity_value / HUNDRED if entity_percent else entity_value, currency
+        )
+        if entity_discount > gross_total:
+            raise invalid("discount")
     return Totals(
-        lines, sub_total, tax_total, entity_discount, sub_total + tax_total - entity_discount
+        lines=lines,
+        sub_total=sub_total,
+        tax_total=tax_total,
+        discount=entity_discount,
+        total=sub_total + tax_total - entity_discount,
+        discount_input=f"{entity_value}%" if entity_percent else str(entity_value),
+        is_discount_before_tax=before_tax,
+        discount_type=discount_type,
     )
 
 
@@ -1053,17 +1156,28 @@ def _document_apply(document, data: dict, organization: ZohoOrganization, *, cre
         raise invalid("reference_number")
     if data.get("date") is not None or creating:
         document.date = date_value(data.get("date"), "date") or today_for(organization)
-    if creating or "line_items" in data or "discount" in data:
+    pricing = ("line_items", "discount", "is_discount_before_tax", "discount_type")
+    if creating or any(name in data for name in pricing):
         totals = document_totals(
             organization=organization,
             raw_lines=data.get("line_items", document.line_items if not creating else None),
             currency=document.currency_code,
-            discount=data.get("discount", document.discount),
+            discount=data.get("discount", document.discount_input or document.discount),
+            is_discount_before_tax=data.get(
+                "is_discount_before_tax", True if creating else document.is_discount_before_tax
+            ),
+            discount_type=data.get(
+                "discount_type",
+                None if creating or "line_items" in data else document.discount_type,
+            ),
         )
         document.line_items = totals.lines
         document.sub_total = totals.sub_total
         document.tax_total = totals.tax_total
         document.discount = totals.discount
+        document.discount_input = totals.discount_input
+        document.is_discount_before_tax = totals.is_discount_before_tax
+        document.discount_type = totals.discount_type
         document.total = totals.total
     document.last_modified_time = now_for(organization)
 
