@@ -160,6 +160,10 @@ def pull(
                 for record in page.records
                 if since is None or record.modified_at is None or record.modified_at >= since
             ]
+            if entity == Entity.SERVICES:
+                from apps.sync.flows import services_keep_pulled
+
+                mapped = services_keep_pulled(connection=connection, mapped=mapped)
             page_number, token = page.next_page, page.next_token
             _apply(
                 run,

@@ -233,6 +233,8 @@ def ensure_crm_contact(connection: Connection, adapter, client: Client) -> str:
 
 # --- processing ---------------------------------------------------------------------------------
 def _blocker(item: OutboxItem) -> OutboxItem | None:
+    if item.entity not in DOCUMENT_ENTITIES:
+        return None
     return (
         OutboxItem.objects.filter(
             connection_id=item.connection_id,
@@ -436,7 +438,59 @@ def deal_status(item: OutboxItem, adapter, quote: Quote) -> str:
     return deal_id
 
 
+# --- clients: CRM first when the organisation is linked to CRM ---------------------------------
+def crm_connection_for(books: Connection) -> Connection | None:
+    """The organisation's CRM connection, when it is linked (CRM is then the contacts' master)."""
+    return (
+        connections_for(Provider.ZOHO_CRM).filter(remote_account_id=books.remote_account_id).first()
+    )
+
+
+def handles(item: OutboxItem) -> bool:
+    """Whether this module sends `item` (the outbox sends the rest): the document loop, and the
+    creation of a client in a Books organisation linked to CRM."""
+    key = (item.connection.provider, item.entity)
+    if key in HANDLED:
+        return True
+    return (
+        key == (Provider.ZOHO_BOOKS, Entity.CLIENTS)
+        and item.operation == Operation.CREATE
+        and not bound_id(item.connection, Entity.CLIENTS, item.object_id)
+        and crm_connection_for(item.connection) is not None
+    )
+
+
+def client_create(item: OutboxItem, adapter, client: Client) -> str:
+    """A client created here goes to CRM first (the master; an upsert on Email, idempotent),
+    then to Books. Zoho links CRM contacts into Books by its own CRM sync, which the sandbox
+    does not emulate (and whose delay is unknown): the Books contact is looked up by e-mail and
+    created by us when Books does not have it yet; both bindings keep the ids (the CRM contact
+    id is the client's binding on the CRM connection)."""
+    books = item.connection
+    crm = crm_connection_for(books)
+    if crm is not None:
+        ensure_crm_contact(crm, adapter_for(crm, priority=item.priority), client)
+    remote_id = bound_id(books, Entity.CLIENTS, client.pk)
+    if remote_id:
+        return remote_id
+    record = adapter.find_by_reference("contacts", client.email) if client.email else None
+    if record is None:
+        payload = client_mappers.to_zoho_books(client_mappers.local_snapshot(client))
+        record = adapter.create("contacts", payload)
+    bind(
+        books,
+        Entity.CLIENTS,
+        client.pk,
+        remote_id=record.remote_id,
+        number=record.number,
+        modified_at=record.modified_at,
+        snapshot=client_mappers.from_zoho_books(record),
+    )
+    return record.remote_id
+
+
 HANDLERS = {
+    (Entity.CLIENTS, Operation.CREATE): client_create,
     (Entity.QUOTES, Operation.CREATE): quote_create,
     (Entity.QUOTES, Operation.ACTION): quote_status,
     (Entity.INVOICES, Operation.CREATE): invoice_create,
@@ -523,6 +577,24 @@ def invoices_pull(*, connection: Connection, dry_run: bool = False, **_) -> Sync
 
 
 PULLERS = {(Provider.ZOHO_BOOKS, Entity.INVOICES): invoices_pull}
+
+
+def services_keep_pulled(*, connection: Connection, mapped: list) -> list:
+    """Only active items come in as services: an inactive item is applied only when it is
+    already bound (so its service is deactivated), never created or linked by SKU."""
+    inactive = [record.remote_id for record, values in mapped if values.get("active") is False]
+    if not inactive:
+        return mapped
+    bound = set(
+        Binding.objects.filter(
+            connection=connection, entity=Entity.SERVICES, remote_id__in=inactive
+        ).values_list("remote_id", flat=True)
+    )
+    return [
+        (record, values)
+        for record, values in mapped
+        if values.get("active") is not False or record.remote_id in bound
+    ]
 
 
 # --- connecting CRM -----------------------------------------------------------------------------

@@ -210,7 +210,7 @@ def outbox_process(*, item_id: int, owner: str) -> str:
         return item.status  # the lease went to someone else
     from apps.sync import flows
 
-    if (item.connection.provider, item.entity) in flows.HANDLED:
+    if flows.handles(item):
         return flows.flow_process(item=item)
     spec = PUSH_SPECS[(item.connection.provider, item.entity)]
     obj = spec.model.objects.filter(pk=item.object_id).first()

@@ -4,11 +4,12 @@ import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from apps.core.errors import ApplicationError
 from apps.sync import engine, outbox, services
 from apps.sync.adapters.base import VendorError
-from apps.sync.models import Connection, ConnectionStatus, Direction
+from apps.sync.models import Connection, ConnectionStatus, Direction, OutboxItem, OutboxStatus
 from apps.sync.selectors import sync_health
 
 ENTITIES = ["clients", "services", "quotes", "invoices", "payments", "deals", "all"]
@@ -85,7 +86,7 @@ class Command(BaseCommand):
             if not connections.exists():
                 raise CommandError(f"No connected connection is named {connection!r}.")
         tty = self.stdout.isatty() if hasattr(self.stdout, "isatty") else sys.stdout.isatty()
-        summary = {"ok": True, "dry_run": dry_run, "runs": [], "push": {}}
+        summary = {"ok": True, "dry_run": dry_run, "runs": [], "push": {}, "pushed": []}
         for conn in connections:
             entities = engine.pull_entities(conn.provider)
             if entity != "all":
@@ -94,14 +95,41 @@ class Command(BaseCommand):
                 for name in entities:
                     summary["runs"].append(self._pull(conn, name, dry_run, tty))
             if direction in ("push", "both") and not dry_run:
+                started = timezone.now()
                 counts = outbox.outbox_drain(
                     connection_id=conn.pk, entity=None if entity == "all" else entity
                 )
                 summary["push"][conn.name] = counts
+                summary["pushed"] += self._pushed(conn, entity, started)
         summary["ok"] = all(r.get("status") == "succeeded" for r in summary["runs"])
         self.stdout.write(json.dumps(summary))
         if not summary["ok"]:
             sys.exit(1)
+
+    @staticmethod
+    def _pushed(connection, entity, started) -> list[dict]:
+        """What this drain finished: each item sent (or dead-lettered) with its remote id."""
+        items = OutboxItem.objects.filter(
+            connection=connection,
+            finished_at__gte=started,
+            status__in=[OutboxStatus.DONE, OutboxStatus.DEAD],
+        ).order_by("finished_at", "id")
+        if entity != "all":
+            items = items.filter(entity=entity)
+        return [
+            {
+                "connection": connection.name,
+                "entity": item.entity,
+                "operation": item.operation,
+                "action": item.intent.get("status") or item.intent.get("action") or "",
+                "object_id": item.object_id,
+                "reference": item.reference,
+                "status": item.status,
+                "remote_id": item.remote_id,
+                "error": item.last_error if item.status == OutboxStatus.DEAD else "",
+            }
+            for item in items
+        ]
 
     def _pull(self, connection, entity, dry_run, tty) -> dict:
         def progress(run):
