@@ -35,3 +35,26 @@ def user_provision(
         user=user, email=email, defaults={"verified": True, "primary": True}
     )
     return user
+
+
+def mfa_secrets_rotate_keys() -> int:
+    """Re-encrypt every stored TOTP secret and recovery-code seed under the first Fernet key.
+
+    They share TOKEN_ENCRYPTION_KEYS with vendor tokens, so `sync rotate-keys` calls this too.
+    """
+    from allauth.mfa.models import Authenticator
+
+    from apps.core.crypto import fernet
+
+    count = 0
+    for pk in Authenticator.objects.values_list("pk", flat=True):
+        with transaction.atomic():
+            authenticator = Authenticator.objects.select_for_update().get(pk=pk)
+            data = dict(authenticator.data)
+            for key in ("secret", "seed"):
+                if data.get(key):
+                    data[key] = fernet().rotate(data[key].encode()).decode()
+            authenticator.data = data
+            authenticator.save(update_fields=["data"])
+            count += 1
+    return count

@@ -126,3 +126,23 @@ def test_mfa_is_required_by_role_even_without_the_staff_flag(client, password):
     response = client.get("/api/v1/schema/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/2fa/totp/activate/?next=%2Fapi%2Fv1")
+
+
+def test_rotate_keys_reencrypts_totp_secrets_under_the_new_key(admin_role_user, settings):
+    import io
+    import json
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old_keys = list(settings.TOKEN_ENCRYPTION_KEYS)
+    secret = generate_totp_secret()
+    TOTP.activate(admin_role_user, secret)
+    new_key = Fernet.generate_key().decode()
+    settings.TOKEN_ENCRYPTION_KEYS = [new_key, *old_keys]
+    out = io.StringIO()
+    call_command("sync", "rotate-keys", stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["mfa_reencrypted"] == 1
+    settings.TOKEN_ENCRYPTION_KEYS = [new_key]  # the old key is gone: only the new one decrypts
+    stored = Authenticator.objects.get(user=admin_role_user, type=Authenticator.Type.TOTP)
+    assert get_adapter().decrypt(stored.data["secret"]) == secret

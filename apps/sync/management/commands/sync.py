@@ -36,7 +36,9 @@ class Command(BaseCommand):
         run.add_argument("--dry-run", action="store_true")
         sub.add_parser("status", help="Health as JSON.")
         sub.add_parser("schedules", help="Apply the declared schedules (idempotent).")
-        sub.add_parser("rotate-keys", help="Re-encrypt every token under the first key.")
+        sub.add_parser(
+            "rotate-keys", help="Re-encrypt every token and TOTP secret under the first key."
+        )
 
     def handle(self, *args, **options):
         action = options["action"].replace("-", "_")
@@ -185,5 +187,9 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(dict(result)))
 
     def handle_rotate_keys(self, **_):
+        # TOTP secrets share the keys, so one rotation covers both.
+        from apps.users.services import mfa_secrets_rotate_keys
+
         count = services.credentials_rotate_keys()
-        self.stdout.write(json.dumps({"reencrypted": count}))
+        mfa_count = mfa_secrets_rotate_keys()
+        self.stdout.write(json.dumps({"reencrypted": count, "mfa_reencrypted": mfa_count}))
