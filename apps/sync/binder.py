@@ -57,7 +57,8 @@ LOCAL_SPECS = {
         Entity.CLIENTS, Client, "email", True, client_mappers.local_snapshot, False
     ),
     Entity.SERVICES: LocalSpec(
-        Entity.SERVICES, Service, "sku", False, service_mappers.local_snapshot, True
+        # SKUs are unique in any letter case (catalog's UPPER(sku) constraint), so match that way.
+        Entity.SERVICES, Service, "sku", True, service_mappers.local_snapshot, True
     ),
 }
 
@@ -252,4 +253,5 @@ def _match_candidates(connection, spec: LocalSpec, values: list[dict]) -> dict[s
 
 
 def _taken(spec: LocalSpec, key: str) -> bool:
-    return spec.model.objects.filter(**{spec.match_field: key}).exists()
+    lookup = f"{spec.match_field}__iexact" if spec.case_insensitive else spec.match_field
+    return spec.model.objects.filter(**{lookup: key}).exists()

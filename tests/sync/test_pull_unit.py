@@ -135,6 +135,31 @@ def test_xero_items_pull_matches_by_sku_and_sends_tenant_header():
 
 
 @responses.activate
+def test_a_sku_in_another_letter_case_links_instead_of_clashing():
+    connection = make_xero()
+    service = Service.objects.create(name="Local", rate="1.00", sku="apo-1")
+    responses.get(
+        "https://api.xero.com/api.xro/2.0/Items",
+        json={
+            "Items": [
+                {
+                    "ItemID": "i-1",
+                    "Code": "APO-1",
+                    "Name": "Apostille",
+                    "SalesDetails": {"UnitPrice": 850},
+                    "UpdatedDateUTC": "/Date(1782900000000+0000)/",
+                }
+            ]
+        },
+    )
+    run = engine.pull(connection=connection, entity=Entity.SERVICES)
+
+    assert (run.created, run.linked, run.errors) == (0, 1, 0)
+    assert Service.objects.count() == 1
+    assert Binding.objects.get(entity=Entity.SERVICES).object_id == service.pk
+
+
+@responses.activate
 def test_every_vendor_call_is_logged_without_secrets():
     connection = make_zoho_books()
     responses.get(CONTACTS_URL, json=books_page([books_contact(1)], page=1, more=False))
