@@ -40,6 +40,8 @@ from apps.sync.models import (
     Connection,
     ConnectionStatus,
     Entity,
+    OutboxItem,
+    OutboxStatus,
     Priority,
     Provider,
 )
@@ -230,7 +232,23 @@ def webhook_process(*, webhook_id: int) -> str:
     return status
 
 
+def _our_push_in_flight(connection: Connection, entity: str, record: RemoteRecord) -> bool:
+    """An unbound record while one of our pushes to this organisation is in flight is most
+    likely the record that push is creating (its notification outran our binding): applying it
+    could create a second local row, so it is left to the scheduled pull, which sees it bound."""
+    if Binding.objects.filter(
+        connection=connection, entity=entity, remote_id=record.remote_id
+    ).exists():
+        return False
+    return OutboxItem.objects.filter(
+        connection__remote_account_id=connection.remote_account_id,
+        status=OutboxStatus.IN_FLIGHT,
+    ).exists()
+
+
 def _apply_client_or_service(connection: Connection, entity: str, record: RemoteRecord, mapper):
+    if _our_push_in_flight(connection, entity, record):
+        return f"{entity} {record.remote_id}: new while our push is in flight; left to the pull"
     with transaction.atomic():
         result = binder.apply_page(
             connection=connection, entity=entity, mapped=[(record, mapper(record))]

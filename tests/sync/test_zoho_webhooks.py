@@ -237,3 +237,15 @@ def live_api_domain() -> str:
     from django.conf import settings
 
     return settings.ZOHO_API_URL
+
+
+def test_our_own_new_contact_notified_mid_push_is_not_duplicated(live):
+    before = Client.objects.count()
+    client = Client.objects.create(name="No Email Person")  # no e-mail to match it by
+
+    assert Client.objects.count() == before + 1
+    crm_connection = Connection.objects.get(provider="zoho_crm")
+    assert Binding.objects.filter(connection=crm_connection, object_id=client.pk).exists()
+    notices = InboundWebhook.objects.filter(event__in=["Contacts.insert", "contact"])
+    assert notices.count() == 2  # CRM's insert notification and Books' contact webhook
+    assert all("left to the pull" in notice.result for notice in notices)
