@@ -39,6 +39,22 @@ def conflicts_record(*, outcomes: list[tuple[Binding, MergeResult]]) -> int:
             binding_id__in=set(watched) | set(held), status=ConflictStatus.OPEN
         ):
             existing[(row.binding_id, row.field)] = row
+    # Local-wins keeps the old base until the push lands, so the push's own merge meets the same
+    # conflict again: it is logged once.
+    logged: set[tuple] = set()
+    local_wins = [
+        b.pk
+        for b, outcome in outcomes
+        if b.pk and any(c.policy == MergePolicy.LOCAL_WINS for c in outcome.conflicts)
+    ]
+    if local_wins:
+        logged = set(
+            Conflict.objects.filter(
+                binding_id__in=local_wins,
+                status=ConflictStatus.AUTO_RESOLVED,
+                policy=MergePolicy.LOCAL_WINS,
+            ).values_list("binding_id", "field", "local_value", "remote_value")
+        )
     new_rows: list[Conflict] = []
     refreshed: list[Conflict] = []
     for binding, outcome in outcomes:
@@ -59,6 +75,8 @@ def conflicts_record(*, outcomes: list[tuple[Binding, MergeResult]]) -> int:
                 continue
             if found.held:
                 still_open.add(found.field)
+            elif (binding.pk, found.field, values["local_value"], values["remote_value"]) in logged:
+                continue
             new_rows.append(
                 Conflict(
                     binding_id=binding.pk,

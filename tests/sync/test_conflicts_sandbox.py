@@ -238,3 +238,43 @@ def test_xero_bindings_merge_alike_phone_here_email_there(live_server, settings,
     # Settled: the next sync has nothing to push and nothing to apply.
     summary = sync("run", "--connection", xero.name, "--entity", "clients")
     assert summary["push"][xero.name] == {} and not Conflict.objects.exists()
+
+
+def test_local_wins_is_pushed_and_logged_once_remote_wins_is_applied_and_revertible(
+    books, admin_client_mfa
+):
+    ConflictPolicy.objects.create(
+        connection=books, entity="clients", field="phone", policy="local_wins"
+    )
+    first, second = Binding.objects.filter(connection=books, entity="clients").order_by("id")[:2]
+    here, there = Client.objects.get(pk=first.object_id), Client.objects.get(pk=second.object_id)
+    edit_in_zoho(books, first, phone="021 000 1111")
+    client_update(client=here, data={"phone": "021 000 2222"})
+    edit_in_zoho(books, second, company_name="Books Co")  # remote wins on company (the default)
+    client_update(client=there, data={"company": "Here Co"})
+
+    summary = sync("run", "--connection", "Books", "--entity", "clients")
+    assert summary["runs"][0]["conflicts"] == 2
+    first.refresh_from_db()
+    assert remote(books, first)["phone"] == "021 000 2222" == first.base_snapshot["phone"]
+    logged = Conflict.objects.get(binding=first)  # once, though the push met it again
+    assert (logged.status, logged.policy, logged.resolved_value) == (
+        "auto_resolved",
+        "local_wins",
+        "021 000 2222",
+    )
+    there.refresh_from_db()
+    applied = Conflict.objects.get(binding=second)
+    assert there.company == "Books Co" and applied.local_value == "Here Co"
+
+    # Reverting the remote-wins decision brings "Here Co" back and sends it to Zoho.
+    admin_client_mfa.post(
+        "/admin/sync/conflict/?status__exact=auto_resolved",
+        {"action": "revert", "_selected_action": [applied.pk]},
+    )
+    sync("run", "--connection", "Books", "--entity", "clients")
+    there.refresh_from_db()
+    second.refresh_from_db()
+    assert there.company == "Here Co" == remote(books, second)["company"]
+    assert Conflict.objects.get(pk=applied.pk).status == "reverted"
+    assert Conflict.objects.count() == 2
