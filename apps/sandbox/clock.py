@@ -18,11 +18,19 @@ API (all keyword-only after vendor/account; `vendor` is "zoho" or "xero"):
 
 `Window.index` identifies the window (use it as a counter key); `Window.reset_seconds` is the
 vendor seconds left until the next window (what `X-Rate-Limit-Reset`/`Retry-After` say).
+
+Inside `request_scope()` (the API views wrap each request in it) the clock row of an account is
+read once and remembered for the rest of the request, as is anything else stored with
+`remembered(key, compute)` (the fault plan): one lookup per request instead of one per use.
 """
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import wraps
 
 from django.db import transaction
 from django.utils import timezone
@@ -50,7 +58,47 @@ class Window:
     length_seconds: int  # the window's length in vendor seconds
 
 
-def settings_for(vendor: str, account: str) -> ClockSettings:
+_request_memo: ContextVar[dict | None] = ContextVar("sandbox_request_memo", default=None)
+
+
+@contextmanager
+def request_scope() -> Iterator[None]:
+    """Remember per-account lookups (clock, fault plan) until the block ends."""
+    token = _request_memo.set({})
+    try:
+        yield
+    finally:
+        _request_memo.reset(token)
+
+
+def request_scoped(view: Callable) -> Callable:
+    """Decorator: run a view inside `request_scope()`."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        with request_scope():
+            return view(*args, **kwargs)
+
+    return wrapper
+
+
+def remembered(key: tuple, compute: Callable[[], object]) -> object:
+    """`compute()` once per request scope for `key` (every time outside a scope)."""
+    memo = _request_memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def forget(key: tuple) -> None:
+    memo = _request_memo.get()
+    if memo is not None:
+        memo.pop(key, None)
+
+
+def _settings_row(vendor: str, account: str) -> ClockSettings:
     row = (
         SandboxClock.objects.filter(vendor=vendor, account=str(account))
         .values_list("seconds_per_minute", "offset_seconds")
@@ -59,6 +107,10 @@ def settings_for(vendor: str, account: str) -> ClockSettings:
     if row is None:
         return ClockSettings()
     return ClockSettings(seconds_per_minute=row[0], offset_seconds=row[1])
+
+
+def settings_for(vendor: str, account: str) -> ClockSettings:
+    return remembered(("clock", vendor, str(account)), lambda: _settings_row(vendor, account))
 
 
 def now(vendor: str, account: str, *, clock: ClockSettings | None = None) -> datetime:
@@ -114,6 +166,7 @@ def clock_set(
     if offset_seconds is not None:
         clock.offset_seconds = offset_seconds
     clock.save()
+    forget(("clock", vendor, str(account)))
     return clock
 
 
@@ -125,4 +178,5 @@ def clock_advance(*, vendor: str, account: str, vendor_seconds: float) -> Sandbo
     )
     clock.offset_seconds += vendor_seconds * clock.seconds_per_minute / REAL_MINUTE
     clock.save()
+    forget(("clock", vendor, str(account)))
     return clock

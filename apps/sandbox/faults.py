@@ -57,7 +57,11 @@ class Fault:
 
 
 def fault_plan_get(vendor: str, account: str) -> FaultPlan | None:
-    return FaultPlan.objects.filter(vendor=vendor, account=str(account)).first()
+    """The account's plan; read once per request inside `clock.request_scope()`."""
+    return clock.remembered(
+        ("faults", vendor, str(account)),
+        lambda: FaultPlan.objects.filter(vendor=vendor, account=str(account)).first(),
+    )
 
 
 @transaction.atomic
@@ -74,6 +78,7 @@ def fault_plan_set(*, vendor: str, account: str, **changes) -> FaultPlan:
         setattr(plan, name, value)
     plan.full_clean(exclude=["calls_seen", "writes_seen"])
     plan.save()
+    clock.forget(("faults", vendor, str(account)))
     return plan
 
 
@@ -84,6 +89,7 @@ def fault_storm(*, vendor: str, account: str, vendor_seconds: float) -> FaultPla
 
 def fault_plan_clear(*, vendor: str, account: str) -> None:
     FaultPlan.objects.filter(vendor=vendor, account=str(account)).delete()
+    clock.forget(("faults", vendor, str(account)))
 
 
 def _picked(count: int, share: float) -> bool:

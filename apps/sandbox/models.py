@@ -103,6 +103,29 @@ class RateCounter(models.Model):
         return f"{self.vendor}:{self.account}:{self.bucket}@{self.window}={self.count}"
 
 
+class ConcurrencySlot(models.Model):
+    """One call in flight, held until it ends or its lease runs out.
+
+    A request killed mid-call never releases its slot; the lease makes such a slot stale, and
+    only fresh slots are counted, so the account is not locked out for good.
+    """
+
+    vendor = models.CharField(max_length=10, choices=Vendor.choices)
+    account = models.CharField(max_length=100)
+    bucket = models.CharField(max_length=50)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["vendor", "account", "bucket", "expires_at"], name="sandbox_slot_fresh"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor}:{self.account}:{self.bucket} until {self.expires_at:%H:%M:%S}"
+
+
 class WebhookDelivery(TimeStampedModel):
     """One outgoing webhook call, kept until delivered or given up (an outbox with retries)."""
 

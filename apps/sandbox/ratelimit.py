@@ -11,26 +11,32 @@ API:
         over the limit is still counted (vendors count refused calls too).
     rate_peek(vendor=, account=, bucket=, limit=, window_seconds=) -> RateResult
         The same figures without counting.
-    concurrency_slot(vendor=, account=, bucket=, limit=) -> context manager yielding bool
-        True when one of `limit` simultaneous slots was taken (and is released on exit);
-        False when all were busy (answer 429 then).
+    concurrency_slot(vendor=, account=, bucket=, limit=, lease_seconds=) -> context manager
+        yielding bool: True when one of `limit` simultaneous slots was taken (released on exit);
+        False when all were busy (answer 429 then). A slot is a row with a lease: a request
+        killed before it could release its slot stops counting when the lease runs out.
 
 `RateResult`: `allowed`, `limit`, `used`, `remaining` (never negative), `reset_seconds`
 (vendor seconds until the window ends: use it for `X-Rate-Limit-Reset` / `Retry-After`).
+
+A hit is one statement, `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` (PostgreSQL and
+SQLite 3.35+ both have it): no transaction, no read-back, no race between create and update.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
+from django.db.models import Q
 
 from apps.sandbox import clock
-from apps.sandbox.models import RateCounter
+from apps.sandbox.models import ConcurrencySlot, RateCounter
 
-# A concurrency slot is a counter in a window that never changes.
-CONCURRENCY_WINDOW = -1
+# Real seconds a concurrency slot stays counted unless released: longer than any call the
+# sandbox serves (a time-out-after-commit fault stalls 35 s by default).
+SLOT_LEASE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -45,30 +51,37 @@ class RateResult:
         return max(0, self.limit - self.used)
 
 
-def _increment(vendor: str, account: str, bucket: str, window: int, by: int) -> int:
-    """Add `by` to a counter row (created on first use) and return its new value."""
-    key = {"vendor": vendor, "account": str(account), "bucket": bucket, "window": window}
-    with transaction.atomic():
-        updated = RateCounter.objects.filter(**key).update(count=F("count") + by)
-        if not updated:
-            try:
-                with transaction.atomic():
-                    RateCounter.objects.create(**key, count=max(0, by))
-            except IntegrityError:  # another process created it first
-                RateCounter.objects.filter(**key).update(count=F("count") + by)
-            # A new window began: forget windows of this bucket older than the previous one.
-            if window != CONCURRENCY_WINDOW:
-                RateCounter.objects.filter(
-                    vendor=vendor, account=str(account), bucket=bucket, window__lt=window - 1
-                ).exclude(window=CONCURRENCY_WINDOW).delete()
-        return RateCounter.objects.filter(**key).values_list("count", flat=True).get()
+def _upsert_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(RateCounter._meta.db_table)
+    key = ", ".join(quote(name) for name in ("vendor", "account", "bucket", "window"))
+    count = quote("count")
+    # Identifiers come from the model, quoted; every value is a parameter.
+    return (
+        f"INSERT INTO {table} ({key}, {count}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({key}) DO UPDATE SET {count} = {table}.{count} + 1 "
+        f"RETURNING {count}"
+    )
+
+
+def _increment(vendor: str, account: str, bucket: str, window: int) -> int:
+    """Add one to a counter row (created on first use) and return its new value."""
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(), [vendor, str(account), bucket, window, 1])
+        used = cursor.fetchone()[0]
+    if used == 1:
+        # A new window began: forget this bucket's windows older than the previous one.
+        RateCounter.objects.filter(
+            vendor=vendor, account=str(account), bucket=bucket, window__lt=window - 1
+        ).delete()
+    return used
 
 
 def rate_hit(
     *, vendor: str, account: str, bucket: str, limit: int, window_seconds: int
 ) -> RateResult:
     current = clock.window(vendor, account, window_seconds)
-    used = _increment(vendor, account, bucket, current.index, 1)
+    used = _increment(vendor, account, bucket, current.index)
     return RateResult(
         allowed=used <= limit, limit=limit, used=used, reset_seconds=current.reset_seconds
     )
@@ -91,9 +104,26 @@ def rate_peek(
 
 
 @contextmanager
-def concurrency_slot(*, vendor: str, account: str, bucket: str, limit: int) -> Iterator[bool]:
-    taken = _increment(vendor, account, bucket, CONCURRENCY_WINDOW, 1)
+def concurrency_slot(
+    *,
+    vendor: str,
+    account: str,
+    bucket: str,
+    limit: int,
+    lease_seconds: float = SLOT_LEASE_SECONDS,
+) -> Iterator[bool]:
+    """Take a slot (a row leased until now + `lease_seconds` on the account's clock); it is
+    granted when at most `limit` fresh slots, this one included, were taken before it."""
+    moment = clock.now(vendor, account)
+    key = {"vendor": vendor, "account": str(account), "bucket": bucket}
+    slot = ConcurrencySlot.objects.create(
+        **key, expires_at=moment + timedelta(seconds=lease_seconds)
+    )
     try:
-        yield taken <= limit
+        ahead = ConcurrencySlot.objects.filter(
+            **key, expires_at__gt=moment, pk__lte=slot.pk
+        ).count()
+        yield ahead <= limit
     finally:
-        _increment(vendor, account, bucket, CONCURRENCY_WINDOW, -1)
+        # Release this slot, and sweep the bucket's stale ones (left by killed requests).
+        ConcurrencySlot.objects.filter(Q(pk=slot.pk) | Q(**key, expires_at__lte=moment)).delete()

@@ -15,11 +15,18 @@ from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.sandbox.models import FaultPlan, RateCounter, SandboxClock, WebhookDelivery
+from apps.sandbox.models import (
+    ConcurrencySlot,
+    FaultPlan,
+    RateCounter,
+    SandboxClock,
+    WebhookDelivery,
+)
 from apps.sandbox.zoho import accounts, books
 from apps.sandbox.zoho.models import (
     BooksContact,
@@ -273,8 +280,32 @@ def sandbox_reset() -> None:
         model.objects.all().delete()
     ZohoOrganization.objects.all().delete()
     ZohoClient.objects.all().delete()
-    for model in (FaultPlan, RateCounter, SandboxClock, WebhookDelivery):
+    for model in (ConcurrencySlot, FaultPlan, RateCounter, SandboxClock, WebhookDelivery):
         model.objects.all().delete()
+
+
+def tables_analyze() -> None:
+    """Refresh the planner's statistics after a bulk seed (and VACUUM on PostgreSQL, so the
+    visibility map lets list pages walk an index without visiting the table).
+
+    Without it a freshly filled table has no statistics: PostgreSQL then reads and sorts every
+    row of the organisation for each page instead of walking the (organisation, name, id) index.
+    VACUUM cannot run inside a transaction; there (tests) only ANALYZE runs.
+    """
+    tables = [
+        model._meta.db_table
+        for config in apps.get_app_configs()
+        if config.label in ("sandbox", "sandbox_xero")
+        for model in config.get_models()
+    ]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+            for table in tables:
+                cursor.execute(f"{command} {quote(table)}")
+        elif connection.vendor == "sqlite":
+            cursor.execute("ANALYZE")
 
 
 def webhook_schedule_ensure() -> None:

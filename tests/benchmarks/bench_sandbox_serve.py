@@ -25,6 +25,7 @@ def test_bench_sandbox_serve(live_server, monkeypatch):
     organization.books_minute_limit = organization.books_daily_quota = 1_000_000
     organization.save()
     seed.contacts_top_up(organization, PAGES * PER_PAGE)
+    seed.tables_analyze()  # as `manage.py sandbox seed` does after its bulk inserts
     client = accounts.client_register(client_id="bench", client_secret="bench-secret")
     refresh = accounts.refresh_token_issue(client=client, organization=organization).token
     token = requests.post(

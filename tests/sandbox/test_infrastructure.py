@@ -176,3 +176,20 @@ def test_hmac_sha256_encodings():
     assert webhooks.hmac_sha256(b"key", message.encode()) == (
         "97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg="
     )
+
+
+def test_a_slot_left_by_a_killed_request_stops_counting_when_its_lease_ends():
+    leaked = ratelimit.concurrency_slot(vendor="xero", account="k", bucket="c", limit=1)
+    assert leaked.__enter__() is True  # the request dies here: the slot is never released
+    with ratelimit.concurrency_slot(vendor="xero", account="k", bucket="c", limit=1) as busy:
+        assert busy is False
+    clock.clock_advance(vendor="xero", account="k", vendor_seconds=ratelimit.SLOT_LEASE_SECONDS + 1)
+    with ratelimit.concurrency_slot(vendor="xero", account="k", bucket="c", limit=1) as freed:
+        assert freed is True
+
+
+def test_counters_are_one_statement_each(django_assert_num_queries):
+    ratelimit.rate_hit(vendor="zoho", account="q", bucket="b", limit=9, window_seconds=3600)
+    with clock.request_scope(), django_assert_num_queries(3):  # the clock, then two hits
+        for _ in range(2):
+            ratelimit.rate_hit(vendor="zoho", account="q", bucket="b", limit=9, window_seconds=3600)

@@ -431,3 +431,23 @@ def test_books_webhook_is_queued_with_token_header_and_signature(books_api, zoho
     assert json.loads(delivery.body)["contact"]["contact_id"] == contact["contact_id"]
     assert BooksWebhook.objects.count() == 1
     assert books_api.get("settings/webhooks").json()["webhooks"][0]["entity"] == "contact"
+
+
+def test_a_list_call_costs_a_few_queries_whatever_the_page(books_api, zoho_org, client):
+    """Token, two rate counters, clock, fault plan, ids, rows: no transaction, no repeats."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.sandbox import seed
+
+    seed.contacts_top_up(zoho_org, 450)
+    books_api.get("contacts")  # the first call of a window also sweeps old windows
+    for page in (1, 3):
+        with CaptureQueriesContext(connection) as captured:
+            answer = books_api.get("contacts", page=page)
+        assert answer.status_code == 200 and len(answer.json()["contacts"]) == 200 - 150 * (
+            page == 3
+        )
+        statements = [query["sql"] for query in captured.captured_queries]
+        assert len(statements) <= 7, "\n".join(statements)
+        assert not [sql for sql in statements if "SAVEPOINT" in sql.upper()]

@@ -220,6 +220,7 @@ def _authenticate(request: HttpRequest):
     return check.grant, None
 
 
+@clock.request_scoped
 def _serve(request: HttpRequest, collection_name: str, handler) -> HttpResponse:
     if not _accepts_json(request):
         return HttpResponse(

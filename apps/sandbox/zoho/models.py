@@ -334,7 +334,6 @@ class CrmChannel(TimeStampedModel):
 
 
 __all__ = [
-    "DiscountType",
     "BooksContact",
     "BooksEstimate",
     "BooksInvoice",
@@ -344,6 +343,7 @@ __all__ = [
     "BooksWebhook",
     "CrmChannel",
     "CrmRecord",
+    "DiscountType",
     "ZohoAccessToken",
     "ZohoClient",
     "ZohoGrant",

@@ -1,8 +1,9 @@
 """HTTP faces of the Zoho emulators: Accounts (consent, token, revoke), Books v3 and CRM v6.
 
 Each API call goes through one prelude: the access token, the organisation, the rate limits and
-the account's fault plan; then the handler runs in a transaction; a write picked by the
-time-out-after-commit fault answers only after it has committed and stalled.
+the account's fault plan (the clock and the plan are read once per request, see
+`clock.request_scope`); then a write runs in a transaction (a read runs without one); a write
+picked by the time-out-after-commit fault answers only after it has committed and stalled.
 
 Books 429 answers (body UNCONFIRMED in the contract) are `{"code": 429, "message": ...}` and add
 `Retry-After` (also UNCONFIRMED) to the documented `X-Rate-Limit-Limit/Remaining/Reset`, which
@@ -21,7 +22,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from apps.sandbox import access, faults, ratelimit
+from apps.sandbox import access, clock, faults, ratelimit
 from apps.sandbox.zoho import accounts, books, crm
 from apps.sandbox.zoho.models import ZohoClient, ZohoOrganization
 
@@ -396,6 +397,7 @@ def _books_scope_name(path: str) -> str | None:
 
 
 @csrf_exempt
+@clock.request_scoped
 def books_api(request: HttpRequest, path: str) -> HttpResponse:
     check = accounts.access_token_check(request.headers.get("Authorization", ""))
     if check.token is None:
@@ -420,7 +422,11 @@ def books_api(request: HttpRequest, path: str) -> HttpResponse:
             headers=headers,
         )
     organization_id = request.GET.get("organization_id", "")
-    organization = ZohoOrganization.objects.filter(organization_id=organization_id).first()
+    organization = (
+        own
+        if organization_id == own.organization_id
+        else ZohoOrganization.objects.filter(organization_id=organization_id).first()
+    )
     if organization is None:
         return _books_error(books.BooksError(400, 1002, "Organization does not exist."))
     if organization.pk != own.pk:
@@ -450,7 +456,10 @@ def books_api(request: HttpRequest, path: str) -> HttpResponse:
                 if request.method in ("POST", "PUT")
                 else {}
             )
-            with transaction.atomic():
+            if write:
+                with transaction.atomic():
+                    status, body = handler(request, organization, data, match)
+            else:
                 status, body = handler(request, organization, data, match)
         except books.BooksError as error:
             return _books_error(error, headers)
@@ -571,6 +580,7 @@ def _crm_scope_allows(granted: str, path: str, method: str) -> bool:
 
 
 @csrf_exempt
+@clock.request_scoped
 def crm_api(request: HttpRequest, path: str) -> HttpResponse:
     check = accounts.access_token_check(request.headers.get("Authorization", ""))
     if check.problem == "missing":
@@ -607,7 +617,10 @@ def crm_api(request: HttpRequest, path: str) -> HttpResponse:
                 crm.CrmError(fault.status, "INTERNAL_ERROR", "Internal Server Error", {})
             )
         try:
-            with transaction.atomic():
+            if write:
+                with transaction.atomic():
+                    answer = _crm_route(request, organization, path)
+            else:
                 answer = _crm_route(request, organization, path)
         except crm.CrmError as error:
             return _crm_error(error)

@@ -93,6 +93,7 @@ class Command(BaseCommand):
                 ),
             )
             self._print({"vendor": "xero", **answer} if isinstance(answer, dict) else answer)
+        seed.tables_analyze()  # after the bulk inserts, outside their transaction
 
     def _reset(self, options):
         seed.sandbox_reset()
