@@ -6,6 +6,9 @@ import pytest
 
 from apps.sandbox import clock, seed
 from apps.sandbox.models import WebhookDelivery
+from apps.sandbox.zoho import accounts
+from apps.sandbox.zoho.models import CrmRecord
+from tests.sandbox.conftest import Crm, mint
 
 pytestmark = pytest.mark.django_db
 INFO_KEYS = {
@@ -243,3 +246,76 @@ def test_watch_requires_channel_id_and_short_token(crm_api):
         },
     )
     assert long_token.json()["code"] == "INVALID_DATA"
+
+
+def _first_page(crm_api, **params):
+    body = crm_api.get("Contacts", fields="Last_Name", per_page=2, **params).json()
+    assert body["info"]["more_records"] is True
+    return body
+
+
+def test_page_token_survives_the_deletion_of_its_last_record(crm_api, zoho_org):
+    seed.crm_top_up(zoho_org, "Contacts", 5)
+    first = _first_page(crm_api)
+    crm_api.client.delete(
+        f"/sandbox/zoho/api/crm/v6/Contacts?ids={first['data'][-1]['id']}", **crm_api.headers
+    )
+    token = first["info"]["next_page_token"]
+    assert len(token) <= 96
+    rest, params = [], {"page_token": token}
+    while True:
+        body = crm_api.get("Contacts", fields="Last_Name", per_page=2, **params).json()
+        rest += [row["id"] for row in body["data"]]
+        if not body["info"]["more_records"]:
+            break
+        params = {"page_token": body["info"]["next_page_token"]}
+    everyone = list(CrmRecord.objects.order_by("-record_id").values_list("record_id", flat=True))
+    assert rest == everyone[1:]  # the deleted record was the first page's last one
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"sort_order": "asc"},
+        {"sort_by": "Modified_Time"},
+        {"ids": "1,2"},
+    ],
+)
+def test_page_token_only_continues_its_own_listing(crm_api, zoho_org, other):
+    seed.crm_top_up(zoho_org, "Contacts", 5)
+    token = _first_page(crm_api)["info"]["next_page_token"]
+    answer = crm_api.get("Contacts", fields="Last_Name", per_page=2, page_token=token, **other)
+    assert answer.status_code == 400
+    assert answer.json()["details"] == {"param_name": "page_token"}
+
+
+def test_page_token_is_tied_to_module_and_organisation(
+    crm_api, client, zoho_org, zoho_client, access_token
+):
+    seed.crm_top_up(zoho_org, "Contacts", 5)
+    seed.crm_top_up(zoho_org, "Deals", 5)
+    token = _first_page(crm_api)["info"]["next_page_token"]
+    deals = crm_api.get("Deals", fields="Deal_Name", per_page=2, page_token=token)
+    assert deals.status_code == 400
+    other_org = accounts.organization_create(name="Other Org")
+    seed.crm_top_up(other_org, "Contacts", 5)
+    refresh = accounts.refresh_token_issue(client=zoho_client, organization=other_org).token
+    other = Crm(client, mint(client, refresh)["access_token"])
+    answer = other.get("Contacts", fields="Last_Name", per_page=2, page_token=token)
+    assert answer.status_code == 400
+
+
+def test_page_token_expires_and_cannot_be_forged(crm_api, zoho_org, client, refresh_token):
+    seed.crm_top_up(zoho_org, "Contacts", 5)
+    token = _first_page(crm_api)["info"]["next_page_token"]
+    served, rest = token.split(".", 1)
+    forged = f"{int(served, 16) + 2:x}.{rest}"
+    assert (
+        crm_api.get("Contacts", fields="Last_Name", per_page=2, page_token=forged).status_code
+        == 400
+    )
+    clock.clock_advance(vendor="zoho", account=zoho_org.organization_id, vendor_seconds=86401)
+    fresh = Crm(client, mint(client, refresh_token)["access_token"])  # the old one expired too
+    expired = fresh.get("Contacts", fields="Last_Name", per_page=2, page_token=token)
+    assert expired.status_code == 400
+    assert expired.json()["details"] == {"param_name": "page_token"}

@@ -5,19 +5,26 @@ results, error bodies, page/page_token limits, watch bodies). Sandbox choices wh
 Deals need `Deal_Name` and `Stage`; a write where every record fails answers 400 with the
 per-record results; `channel_expiry` defaults to one hour and is capped at one week; the callback
 carries `channel_id` (a number when it is all digits, as the contract types it "long"), `token`,
-`server_time`, `module`, `resource_uri`, `ids`, `operation` and `query_params`; a page token is
-the position of the last record served.
+`server_time`, `module`, `resource_uri`, `ids`, `operation` and `query_params`.
+
+A page token (≤96 characters, §3.2) carries how many records were served, the last record's sort
+values (its sort column and its pk, the tie-breaker) and an expiry one day ahead, signed with
+SECRET_KEY over those and the organisation, module, sort and filters (`ids`, `If-Modified-Since`)
+of the request that made it: it only continues that same listing, keeps working when its last
+record is deleted, and expires. A refused token is 400 INVALID_DATA on `page_token` (the code for
+an expired one is UNCONFIRMED).
 """
 
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.dateparse import parse_datetime
 
 from apps.sandbox import clock, webhooks
@@ -111,16 +118,57 @@ class Page:
     info: dict
 
 
-def _page_token(last: CrmRecord, served: int) -> str:
-    return f"{served:x}.{last.pk:x}"
+PAGE_TOKEN_SECONDS = 24 * 3600
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _read_token(token: str) -> tuple[int, int]:
+def _bad_token() -> CrmError:
+    return CrmError(400, "INVALID_DATA", "invalid data", {"param_name": "page_token"})
+
+
+def _sort_value_text(value: object) -> str:
+    if isinstance(value, datetime):
+        return f"{(value - EPOCH) // timedelta(microseconds=1):x}"
+    return f"{int(value):x}"  # record ids are digits
+
+
+def _sort_value(column: str, text: str) -> object:
+    number = int(text, 16)
+    if column == "record_id":
+        return str(number)
+    return EPOCH + timedelta(microseconds=number)
+
+
+def _token_signature(listing: str, body: str) -> str:
+    return salted_hmac("sandbox.crm.page_token", f"{listing}|{body}").hexdigest()[:20]
+
+
+def _page_token(listing: str, column: str, last: CrmRecord, served: int, expiry: datetime) -> str:
+    body = ".".join(
+        [
+            f"{served:x}",
+            _sort_value_text(getattr(last, column)),
+            f"{last.pk:x}",
+            f"{int(expiry.timestamp()):x}",
+        ]
+    )
+    return f"{body}.{_token_signature(listing, body)}"
+
+
+def _read_token(token: str, listing: str, column: str, moment: datetime) -> tuple[int, object, int]:
+    """(records served, last sort value, last pk) from a token made for this very listing."""
+    body, _, signature = token.rpartition(".")
+    if not constant_time_compare(signature, _token_signature(listing, body)):
+        raise _bad_token()
     try:
-        served, pk = token.split(".", 1)
-        return int(served, 16), int(pk, 16)
+        served, value, pk, expiry = body.split(".")
+        served, value, pk = int(served, 16), _sort_value(column, value), int(pk, 16)
+        expires = datetime.fromtimestamp(int(expiry, 16), tz=UTC)
     except ValueError:
-        raise CrmError(400, "INVALID_DATA", "invalid data", {"param_name": "page_token"}) from None
+        raise _bad_token() from None
+    if expires <= moment:
+        raise _bad_token()
+    return served, value, pk
 
 
 def records_page(
@@ -173,10 +221,21 @@ def records_page(
         rows = rows.filter(modified_time__gt=since)
     sign = "-" if descending else ""
     rows = rows.order_by(f"{sign}{column}", f"{sign}pk")
+    moment = clock.now(VENDOR, organization.organization_id)
+    listing = "|".join(
+        [
+            organization.organization_id,
+            module,
+            sort_by,
+            sort_order,
+            params.get("ids") or "",
+            if_modified_since.strip(),
+        ]
+    )
 
     token = params.get("page_token")
     if token:
-        served, last_pk = _read_token(token)
+        served, value, last_pk = _read_token(token, listing, column, moment)
         if served >= MAX_TOKEN_RECORDS:
             raise CrmError(
                 400,
@@ -184,14 +243,10 @@ def records_page(
                 "You can only get upto 100000 records using page_token param",
                 {},
             )
-        last = CrmRecord.objects.filter(pk=last_pk).first()
-        if last is None:
-            raise CrmError(400, "INVALID_DATA", "invalid data", {"param_name": "page_token"})
-        value = getattr(last, column)
         after = (
-            Q(**{f"{column}__lt": value}) | Q(**{column: value, "pk__lt": last.pk})
+            Q(**{f"{column}__lt": value}) | Q(**{column: value, "pk__lt": last_pk})
             if descending
-            else Q(**{f"{column}__gt": value}) | Q(**{column: value, "pk__gt": last.pk})
+            else Q(**{f"{column}__gt": value}) | Q(**{column: value, "pk__gt": last_pk})
         )
         chunk = list(rows.filter(after)[: per_page + 1])
         page_number = served // per_page + 1
@@ -210,7 +265,7 @@ def records_page(
         return None
     more = len(chunk) > per_page
     chunk = chunk[:per_page]
-    expiry = clock.now(VENDOR, organization.organization_id) + timedelta(days=1)
+    expiry = moment + timedelta(seconds=PAGE_TOKEN_SECONDS)
     return Page(
         records=[record_json(row, organization, fields) for row in chunk],
         info={
@@ -220,7 +275,11 @@ def records_page(
             "sort_by": sort_by,
             "sort_order": sort_order,
             "more_records": more,
-            "next_page_token": _page_token(chunk[-1], served + len(chunk)) if more else None,
+            "next_page_token": (
+                _page_token(listing, column, chunk[-1], served + len(chunk), expiry)
+                if more
+                else None
+            ),
             "previous_page_token": token or None,
             "page_token_expiry": crm_time(expiry, organization) if more else None,
             "call": False,
