@@ -1,16 +1,12 @@
-"""Reads of the conflict queue: the policies in force, the queue with record labels in one query,
-a record's conflicts for its history page and its badge."""
+"""Reads of the conflict queue: the policies in force, record labels read with the queue's own
+query, a record's conflicts for its history page and its badge."""
 
-from datetime import timedelta
-
-from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
 from apps.sync.conflict_models import Conflict, ConflictPolicy, ConflictStatus
-from apps.sync.merge import DEFAULT_POLICY
 
 # Defaults in code: every client and catalogue field is remote-wins (the books are the source of
 # truth); an admin overrides a field with a ConflictPolicy row, for all connections or one.
@@ -21,52 +17,26 @@ ENTITY_MODELS = {"clients": Client, "services": Service}
 def conflict_policies(*, connection, entity: str) -> dict[str, str]:
     """field -> policy for one connection and entity (one query); absent fields use the default."""
     policies = dict(DEFAULT_POLICIES.get(entity, {}))
-    rows = ConflictPolicy.objects.filter(entity=entity).filter(
-        connection__isnull=True
-    ) | ConflictPolicy.objects.filter(entity=entity, connection=connection)
+    rows = ConflictPolicy.objects.filter(
+        Q(connection__isnull=True) | Q(connection=connection), entity=entity
+    )
     # Rows for every connection first, then this connection's, which override them.
     for row in sorted(rows, key=lambda r: r.connection_id is not None):
         policies[row.field] = row.policy
     return policies
 
 
-def conflict_policy_for(*, connection, entity: str, field: str) -> str:
-    return conflict_policies(connection=connection, entity=entity).get(field, DEFAULT_POLICY)
-
-
-def _label_of(entity: str, model) -> Subquery:
+def _label_of(model) -> Subquery:
     return Subquery(model.objects.filter(pk=OuterRef("object_id")).values("name")[:1])
 
 
-def conflict_queue(
-    *,
-    status: str | None = ConflictStatus.OPEN,
-    connection_id: int | None = None,
-    entity: str | None = None,
-    older_than: timedelta | None = None,
-) -> QuerySet[Conflict]:
-    """Conflicts grouped by record (connection, entity, record, field), each row carrying its
-    record's name as `record_label`: one query for a page, however many rows."""
-    rows = Conflict.objects.select_related("connection", "resolved_by")
-    if status:
-        rows = rows.filter(status=status)
-    if connection_id:
-        rows = rows.filter(connection_id=connection_id)
-    if entity:
-        rows = rows.filter(entity=entity)
-    if older_than is not None:
-        rows = rows.filter(created_at__lte=timezone.now() - older_than)
-    return with_record_labels(rows).order_by("connection_id", "entity", "object_id", "field", "id")
-
-
 def with_record_labels(rows: QuerySet[Conflict]) -> QuerySet[Conflict]:
-    from django.db.models import Case, When
-
+    """Each row carries its record's name as `record_label`, read in the page's own query."""
     return rows.annotate(
         record_label=Coalesce(
             Case(
                 *(
-                    When(entity=entity, then=_label_of(entity, model))
+                    When(entity=entity, then=_label_of(model))
                     for entity, model in ENTITY_MODELS.items()
                 ),
                 output_field=CharField(),
