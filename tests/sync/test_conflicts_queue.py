@@ -183,3 +183,48 @@ def test_agents_see_the_badge_but_cannot_open_or_resolve_the_queue(agent_user, a
     # The admin sees the same badge with the way to resolve it.
     html = admin_client_mfa.get(f"/admin/clients/client/{clients[0].pk}/change/").content.decode()
     assert "1 open sync conflict" in html and f"/admin/sync/conflict/record/{binding.pk}/" in html
+
+
+def test_a_service_rate_conflict_taken_from_the_remote_is_stored_as_money(
+    admin_client_mfa, admin_role_user
+):
+    from decimal import Decimal
+
+    from apps.catalog.models import Service
+
+    connection = make_zoho_books()
+    service = Service.objects.create(name="Labour", rate=Decimal("520.00"), sku="SVC-1")
+    binding = Binding.objects.create(
+        connection=connection,
+        entity="services",
+        content_type=ContentType.objects.get_for_model(Service),
+        object_id=service.pk,
+        remote_id="item-1",
+        base_snapshot={"rate": "500.00"},
+        status=BindingStatus.CONFLICT,
+    )
+    conflict = Conflict.objects.create(
+        binding=binding,
+        connection=connection,
+        entity="services",
+        object_id=service.pk,
+        field="rate",
+        base_value="500.00",
+        local_value="520.00",
+        remote_value="545.50",
+        policy="manual",
+        status=ConflictStatus.OPEN,
+    )
+    page = admin_client_mfa.get(f"/admin/catalog/service/{service.pk}/change/").content.decode()
+    assert "1 open sync conflict" in page
+    _, html = queue_queries(admin_client_mfa)
+    assert "services #" in html and "Labour" in html
+
+    conflict_services.conflict_resolve(
+        conflict=conflict, resolution=Resolution.TAKE_REMOTE, actor=admin_role_user
+    )
+    service.refresh_from_db()
+    binding.refresh_from_db()
+    assert service.rate == Decimal("545.50") and binding.status == BindingStatus.SYNCED
+    history = admin_client_mfa.get(f"/admin/catalog/service/{service.pk}/history/")
+    assert history.status_code == 200 and "545.50" in history.content.decode()
