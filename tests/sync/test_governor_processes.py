@@ -28,7 +28,7 @@ print(target.name)
 @pytest.fixture
 def stack(tmp_path):
     running = Stack(scratch_directory(tmp_path), clock_scale=SECONDS_PER_MINUTE / 60)
-    running.manage("migrate", "--noinput")
+    running.migrate()
     yield running
     running.stop()
 

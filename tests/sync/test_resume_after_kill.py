@@ -19,7 +19,7 @@ PAGES = CONTACTS // 200
 def stack(tmp_path):
     # One vendor minute per real second: Books' 100 calls a minute become 100 a second.
     running = Stack(scratch_directory(tmp_path), clock_scale=1 / 60)
-    running.manage("migrate", "--noinput")
+    running.migrate()
     yield running
     running.stop()
 
