@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.test import Client as TestClient
 from django.utils import timezone
 
 from apps.clients.models import Client
@@ -249,3 +250,38 @@ def test_our_own_new_contact_notified_mid_push_is_not_duplicated(live):
     notices = InboundWebhook.objects.filter(event__in=["Contacts.insert", "contact"])
     assert notices.count() == 2  # CRM's insert notification and Books' contact webhook
     assert all("left to the pull" in notice.result for notice in notices)
+
+
+@pytest.mark.django_db
+def test_admin_lists_webhooks_and_reprocesses_them_agents_cannot(
+    admin_client_mfa, agent_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    books_connection = make_zoho_books()
+    row = InboundWebhook.objects.create(
+        source="zoho_books",
+        connection=books_connection,
+        dedupe_key="zoho_books:abc",
+        event="contact",
+        body="{}",
+        status="failed",
+        last_error="Zoho Books: 503",
+    )
+    queued = []
+    monkeypatch.setattr(webhook_services, "_queue", queued.append)
+    page = admin_client_mfa.get("/admin/sync/inboundwebhook/")
+    assert page.status_code == 200 and "Failed" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = admin_client_mfa.post(
+            "/admin/sync/inboundwebhook/",
+            {"action": "reprocess", "_selected_action": [row.pk]},
+            follow=True,
+        )
+    assert answer.status_code == 200
+    row.refresh_from_db()
+    assert row.status == "received"
+    assert queued == [row.pk]
+    assert admin_client_mfa.get("/admin/sync/webhookrefusal/").status_code == 200
+    assert admin_client_mfa.get("/admin/sync/crmwatchchannel/").status_code == 200
+    agent = TestClient()
+    agent.force_login(agent_user)
+    assert agent.get("/admin/sync/inboundwebhook/").status_code == 403
