@@ -89,6 +89,11 @@ def _incidents(health: dict) -> dict[str, str]:
         day_left, day_used = c["budget"].get("day_left", 1), c["budget"].get("day_used", 0)
         if day_used and day_left <= 0.1 * (day_left + day_used):
             found[f"budget:{c['name']}"] = f"{c['name']}: under 10% of today's API budget left"
+    failed_webhooks = health.get("webhooks", {}).get("failed_24h", 0)
+    if failed_webhooks:
+        found["webhooks:failed"] = (
+            f"{failed_webhooks} inbound webhook(s) failed to process (24 h); see Inbound webhooks"
+        )
     return found
 
 

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.test import Client as TestClient
+from django.test import Client as DjangoClient
 from django.utils import timezone
 
 from apps.clients.models import Client
@@ -282,6 +282,19 @@ def test_admin_lists_webhooks_and_reprocesses_them_agents_cannot(
     assert queued == [row.pk]
     assert admin_client_mfa.get("/admin/sync/webhookrefusal/").status_code == 200
     assert admin_client_mfa.get("/admin/sync/crmwatchchannel/").status_code == 200
-    agent = TestClient()
+    agent = DjangoClient()
     agent.force_login(agent_user)
     assert agent.get("/admin/sync/inboundwebhook/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_failed_webhook_processing_alerts_admins_once(settings, mailoutbox):
+    from apps.sync.selectors import sync_health_alert
+
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    InboundWebhook.objects.create(
+        source="zoho_crm", dedupe_key="zoho_crm:x", event="Contacts.update", status="failed"
+    )
+    assert sync_health_alert() is True
+    assert sync_health_alert() is False
+    assert len(mailoutbox) == 1 and "inbound webhook(s) failed" in mailoutbox[0].body
