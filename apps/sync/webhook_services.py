@@ -108,11 +108,16 @@ def books_verify(*, body: bytes, query: dict[str, str], signature: str) -> Verif
         payload = json.loads(body)
     except ValueError:
         raise malformed("The Books webhook body is not JSON.") from None
-    entity = next(
-        (key for key in BOOKS_ENTITIES if isinstance(payload, dict) and key in payload), None
+    records = (
+        [key for key, value in payload.items() if isinstance(value, dict)]
+        if isinstance(payload, dict)
+        else []
     )
-    if entity is None or not isinstance(payload[entity], dict):
-        raise malformed("The Books webhook body names no contact, item or invoice.")
+    if len(records) != 1:
+        raise malformed("The Books webhook body is not one record keyed by its entity.")
+    # Entities we do not apply (estimates, payments) are stored and marked ignored: a 4xx
+    # would only make Books retry them.
+    entity = records[0]
     connection = Connection.objects.filter(
         provider=Provider.ZOHO_BOOKS, remote_account_id=query.get("organization_id", "")
     ).first()
@@ -262,6 +267,8 @@ def _apply_client_or_service(connection: Connection, entity: str, record: Remote
 
 
 def _process_books(row: InboundWebhook) -> tuple[str, str]:
+    if row.event not in BOOKS_ENTITIES:
+        return WebhookStatus.IGNORED, f"Books {row.event} webhooks are not applied."
     payload = json.loads(row.body)
     data = payload[row.event]
     resource = BOOKS_ENTITIES[row.event]

@@ -67,7 +67,7 @@ def test_books_receiver_refuses_forged_and_malformed_and_stores_once(client, sec
     )
     assert moved.status_code == 401
     assert signed_post(client, b"{not json", org=org).status_code == 400
-    assert signed_post(client, b'{"estimate": {}}', org=org).status_code == 400
+    assert signed_post(client, b'{"code": 0, "message": "hi"}', org=org).status_code == 400
     assert InboundWebhook.objects.count() == 0
     assert (refusals("forged"), refusals("malformed")) == (3, 2)
 
@@ -82,8 +82,13 @@ def test_books_receiver_refuses_forged_and_malformed_and_stores_once(client, sec
         "received",
         books_connection,
     )
+    # An entity we do not apply is still acknowledged (a 4xx would make Books retry it).
+    estimate = signed_post(client, b'{"estimate": {"estimate_id": "9"}}', org=org)
+    assert estimate.status_code == 200
     webhooks = sync_health()["webhooks"]
-    assert (webhooks["forged"], webhooks["malformed"], webhooks["received_24h"]) == (3, 2, 1)
+    assert (webhooks["forged"], webhooks["malformed"], webhooks["received_24h"]) == (3, 2, 2)
+    estimate_row = InboundWebhook.objects.get(event="estimate")
+    assert webhook_services.webhook_process(webhook_id=estimate_row.pk) == "ignored"
 
 
 @pytest.mark.django_db
