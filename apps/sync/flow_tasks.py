@@ -23,7 +23,13 @@ def webhook_process_task(webhook_id: int) -> str:
 
 
 def crm_watch_renew_task() -> list[str]:
-    """Renew the Zoho CRM watch channels before they lapse (and enable missing ones)."""
-    from apps.sync.webhook_services import crm_watch_renew_due
+    """Renew the Zoho CRM watch channels before they lapse (and enable missing ones); make sure
+    every Books organisation has its webhooks (connections made in the admin get them here)."""
+    from apps.sync.models import ConnectionStatus, Provider
+    from apps.sync.webhook_services import crm_watch_renew_due, webhooks_subscribe
 
+    for books in Connection.objects.filter(
+        provider=Provider.ZOHO_BOOKS, status=ConnectionStatus.CONNECTED
+    ).select_related("credential"):
+        webhooks_subscribe(connection=books)
     return crm_watch_renew_due()

@@ -232,7 +232,10 @@ def test_crm_contact_edit_arrives_by_notification_and_the_channel_is_renewed(liv
     assert webhook_services.crm_watch_renew_due() == []  # a day left: nothing to do
     channel.expires_at = timezone.now() + timedelta(hours=2)
     channel.save()
-    assert webhook_services.crm_watch_renew_due() == [channel.channel_id]
+    from apps.sync.flow_tasks import crm_watch_renew_task
+
+    assert crm_watch_renew_task() == [channel.channel_id]
+    assert BooksWebhook.objects.count() == 3  # the Books webhooks exist: none added twice
     channel.refresh_from_db()
     assert channel.expires_at > timezone.now() + timedelta(hours=23)
     remote = CrmChannel.objects.get()
