@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -296,11 +297,6 @@ def _resolve_chunk(ids: list[int], resolution: str, actor) -> tuple[int, list]:
                 refused.append((row.pk, " ".join(error.messages)))
                 continue
             fields.setdefault(row.entity, set()).add(row.field)
-            row.status = ConflictStatus.RESOLVED
-            row.resolution = resolution
-            row.resolved_value = _json(getattr(obj, row.field))
-            row.resolved_by = actor
-            row.resolved_at = now
             accepted.append(row)
         if not accepted:
             return 0, refused
@@ -318,10 +314,15 @@ def _resolve_chunk(ids: list[int], resolution: str, actor) -> tuple[int, list]:
                 default_user=actor,
                 default_change_reason=reason,
             )
-        Conflict.objects.bulk_update(
-            accepted,
-            ["status", "resolution", "resolved_value", "resolved_by", "resolved_at"],
-            batch_size=500,
+        # One UPDATE for the chunk: the kept value is the column the decision names.
+        Conflict.objects.filter(pk__in=[r.pk for r in accepted]).update(
+            status=ConflictStatus.RESOLVED,
+            resolution=resolution,
+            resolved_value=F(
+                "local_value" if resolution == Resolution.KEEP_LOCAL else "remote_value"
+            ),
+            resolved_by=actor,
+            resolved_at=now,
         )
         bindings = Binding.objects.select_for_update().in_bulk({r.binding_id for r in accepted})
         for row in accepted:
