@@ -6,51 +6,161 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sync', '0002_credential_refresh_lease'),
+        ("sync", "0002_credential_refresh_lease"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Conflict',
+            name="Conflict",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(max_length=20)),
-                ('object_id', models.PositiveBigIntegerField()),
-                ('field', models.CharField(max_length=50)),
-                ('base_value', models.JSONField(blank=True, null=True)),
-                ('local_value', models.JSONField(blank=True, null=True)),
-                ('remote_value', models.JSONField(blank=True, null=True)),
-                ('policy', models.CharField(choices=[('remote_wins', 'Remote wins (applied, logged, revertible)'), ('local_wins', 'Local wins (pushed, logged)'), ('manual', 'Manual (record held until an admin decides)')], max_length=20)),
-                ('status', models.CharField(choices=[('open', 'Open (record held)'), ('auto_resolved', 'Auto-resolved by policy'), ('resolved', 'Resolved'), ('reverted', 'Reverted')], max_length=15)),
-                ('resolution', models.CharField(blank=True, choices=[('keep_local', 'Keep local'), ('take_remote', 'Take remote'), ('typed', 'Typed value'), ('policy', 'Settled by policy'), ('converged', 'Both sides came to agree')], max_length=15)),
-                ('resolved_value', models.JSONField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('binding', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conflicts', to='sync.binding')),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conflicts', to='sync.connection')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(max_length=20)),
+                ("object_id", models.PositiveBigIntegerField()),
+                ("field", models.CharField(max_length=50)),
+                ("base_value", models.JSONField(blank=True, null=True)),
+                ("local_value", models.JSONField(blank=True, null=True)),
+                ("remote_value", models.JSONField(blank=True, null=True)),
+                (
+                    "policy",
+                    models.CharField(
+                        choices=[
+                            ("remote_wins", "Remote wins (applied, logged, revertible)"),
+                            ("local_wins", "Local wins (pushed, logged)"),
+                            ("manual", "Manual (record held until an admin decides)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open (record held)"),
+                            ("auto_resolved", "Auto-resolved by policy"),
+                            ("resolved", "Resolved"),
+                            ("reverted", "Reverted"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "resolution",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("keep_local", "Keep local"),
+                            ("take_remote", "Take remote"),
+                            ("typed", "Typed value"),
+                            ("policy", "Settled by policy"),
+                            ("converged", "Both sides came to agree"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                ("resolved_value", models.JSONField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "binding",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conflicts",
+                        to="sync.binding",
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conflicts",
+                        to="sync.connection",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['connection_id', 'entity', 'object_id', 'field', 'id'],
-                'indexes': [models.Index(fields=['status', 'connection', 'entity', 'object_id'], name='sync_conflict_queue'), models.Index(fields=['status', 'created_at'], name='sync_conflict_age'), models.Index(fields=['entity', 'object_id'], name='sync_conflict_record'), models.Index(fields=['binding', 'status'], name='sync_conflict_binding')],
+                "ordering": ["connection_id", "entity", "object_id", "field", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "connection", "entity", "object_id"],
+                        name="sync_conflict_queue",
+                    ),
+                    models.Index(fields=["status", "created_at"], name="sync_conflict_age"),
+                    models.Index(fields=["entity", "object_id"], name="sync_conflict_record"),
+                    models.Index(fields=["binding", "status"], name="sync_conflict_binding"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ConflictPolicy',
+            name="ConflictPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(choices=[('clients', 'Clients'), ('services', 'Services')], max_length=20)),
-                ('field', models.CharField(max_length=50)),
-                ('policy', models.CharField(choices=[('remote_wins', 'Remote wins (applied, logged, revertible)'), ('local_wins', 'Local wins (pushed, logged)'), ('manual', 'Manual (record held until an admin decides)')], max_length=20)),
-                ('connection', models.ForeignKey(blank=True, help_text='Leave empty to apply to every connection.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='conflict_policies', to='sync.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=[("clients", "Clients"), ("services", "Services")], max_length=20
+                    ),
+                ),
+                ("field", models.CharField(max_length=50)),
+                (
+                    "policy",
+                    models.CharField(
+                        choices=[
+                            ("remote_wins", "Remote wins (applied, logged, revertible)"),
+                            ("local_wins", "Local wins (pushed, logged)"),
+                            ("manual", "Manual (record held until an admin decides)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Leave empty to apply to every connection.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conflict_policies",
+                        to="sync.connection",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'conflict policies',
-                'ordering': ['entity', 'field', 'connection_id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('connection__isnull', True)), fields=('entity', 'field'), name='sync_conflict_policy_one_default'), models.UniqueConstraint(condition=models.Q(('connection__isnull', False)), fields=('connection', 'entity', 'field'), name='sync_conflict_policy_one_per_connection')],
+                "verbose_name_plural": "conflict policies",
+                "ordering": ["entity", "field", "connection_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("connection__isnull", True)),
+                        fields=("entity", "field"),
+                        name="sync_conflict_policy_one_default",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("connection__isnull", False)),
+                        fields=("connection", "entity", "field"),
+                        name="sync_conflict_policy_one_per_connection",
+                    ),
+                ],
             },
         ),
     ]
