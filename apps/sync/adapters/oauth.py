@@ -22,8 +22,10 @@ ZOHO_DATA_CENTRES = {
     "cn": ("https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn"),
     "sa": ("https://accounts.zoho.sa", "https://www.zohoapis.sa"),
 }
+# Items (the catalogue) and webhooks sit under Books' settings scope: reading, creating and
+# updating them all happen, so the whole of it is asked for.
 ZOHO_SCOPES = (
-    "ZohoBooks.contacts.ALL,ZohoBooks.settings.READ,ZohoBooks.settings.CREATE,"
+    "ZohoBooks.contacts.ALL,ZohoBooks.settings.ALL,"
     "ZohoBooks.estimates.ALL,ZohoBooks.invoices.ALL,ZohoBooks.customerpayments.ALL,"
     "ZohoCRM.modules.ALL,ZohoCRM.notifications.ALL"
 )
