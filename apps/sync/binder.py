@@ -58,7 +58,12 @@ LOCAL_SPECS = {
     ),
     Entity.SERVICES: LocalSpec(
         # SKUs are unique in any letter case (catalog's UPPER(sku) constraint), so match that way.
-        Entity.SERVICES, Service, "sku", True, service_mappers.local_snapshot, True
+        Entity.SERVICES,
+        Service,
+        "sku",
+        True,
+        service_mappers.local_snapshot,
+        True,
     ),
 }
 

@@ -17,6 +17,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 
+
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
@@ -29,9 +30,7 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
-            )
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
             yield browser
             browser.close()
     finally:
