@@ -18,7 +18,8 @@ $(STAMP): requirements.lock
 	@touch $(STAMP)
 
 demo: install
-	@export MFA_REQUIRED_FOR_ADMINS=$${MFA_REQUIRED_FOR_ADMINS:-False} SANDBOX_ENABLED=True; \
+	@export MFA_REQUIRED_FOR_ADMINS=$${MFA_REQUIRED_FOR_ADMINS:-False} SANDBOX_ENABLED=True \
+	  SANDBOX_BASE_URL=$${SANDBOX_BASE_URL:-http://$(HOST):$(PORT)/sandbox}; \
 	set -e; \
 	$(PY) manage.py migrate --noinput; \
 	$(PY) manage.py demo_setup; \
