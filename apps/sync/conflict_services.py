@@ -373,6 +373,16 @@ def _enqueue_many(entity: str, objs: list) -> None:
                 status=OutboxStatus.PENDING,
             ).values_list("object_id", flat=True)
         )
+        # A create in flight will bind the record: the change is an update that runs after it.
+        bound |= set(
+            OutboxItem.objects.filter(
+                connection=connection,
+                entity=entity,
+                object_id__in=pks,
+                operation=Operation.CREATE,
+                status=OutboxStatus.IN_FLIGHT,
+            ).values_list("object_id", flat=True)
+        )
         items += [
             OutboxItem(
                 connection=connection,

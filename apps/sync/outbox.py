@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.catalog.models import Service
@@ -129,8 +129,16 @@ def outbox_enqueue(
     bound = Binding.objects.filter(
         connection=connection, entity=entity, object_id=obj.pk, remote_id__isnull=False
     ).exists()
+    # A create in flight will bind the record: this change is an update that runs after it.
+    creating = OutboxItem.objects.filter(
+        connection=connection,
+        entity=entity,
+        object_id=obj.pk,
+        operation=Operation.CREATE,
+        status=OutboxStatus.IN_FLIGHT,
+    ).exists()
     if operation is None:
-        operation = Operation.UPDATE if bound else Operation.CREATE
+        operation = Operation.UPDATE if bound or creating else Operation.CREATE
     waiting = OutboxItem.objects.filter(
         connection=connection,
         entity=entity,
@@ -177,21 +185,40 @@ def outbox_claim(
     entity: str | None = None,
     exclude_ids: set[int] | None = None,
 ) -> list[int]:
-    """Claim due items (pending, or in flight with a lapsed lease) for `owner`."""
+    """Claim due items (pending, or in flight with a lapsed lease) for `owner`.
+
+    One record is pushed by one worker at a time, in order: an item is skipped while another
+    item of the same record is in flight, or while an earlier create of it is still waiting.
+    """
     now = timezone.now()
     due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(
         status=OutboxStatus.IN_FLIGHT, lease_until__lt=now
     )
+    same_record = OutboxItem.objects.filter(
+        connection_id=OuterRef("connection_id"),
+        entity=OuterRef("entity"),
+        object_id=OuterRef("object_id"),
+    ).exclude(pk=OuterRef("pk"))
+    busy = Exists(same_record.filter(status=OutboxStatus.IN_FLIGHT)) | Exists(
+        same_record.filter(
+            operation=Operation.CREATE, status=OutboxStatus.PENDING, pk__lt=OuterRef("pk")
+        )
+    )
     with transaction.atomic():
         query = OutboxItem.objects.select_for_update(skip_locked=True).filter(due)
-        query = query.exclude(connection__status=ConnectionStatus.DISABLED)
+        query = query.exclude(connection__status=ConnectionStatus.DISABLED).exclude(busy)
         if connection_id:
             query = query.filter(connection_id=connection_id)
         if entity:
             query = query.filter(entity=entity)
         if exclude_ids:
             query = query.exclude(pk__in=exclude_ids)
-        items = list(query.order_by("priority", "next_attempt_at", "id")[:limit])
+        items, seen = [], set()
+        for item in query.order_by("priority", "next_attempt_at", "id")[:limit]:
+            key = (item.connection_id, item.entity, item.object_id)
+            if key not in seen:  # two items of one record: the second waits for the next claim
+                seen.add(key)
+                items.append(item)
         lease_until = now + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
         for item in items:
             item.status = OutboxStatus.IN_FLIGHT
@@ -217,21 +244,64 @@ def outbox_process(*, item_id: int, owner: str) -> str:
     if obj is None:
         return _finish(item, OutboxStatus.DISCARDED, error="The local record no longer exists.")
     adapter = adapter_for(item.connection, priority=item.priority)
+    was_uncertain = item.uncertain
     try:
         record = _send(item, spec, obj, adapter)
+    except LeaseLost:
+        return OutboxItem.objects.get(pk=item.pk).status
+    except NoLookupKey as error:
+        return _finish(item, OutboxStatus.DEAD, error=str(error))
     except TransientError as error:
         return _retry_later(item, error)
     except AuthExpired as error:
         return _retry_later(item, error)
     except (Rejected, NotFound) as error:
+        if item.uncertain and not was_uncertain:
+            item.uncertain = False  # the vendor answered: this attempt made nothing
+            OutboxItem.objects.filter(pk=item.pk).update(uncertain=False)
         return _finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
     except VendorError as error:
         return _retry_later(item, error)
     except RecordHeld as error:
         return _finish(item, OutboxStatus.DISCARDED, error=str(error))
     with transaction.atomic():
+        if not _still_ours(item):
+            # The lease lapsed and another worker holds the item: it looks the create up by
+            # our reference (marked uncertain before the call) and binds it itself.
+            return OutboxItem.objects.get(pk=item.pk).status
         _bind(item, spec, obj, record)
-        return _finish(item, OutboxStatus.DONE, remote_id=record.remote_id)
+        return _finish_locked(item, OutboxStatus.DONE, remote_id=record.remote_id)
+
+
+class LeaseLost(Exception):
+    """Our lease on the item went to another worker before the call: we must not send."""
+
+
+class NoLookupKey(Exception):
+    """An uncertain create has nothing to look it up by: sending it again could duplicate it."""
+
+
+def _still_ours(item: OutboxItem) -> bool:
+    """Lock the item and check we still hold it; call inside a transaction."""
+    return (
+        OutboxItem.objects.select_for_update()
+        .filter(pk=item.pk, status=OutboxStatus.IN_FLIGHT, lease_owner=item.lease_owner)
+        .exists()
+    )
+
+
+def _mark_attempted(item: OutboxItem) -> None:
+    """Before a create leaves: commit that it may reach the vendor (so any later claimer looks
+    it up first), renew the lease, and check it is still ours. Raises LeaseLost if it is not."""
+    lease_until = timezone.now() + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
+    with transaction.atomic():
+        marked = OutboxItem.objects.filter(
+            pk=item.pk, status=OutboxStatus.IN_FLIGHT, lease_owner=item.lease_owner
+        ).update(uncertain=True, lease_until=lease_until)
+    if not marked:
+        raise LeaseLost(f"Outbox item #{item.pk} is no longer leased to {item.lease_owner}.")
+    item.uncertain = True
+    item.lease_until = lease_until
 
 
 def _send(item: OutboxItem, spec: PushSpec, obj, adapter) -> RemoteRecord:
@@ -268,9 +338,17 @@ def _send(item: OutboxItem, spec: PushSpec, obj, adapter) -> RemoteRecord:
     # A create. If an earlier attempt may have reached the vendor, look before sending again.
     if item.uncertain:
         lookup = spec.lookup_value(obj, item.reference)
-        found = adapter.find_by_reference(spec.resource, lookup) if lookup else None
+        if not lookup:
+            raise NoLookupKey(
+                f"An earlier attempt to create {item.entity} #{obj.pk} may have reached "
+                f"{item.connection.get_provider_display()}, and the record has no key to look "
+                "it up by (a client needs an e-mail, a service a SKU). Sending it again could "
+                "make a duplicate: check the vendor, then bind or requeue this item."
+            )
+        found = adapter.find_by_reference(spec.resource, lookup)
         if found is not None:
             return found
+    _mark_attempted(item)
     if provider == Provider.XERO:
         return adapter.create(spec.resource, payload, idempotency_key=str(item.idempotency_key))
     return adapter.create(spec.resource, payload)
@@ -295,6 +373,15 @@ def _bind(item: OutboxItem, spec: PushSpec, obj, record: RemoteRecord) -> None:
 
 
 def _finish(item, status, *, error="", http_status=None, remote_id="") -> str:
+    with transaction.atomic():
+        if not _still_ours(item):
+            return OutboxItem.objects.get(pk=item.pk).status  # another worker holds it now
+        return _finish_locked(
+            item, status, error=error, http_status=http_status, remote_id=remote_id
+        )
+
+
+def _finish_locked(item, status, *, error="", http_status=None, remote_id="") -> str:
     item.status = status
     item.lease_until = None
     item.last_error = error[:2000]
@@ -319,11 +406,18 @@ def _finish(item, status, *, error="", http_status=None, remote_id="") -> str:
 
 
 def _retry_later(item: OutboxItem, error: VendorError) -> str:
+    with transaction.atomic():
+        if not _still_ours(item):
+            return OutboxItem.objects.get(pk=item.pk).status  # another worker holds it now
+        return _retry_later_locked(item, error)
+
+
+def _retry_later_locked(item: OutboxItem, error: VendorError) -> str:
     if getattr(error, "uncertain", False) and item.operation == Operation.CREATE:
         item.uncertain = True
     if item.attempts >= settings.SYNC_OUTBOX_MAX_ATTEMPTS:
         item.save(update_fields=["uncertain"])
-        return _finish(
+        return _finish_locked(
             item,
             OutboxStatus.DEAD,
             error=f"{error} (after {item.attempts} attempts)",

@@ -82,3 +82,14 @@ def test_xero_validation_messages_are_surfaced():
     with pytest.raises(Rejected) as raised:
         client().request("PUT", URL, error_parser=xero_error)
     assert "already assigned" in raised.value.message
+
+
+@responses.activate
+def test_a_2xx_that_is_not_json_is_uncertain_on_a_write_only():
+    responses.post(URL, body="<html>proxy page</html>", status=200)
+    responses.get(URL, body="<html>proxy page</html>", status=200)
+    with pytest.raises(TransientError) as post_error:
+        client().request("POST", URL)
+    with pytest.raises(TransientError) as get_error:
+        client().request("GET", URL)
+    assert post_error.value.uncertain and not get_error.value.uncertain

@@ -241,7 +241,9 @@ class HttpClient:
                 parsed = response.json()
             except ValueError as exc:
                 raise TransientError(
-                    "The vendor answered with something that is not JSON", status=status
+                    "The vendor answered with something that is not JSON",
+                    status=status,
+                    uncertain=method.upper() != "GET",  # a 2xx: the write may have happened
                 ) from exc
             # Parsed once here; adapters calling .json() again get the same object for free
             # (a 200-record page is ~100 kB, and pulls read hundreds of them).

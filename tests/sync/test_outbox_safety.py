@@ -1,0 +1,158 @@
+"""The outbox never makes a second remote record: a create is marked as attempted before it
+leaves, a lapsed lease cannot finish someone else's item, one record is pushed by one worker at a
+time, and an uncertain create with nothing to look it up by is dead-lettered, not re-sent."""
+
+import json
+
+import pytest
+import requests
+import responses
+from django.utils import timezone
+
+from apps.catalog.models import Service
+from apps.clients.models import Client
+from apps.sync import outbox
+from apps.sync.models import Binding, Operation, OutboxItem, OutboxStatus
+from tests.sync.factories import make_xero, make_zoho_books
+
+pytestmark = pytest.mark.django_db
+XERO_CONTACTS = "https://api.xero.com/api.xro/2.0/Contacts"
+BOOKS_CONTACTS = "https://www.zohoapis.com/books/v3/contacts"
+
+
+def xero_contact(reference, name="Ada"):
+    return {
+        "ContactID": f"c-{reference}",
+        "Name": name,
+        "ContactNumber": reference,
+        "UpdatedDateUTC": "/Date(1782900000000+0000)/",
+    }
+
+
+def lapse_leases():
+    OutboxItem.objects.update(lease_until=timezone.now() - timezone.timedelta(seconds=1))
+
+
+@responses.activate
+def test_a_worker_dying_after_the_create_does_not_make_the_next_claimer_send_it_again(
+    monkeypatch,
+):
+    make_xero()
+    client = Client.objects.create(name="Ada")
+    reference = f"SD-C-{client.pk:06d}"
+    responses.put(XERO_CONTACTS, json={"Contacts": [xero_contact(reference)]})
+    responses.get(XERO_CONTACTS, json={"Contacts": [xero_contact(reference)]})
+
+    def die(*args, **kwargs):
+        raise KeyboardInterrupt("worker killed after the PUT")
+
+    [item_id] = outbox.outbox_claim(owner="a")
+    with monkeypatch.context() as patch:
+        patch.setattr(outbox, "_bind", die)
+        with pytest.raises(KeyboardInterrupt):
+            outbox.outbox_process(item_id=item_id, owner="a")
+    assert OutboxItem.objects.get().uncertain  # committed before the call
+
+    lapse_leases()
+    assert outbox.outbox_drain() == {OutboxStatus.DONE: 1}
+    assert [c.request.method for c in responses.calls] == ["PUT", "GET"]
+    assert Binding.objects.get(object_id=client.pk).remote_id == f"c-{reference}"
+
+
+@responses.activate
+def test_a_push_that_outlived_its_lease_neither_finishes_nor_binds():
+    make_xero()
+    client = Client.objects.create(name="Ada")
+    reference = f"SD-C-{client.pk:06d}"
+
+    def slow_put(request):
+        # While the call was out, the lease lapsed and another worker claimed the item.
+        lapse_leases()
+        assert outbox.outbox_claim(owner="b")
+        return 200, {}, json.dumps({"Contacts": [xero_contact(reference)]})
+
+    responses.add_callback(responses.PUT, XERO_CONTACTS, callback=slow_put)
+    [item_id] = outbox.outbox_claim(owner="a")
+    assert outbox.outbox_process(item_id=item_id, owner="a") == OutboxStatus.IN_FLIGHT
+    item = OutboxItem.objects.get()
+    assert (item.status, item.lease_owner, item.uncertain) == (OutboxStatus.IN_FLIGHT, "b", True)
+    assert not Binding.objects.exists()
+
+
+def test_a_lost_lease_is_checked_right_before_the_create_is_sent(monkeypatch):
+    make_xero()
+    Client.objects.create(name="Ada")
+    assert outbox.outbox_claim(owner="a")
+    item = OutboxItem.objects.get()
+    OutboxItem.objects.update(lease_owner="b")  # taken over after our claim
+    item.lease_owner = "a"
+    with pytest.raises(outbox.LeaseLost):
+        outbox._mark_attempted(item)
+    assert not OutboxItem.objects.get().uncertain
+
+
+@responses.activate
+def test_an_edit_while_the_create_is_in_flight_queues_an_update_that_waits():
+    make_xero()
+    client = Client.objects.create(name="Ada")
+    [create_id] = outbox.outbox_claim(owner="a")
+    client.name = "Ada L."
+    client.save()  # the create is in flight and unbound
+    update = OutboxItem.objects.exclude(pk=create_id).get()
+    assert update.operation == Operation.UPDATE
+    assert outbox.outbox_claim(owner="b") == []  # not while the create is in flight
+
+    reference = f"SD-C-{client.pk:06d}"
+    responses.put(XERO_CONTACTS, json={"Contacts": [xero_contact(reference)]})
+    responses.get(f"{XERO_CONTACTS}/c-{reference}", json={"Contacts": [xero_contact(reference)]})
+    responses.post(
+        f"{XERO_CONTACTS}/c-{reference}", json={"Contacts": [xero_contact(reference, "Ada L.")]}
+    )
+    assert outbox.outbox_process(item_id=create_id, owner="a") == OutboxStatus.DONE
+    assert outbox.outbox_drain() == {OutboxStatus.DONE: 1}
+    assert [c.request.method for c in responses.calls].count("PUT") == 1
+
+
+def test_a_claim_takes_one_item_per_record_and_a_create_first():
+    connection = make_xero()
+    client = Client.objects.create(name="Ada")
+    OutboxItem.objects.create(
+        connection=connection,
+        entity="clients",
+        operation=Operation.UPDATE,
+        object_id=client.pk,
+        reference="x",
+        next_attempt_at=timezone.now(),
+        priority=0,
+    )
+    create = OutboxItem.objects.get(operation=Operation.CREATE)
+    assert outbox.outbox_claim(owner="a") == [create.pk]
+
+
+@responses.activate
+@pytest.mark.parametrize("entity", ["client", "service"])
+def test_an_uncertain_create_without_a_lookup_key_is_dead_lettered_not_resent(entity):
+    make_zoho_books()
+    if entity == "client":
+        Client.objects.create(name="Ada")  # Books contacts are looked up by e-mail: none
+        url = BOOKS_CONTACTS
+    else:
+        Service.objects.create(name="Audit", rate="10.00")  # items by SKU: none
+        url = "https://www.zohoapis.com/books/v3/items"
+    responses.post(url, body=requests.ReadTimeout())
+    assert outbox.outbox_drain() == {OutboxStatus.PENDING: 1}
+    OutboxItem.objects.update(next_attempt_at=timezone.now())
+    assert outbox.outbox_drain() == {OutboxStatus.DEAD: 1}
+    item = OutboxItem.objects.get()
+    assert "could make a duplicate" in item.last_error
+    assert [c.request.method for c in responses.calls] == ["POST"]
+
+
+def test_a_bulk_conflict_decision_while_the_create_is_in_flight_queues_an_update():
+    from apps.sync.conflict_services import _enqueue_many
+
+    make_xero()
+    client = Client.objects.create(name="Ada")
+    [create_id] = outbox.outbox_claim(owner="a")
+    _enqueue_many("clients", [client])
+    assert OutboxItem.objects.exclude(pk=create_id).get().operation == Operation.UPDATE
