@@ -2,6 +2,7 @@
 its dead letters, and the health panel. Every action calls a service."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -126,6 +127,8 @@ class ConnectionAdmin(admin.ModelAdmin):
         ]
 
     def health_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied("Viewing sync health needs the view permission on connections.")
         context = {
             **self.admin_site.each_context(request),
             "title": "Sync health",

@@ -118,3 +118,7 @@ def test_sync_schedules_are_applied_idempotently():
     _, second = run_command("schedules")
     assert second["created"] == [] and "syncdesk:sync.outbox_drain" in second["unchanged"]
     assert Schedule.objects.count() == count
+
+
+def test_an_agent_cannot_open_the_sync_health_page(agent_client):
+    assert agent_client.get("/admin/sync/connection/health/").status_code == 403
