@@ -183,7 +183,11 @@ def webhook_receive(*, source: str, body: bytes, query: dict[str, str], headers)
 def webhook_store(
     *, source: str, connection: Connection, event: str, body: bytes
 ) -> InboundWebhook | None:
-    """Store the delivery unless the same bytes came before; None for a duplicate."""
+    """Store the delivery unless the same bytes came before; None for a duplicate.
+
+    The dedupe key is taken over the raw bytes; what is stored has the shared secret removed
+    (CRM notifications echo our channel token), so the admin never shows it.
+    """
     key = f"{source}:{hashlib.sha256(body).hexdigest()}"
     try:
         with transaction.atomic():
@@ -192,12 +196,24 @@ def webhook_store(
                 connection=connection,
                 dedupe_key=key,
                 event=event[:100],
-                body=body.decode("utf-8", errors="replace"),
+                body=_without_secrets(body),
             )
             transaction.on_commit(lambda: _queue(row.pk))
     except IntegrityError:
         return None  # a duplicate delivery: acknowledged, not processed again
     return row
+
+
+def _without_secrets(body: bytes) -> str:
+    text = body.decode("utf-8", errors="replace")
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(payload, dict) and "token" in payload:
+        payload["token"] = "[redacted]"  # noqa: S105 - a mask, not a password
+        return json.dumps(payload)
+    return text
 
 
 def _queue(webhook_id: int) -> None:

@@ -117,6 +117,11 @@ def test_crm_receiver_checks_token_and_channel(client, secrets):
     assert (refusals("forged"), refusals("malformed")) == (2, 2)
     # GET is not a delivery.
     assert client.get(CRM_URL).status_code == 405
+    # A genuine one is stored without the channel token, so the admin never shows the secret.
+    assert post().status_code == 200
+    stored = InboundWebhook.objects.get()
+    assert TOKEN not in stored.body
+    assert json.loads(stored.body)["ids"] == ["5"]
 
 
 # --- done when: over real HTTP, the sandbox sending -------------------------------------------
