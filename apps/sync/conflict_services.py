@@ -419,7 +419,12 @@ def merge_before_push(*, binding: Binding, obj, remote_record, snapshot, from_re
     from apps.sync.merge import merge
     from apps.sync.receivers import applying_remote_changes
 
+    held = ""
     with transaction.atomic():
+        # Read the local row again, locked: an edit committed while the vendor was being read
+        # is merged, not overwritten (the caller's `obj` is refreshed in place for its payload).
+        # The record is locked before its binding, in the order conflict_resolve takes them.
+        obj.refresh_from_db(from_queryset=type(obj).objects.select_for_update())
         binding = Binding.objects.select_for_update().get(pk=binding.pk)
         outcome = merge(
             base=binding.base_snapshot or {},
@@ -430,20 +435,28 @@ def merge_before_push(*, binding: Binding, obj, remote_record, snapshot, from_re
         if outcome.conflicts or binding.status == BindingStatus.CONFLICT:
             conflicts_record(outcomes=[(binding, outcome)])
         if outcome.held:
+            # Committed with the conflicts: the hold outlives the push, which is parked.
             binding.status = BindingStatus.CONFLICT
             binding.save(update_fields=["status"])
             fields = ", ".join(c.field for c in outcome.conflicts if c.held)
-            raise RecordHeld(f"Held by a conflict on {fields}: an admin decides in the queue.")
-        if outcome.to_local:
-            from apps.sync.binder import LOCAL_SPECS
+            held = f"Held by a conflict on {fields}: an admin decides in the queue."
+        else:
+            if outcome.to_local:
+                from apps.sync.binder import LOCAL_SPECS
 
-            spec = LOCAL_SPECS[binding.entity]
-            for name, value in outcome.to_local.items():
-                setattr(obj, name, spec.to_model_value(name, value))
-            obj._change_reason = "sync merge before push"
-            with applying_remote_changes():
-                obj.save()
-        binding.base_snapshot = outcome.new_base
-        binding.status = BindingStatus.SYNCED
-        binding.save(update_fields=["base_snapshot", "status"])
+                spec = LOCAL_SPECS[binding.entity]
+                for name, value in outcome.to_local.items():
+                    setattr(obj, name, spec.to_model_value(name, value))
+                obj._change_reason = "sync merge before push"
+                concrete = {f.name for f in obj._meta.concrete_fields}
+                applied = [n for n in outcome.to_local if n in concrete]
+                if "updated_at" in concrete:
+                    applied.append("updated_at")
+                with applying_remote_changes():
+                    obj.save(update_fields=applied)
+            binding.base_snapshot = outcome.new_base
+            binding.status = BindingStatus.SYNCED
+            binding.save(update_fields=["base_snapshot", "status"])
+    if held:
+        raise RecordHeld(held)
     return bool(outcome.to_remote)

@@ -9,7 +9,7 @@ import random
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -101,6 +101,9 @@ PUSH_SPECS = {
     ),
 }
 REFERENCES = {Entity.CLIENTS: client_reference, Entity.SERVICES: service_reference}
+# A push held by a conflict waits as pending with this due time; it is claimable again once its
+# binding is no longer in conflict (the admin decided, or a pull found the sides agree).
+HELD_UNTIL = datetime(2999, 12, 31, tzinfo=UTC)
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -191,8 +194,16 @@ def outbox_claim(
     item of the same record is in flight, or while an earlier create of it is still waiting.
     """
     now = timezone.now()
-    due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(
-        status=OutboxStatus.IN_FLIGHT, lease_until__lt=now
+    still_held = Binding.objects.filter(
+        connection_id=OuterRef("connection_id"),
+        entity=OuterRef("entity"),
+        object_id=OuterRef("object_id"),
+        status=BindingStatus.CONFLICT,
+    )
+    due = (
+        Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        | Q(status=OutboxStatus.IN_FLIGHT, lease_until__lt=now)
+        | (Q(status=OutboxStatus.PENDING, next_attempt_at=HELD_UNTIL) & ~Exists(still_held))
     )
     same_record = OutboxItem.objects.filter(
         connection_id=OuterRef("connection_id"),
@@ -263,7 +274,7 @@ def outbox_process(*, item_id: int, owner: str) -> str:
     except VendorError as error:
         return _retry_later(item, error)
     except RecordHeld as error:
-        return _finish(item, OutboxStatus.DISCARDED, error=str(error))
+        return _park(item, error)
     with transaction.atomic():
         if not _still_ours(item):
             # The lease lapsed and another worker holds the item: it looks the create up by
@@ -403,6 +414,31 @@ def _finish_locked(item, status, *, error="", http_status=None, remote_id="") ->
             connection=item.connection, entity=item.entity, object_id=item.object_id
         ).update(status=BindingStatus.FAILED, last_error=error[:2000])
     return status
+
+
+def _park(item: OutboxItem, error: RecordHeld) -> str:
+    """Keep a push held by a conflict waiting (not discarded) until the conflict is decided;
+    the hold is not a failed attempt."""
+    with transaction.atomic():
+        if not _still_ours(item):
+            return OutboxItem.objects.get(pk=item.pk).status
+        item.status = OutboxStatus.PENDING
+        item.lease_until = None
+        item.next_attempt_at = HELD_UNTIL
+        item.attempts = max(0, item.attempts - 1)
+        item.last_error = str(error)[:2000]
+        item.last_http_status = None
+        item.save(
+            update_fields=[
+                "status",
+                "lease_until",
+                "next_attempt_at",
+                "attempts",
+                "last_error",
+                "last_http_status",
+            ]
+        )
+    return item.status
 
 
 def _retry_later(item: OutboxItem, error: VendorError) -> str:

@@ -15,6 +15,7 @@ from apps.sync.backends import adapter_for
 from apps.sync.conflict_models import Conflict, ConflictPolicy, ConflictStatus
 from apps.sync.mappers.clients import from_xero, from_zoho_books
 from apps.sync.models import Binding, BindingStatus, Connection, OutboxItem, OutboxStatus
+from apps.sync.outbox import HELD_UNTIL
 from tests.sync.sandbox import point_settings_at, seed, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -104,7 +105,8 @@ def test_phone_edited_differently_under_manual_one_conflict_then_typed_value_eve
     assert remote(books, binding)["phone"] == "021 000 1111"
     assert binding.status == BindingStatus.CONFLICT
     assert binding.base_snapshot["phone"] == base_phone
-    assert OutboxItem.objects.get(object_id=client.pk).status == OutboxStatus.DISCARDED
+    held_push = OutboxItem.objects.get(object_id=client.pk)  # parked, not discarded
+    assert (held_push.status, held_push.next_attempt_at) == (OutboxStatus.PENDING, HELD_UNTIL)
     # A second sync does not log it twice.
     assert sync("run", "--connection", "Books", "--entity", "clients")["runs"][0]["conflicts"] == 0
     assert Conflict.objects.count() == 1
