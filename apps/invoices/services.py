@@ -24,22 +24,27 @@ from apps.invoices.models import (
     InvoiceReminder,
     Payment,
 )
-from apps.quotes.models import DiscountType, Quote
-from apps.quotes.numbering import INVOICE, sequence_next
-from apps.quotes.services import (
-    EMAIL_RETRY_AFTER,
+from apps.quotes.documents import (
     LINE_EDITABLE_FIELDS,
     apply_totals,
     check_currency,
     check_decimal,
     check_discount,
-    email_send,
+    line_apply_changes,
+    line_changes_check,
     line_figures,
-    line_values,
-    refuse_superseded,
-    resend_each,
+    line_values_from,
+    line_values_new,
     set_document_totals,
     totals_for,
+)
+from apps.quotes.models import DiscountType, Quote
+from apps.quotes.numbering import INVOICE, sequence_next
+from apps.quotes.services import (
+    EMAIL_RETRY_AFTER,
+    email_send,
+    refuse_superseded,
+    resend_each,
 )
 
 logger = logging.getLogger(__name__)
@@ -148,18 +153,7 @@ def invoice_create(
     prepared = [
         {"position": position, **line} for position, line in enumerate(lines or [], start=1)
     ]
-    checked = [
-        line_values(
-            service=line.get("service"),
-            name=line.get("name"),
-            description=line.get("description"),
-            quantity=line.get("quantity", Decimal("1")),
-            rate=line.get("rate"),
-            tax_rate=line.get("tax_rate"),
-        )
-        | {"position": line["position"]}
-        for line in prepared
-    ]
+    checked = [line_values_from(line) | {"position": line["position"]} for line in prepared]
     # Refuse a discount larger than the lines before a number is taken.
     totals = totals_for(invoice, [InvoiceLine(**values) for values in checked])
     set_document_totals(invoice, totals)
@@ -268,18 +262,17 @@ def invoice_line_add(
 ) -> InvoiceLine:
     invoice = _lock(invoice)
     _require_status(invoice, (Invoice.Status.DRAFT,), "edited")
-    values = line_values(
+    values = line_values_new(
+        document=invoice,
         service=service,
         name=name,
         description=description,
         quantity=quantity,
         rate=rate,
         tax_rate=tax_rate,
+        position=position,
     )
-    if position is None:
-        last = invoice.lines.order_by("-position").values_list("position", flat=True).first()
-        position = (last or 0) + 1
-    line = InvoiceLine.objects.create(invoice=invoice, position=position, **values)
+    line = InvoiceLine.objects.create(invoice=invoice, **values)
     _recalculate(invoice)
     line.refresh_from_db()
     return line
@@ -287,33 +280,11 @@ def invoice_line_add(
 
 @transaction.atomic
 def invoice_line_update(*, line: InvoiceLine, **changes) -> InvoiceLine:
-    unknown = set(changes) - set(LINE_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({sorted(unknown)[0]: "This field cannot be changed on a line."})
+    line_changes_check(changes)
     invoice = _lock(line.invoice)
     _require_status(invoice, (Invoice.Status.DRAFT,), "edited")
     line = InvoiceLine.objects.get(pk=line.pk, invoice=invoice)
-    merged = {field: getattr(line, field) for field in LINE_EDITABLE_FIELDS} | changes
-    service = merged["service"]
-    if "service" in changes and service is not None and service.pk != line.service_id:
-        for field in ("name", "description", "rate", "tax_rate"):
-            if field not in changes:
-                merged[field] = None
-    elif service is not None and not service.active:
-        service = None
-    values = line_values(
-        service=service,
-        name=merged["name"],
-        description=merged["description"],
-        quantity=merged["quantity"],
-        rate=merged["rate"],
-        tax_rate=merged["tax_rate"],
-    )
-    values["service"] = merged["service"]
-    for field, value in values.items():
-        setattr(line, field, value)
-    line.position = merged["position"]
-    line.save()
+    line_apply_changes(line, changes, retired_service_given_is_refused=False)
     _recalculate(invoice)
     line.refresh_from_db()
     return line
