@@ -20,13 +20,17 @@ from apps.core.admin_tools import (
     ReadOnlyHistoryMixin,
     copy_saved,
     refusal_text,
-    run_service_action,
 )
 from apps.invoices import selectors, services
 from apps.invoices.models import CommissionBill, Invoice, InvoiceLine, InvoiceReminder, Payment
-from apps.quotes.admin import DocumentAdminMixin, DocumentLineInline, QuoteAdmin
+from apps.quotes.admin import (
+    DocumentAdminMixin,
+    DocumentLineInline,
+    QuoteAdmin,
+    service_action,
+)
+from apps.quotes.documents import check_currency, check_discount
 from apps.quotes.models import Quote
-from apps.quotes.services import check_currency, check_discount
 
 # Below this many rows an exact COUNT(*) is cheap and the estimate may be stale.
 ESTIMATE_THRESHOLD = 10_000
@@ -60,15 +64,13 @@ admin.site.unregister(Quote)
 class QuoteWithInvoiceAdmin(QuoteAdmin):
     actions = [*QuoteAdmin.actions, "convert_to_invoice"]
 
-    @admin.action(description="Convert to invoice", permissions=["change"])
-    def convert_to_invoice(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda quote: services.invoice_create_from_quote(quote=quote, created_by=request.user),
-            done="Invoiced",
-        )
+    convert_to_invoice = service_action(
+        description="Convert to invoice",
+        done="Invoiced",
+        call=lambda quote, request: services.invoice_create_from_quote(
+            quote=quote, created_by=request.user
+        ),
+    )
 
 
 # --- invoices ----------------------------------------------------------------------------------
@@ -215,35 +217,22 @@ class InvoiceAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin)
     def update_document(self, obj, **changes):
         return services.invoice_update(invoice=Invoice.objects.get(pk=obj.pk), **changes)
 
-    @admin.action(description="Send to the client", permissions=["change"])
-    def send(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda invoice: services.invoice_send(invoice=invoice, sent_by=request.user),
-            done="Sent",
-        )
-
-    @admin.action(description="Void", permissions=["void"])
-    def void(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda invoice: services.invoice_void(invoice=invoice),
-            done="Voided",
-        )
-
-    @admin.action(description="Mark overdue (past their due date)", permissions=["change"])
-    def mark_overdue(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda invoice: services.invoice_mark_overdue(invoice=invoice),
-            done="Marked overdue",
-        )
+    send = service_action(
+        description="Send to the client",
+        done="Sent",
+        call=lambda invoice, request: services.invoice_send(invoice=invoice, sent_by=request.user),
+    )
+    void = service_action(
+        description="Void",
+        done="Voided",
+        permissions=("void",),
+        call=lambda invoice, request: services.invoice_void(invoice=invoice),
+    )
+    mark_overdue = service_action(
+        description="Mark overdue (past their due date)",
+        done="Marked overdue",
+        call=lambda invoice, request: services.invoice_mark_overdue(invoice=invoice),
+    )
 
     @admin.action(description="Record a payment…", permissions=["record_payment"])
     def record_payment(self, request, queryset):
@@ -380,15 +369,11 @@ class CommissionBillAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Mark paid out", permissions=["change"])
-    def mark_paid(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda bill: services.commission_bill_mark_paid(bill=bill),
-            done="Marked paid",
-        )
+    mark_paid = service_action(
+        description="Mark paid out",
+        done="Marked paid",
+        call=lambda bill, request: services.commission_bill_mark_paid(bill=bill),
+    )
 
 
 @admin.register(InvoiceReminder)

@@ -22,6 +22,19 @@ LINE_AMOUNT_FIELDS = ["amount", "discount_amount", "tax_amount"]
 DISCOUNT_FIELDS = ("discount_type", "discount_value")
 
 
+def service_action(*, description: str, done: str, call, permissions=("change",)):
+    """An admin action that runs `call(obj, request)` (one service call) on each selected row,
+    reporting how many were `done` and why the others were refused (run_service_action)."""
+
+    @admin.action(description=description, permissions=list(permissions))
+    def action(model_admin, request, queryset):
+        run_service_action(
+            model_admin, request, queryset, lambda obj: call(obj, request), done=done
+        )
+
+    return action
+
+
 class DocumentLineForm(forms.ModelForm):
     """A line form whose name, rate and tax may be left blank to copy them from the service."""
 
@@ -280,55 +293,31 @@ class QuoteAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     def update_document(self, obj, **changes):
         return services.quote_update(quote=Quote.objects.get(pk=obj.pk), **changes)
 
-    @admin.action(description="Send to the client", permissions=["change"])
-    def send(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda quote: services.quote_send(quote=quote, sent_by=request.user),
-            done="Sent",
-        )
-
-    @admin.action(description="Mark accepted", permissions=["change"])
-    def accept(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda quote: services.quote_accept(quote=quote),
-            done="Accepted",
-        )
-
-    @admin.action(description="Mark rejected", permissions=["change"])
-    def reject(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda quote: services.quote_reject(quote=quote),
-            done="Rejected",
-        )
-
-    @admin.action(description="Mark expired (past their validity)", permissions=["change"])
-    def expire(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda quote: services.quote_expire(quote=quote),
-            done="Expired",
-        )
-
-    @admin.action(description="Revise (a new draft revision)", permissions=["change"])
-    def revise(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda quote: services.quote_revise(quote=quote, created_by=request.user),
-            done="Revised",
-        )
+    send = service_action(
+        description="Send to the client",
+        done="Sent",
+        call=lambda quote, request: services.quote_send(quote=quote, sent_by=request.user),
+    )
+    accept = service_action(
+        description="Mark accepted",
+        done="Accepted",
+        call=lambda quote, request: services.quote_accept(quote=quote),
+    )
+    reject = service_action(
+        description="Mark rejected",
+        done="Rejected",
+        call=lambda quote, request: services.quote_reject(quote=quote),
+    )
+    expire = service_action(
+        description="Mark expired (past their validity)",
+        done="Expired",
+        call=lambda quote, request: services.quote_expire(quote=quote),
+    )
+    revise = service_action(
+        description="Revise (a new draft revision)",
+        done="Revised",
+        call=lambda quote, request: services.quote_revise(quote=quote, created_by=request.user),
+    )
 
 
 @admin.register(DocumentSequence)
