@@ -31,7 +31,8 @@ class PageResult:
     unchanged: int = 0
     conflicts: int = 0
     errors: int = 0
-    max_modified: object = None
+    max_modified: object = None  # the latest change among the records applied
+    min_refused: object = None  # the earliest change among the records refused
     error_messages: list[str] = field(default_factory=list)
 
 
@@ -83,21 +84,28 @@ def apply_page(
     by_remote: dict[str, tuple[RemoteRecord, dict]] = {}
     for record, values in mapped:
         by_remote[record.remote_id] = (record, values)
-        if record.modified_at and (
-            result.max_modified is None or record.modified_at > result.max_modified
-        ):
-            result.max_modified = record.modified_at
+    refused: list[RemoteRecord] = []
 
+    # Locked for the page's transaction, the local rows before their bindings (the order a
+    # push's merge and a conflict decision take them), so no edit lands between read and write.
+    bound_ids = Binding.objects.filter(
+        connection=connection, entity=entity, remote_id__in=list(by_remote)
+    ).values_list("object_id", flat=True)
+    bound_objects = {
+        obj.pk: obj
+        for obj in spec.model.objects.select_for_update()
+        .filter(pk__in=list(bound_ids))
+        .order_by("pk")
+    }
     bindings = {
         b.remote_id: b
-        for b in Binding.objects.filter(
-            connection=connection, entity=entity, remote_id__in=list(by_remote)
-        )
+        for b in Binding.objects.select_for_update()
+        .filter(connection=connection, entity=entity, remote_id__in=list(by_remote))
+        .order_by("pk")
     }
-    bound_objects = spec.model.objects.in_bulk([b.object_id for b in bindings.values()])
 
     changed_objects: dict[int, object] = {}
-    changed_fields: set[str] = set()
+    changed_fields: dict[int, set[str]] = {}  # each object's own changed fields
     changed_bindings: list[Binding] = []
     unbound: list[tuple[RemoteRecord, dict]] = []
     merged: list[tuple[Binding, MergeResult]] = []
@@ -124,7 +132,7 @@ def apply_page(
             continue
         for name, value in outcome.to_local.items():
             setattr(local, name, spec.to_model_value(name, value))
-            changed_fields.add(name)
+            changed_fields.setdefault(local.pk, set()).add(name)
         if outcome.to_local:
             changed_objects[local.pk] = local
             result.updated += 1
@@ -155,12 +163,13 @@ def apply_page(
                 for name, value in values.items():
                     if spec.snapshot(local).get(name) != value and (value or name == "active"):
                         setattr(local, name, spec.to_model_value(name, value))
-                        changed_fields.add(name)
+                        changed_fields.setdefault(local.pk, set()).add(name)
                 changed_objects[local.pk] = local
                 linked.append((local, record, values))
                 continue
             if spec.unique_match and key and _taken(spec, key):
                 result.errors += 1
+                refused.append(record)
                 result.error_messages.append(
                     f"{record.remote_id}: {spec.match_field} {key!r} already belongs to "
                     "another bound record"
@@ -177,15 +186,20 @@ def apply_page(
             history_rows(created, history_type="+", reason=CHANGE_REASON, when=now),
         )
     if changed_objects:
+        # Each object writes only its own changed fields: one bulk update per set of fields.
+        groups: dict[tuple[str, ...], list] = {}
         for obj in changed_objects.values():
             obj.updated_at = now  # bulk_update does not touch auto_now fields
-        bulk_update_with_history(
-            list(changed_objects.values()),
-            spec.model,
-            sorted(changed_fields | {"updated_at"}),
-            batch_size=500,
-            default_change_reason=CHANGE_REASON,
-        )
+            names = tuple(sorted(changed_fields.get(obj.pk, set()) | {"updated_at"}))
+            groups.setdefault(names, []).append(obj)
+        for names, objs in groups.items():
+            bulk_update_with_history(
+                objs,
+                spec.model,
+                list(names),
+                batch_size=500,
+                default_change_reason=CHANGE_REASON,
+            )
     insert_rows(
         Binding,
         [
@@ -227,6 +241,16 @@ def apply_page(
             outbox_enqueue(connection=connection, entity=entity, obj=obj, priority=Priority.BULK)
     result.created = len(new_objects)
     result.linked = len(linked)
+    # The cursor may only pass what was applied: a refused record holds it below itself.
+    refused_ids = {record.remote_id for record in refused}
+    for record, _ in by_remote.values():
+        if record.modified_at is None:
+            continue
+        if record.remote_id in refused_ids:
+            if result.min_refused is None or record.modified_at < result.min_refused:
+                result.min_refused = record.modified_at
+        elif result.max_modified is None or record.modified_at > result.max_modified:
+            result.max_modified = record.modified_at
     return result
 
 
@@ -242,7 +266,7 @@ def _match_candidates(connection, spec: LocalSpec, values: list[dict]) -> dict[s
         rows = spec.model.objects.annotate(_key=Lower(spec.match_field)).filter(_key__in=keys)
     else:
         rows = spec.model.objects.filter(**{f"{spec.match_field}__in": keys})
-    rows = list(rows.order_by("id"))
+    rows = list(rows.select_for_update().order_by("id"))  # written below from this read
     bound = set(
         Binding.objects.filter(
             connection=connection, entity=spec.entity, object_id__in=[r.pk for r in rows]

@@ -192,10 +192,22 @@ def pull(
             max_modified = checkpoint.get("max_modified")
             if max_modified:
                 SyncCursor.objects.filter(pk=cursor.pk).update(
-                    modified_at=parse_datetime(max_modified)
+                    modified_at=_cursor_after(checkpoint, run)
                 )
             run.save()
     return run
+
+
+def _cursor_after(checkpoint: dict, run: SyncRun):
+    """Where the next pull starts: the latest change applied, but no later than the earliest
+    record refused (so it is fetched again once fixed) nor than the start of this run (a change
+    the vendor stamps later than it was listed is not skipped)."""
+    cursor = parse_datetime(checkpoint["max_modified"])
+    if checkpoint.get("min_refused"):
+        cursor = min(cursor, parse_datetime(checkpoint["min_refused"]))
+    if run.started_at:
+        cursor = min(cursor, run.started_at)
+    return cursor
 
 
 def _apply(run, connection, entity, mapped, fetched, next_page, next_token, checkpoint, dry_run):
@@ -205,6 +217,10 @@ def _apply(run, connection, entity, mapped, fetched, next_page, next_token, chec
             current = checkpoint.get("max_modified")
             if current is None or result.max_modified > parse_datetime(current):
                 checkpoint["max_modified"] = result.max_modified.isoformat()
+        if result.min_refused is not None:
+            current = checkpoint.get("min_refused")
+            if current is None or result.min_refused < parse_datetime(current):
+                checkpoint["min_refused"] = result.min_refused.isoformat()
         checkpoint["next_page"] = next_page
         checkpoint["next_token"] = next_token
         run.pages += 1
