@@ -15,4 +15,4 @@ def invoice_print(request, pk: int):
         invoice = invoice_get_for_print(invoice_id=pk)
     except Invoice.DoesNotExist:
         raise Http404("No such invoice.") from None
-    return render(request, "invoices/print.html", {"invoice": invoice})
+    return render(request, "invoices/print.html", {"invoice": invoice, "document": invoice})

@@ -15,4 +15,4 @@ def quote_print(request, pk: int):
         quote = quote_get_for_print(quote_id=pk)
     except Quote.DoesNotExist:
         raise Http404("No such quote.") from None
-    return render(request, "quotes/print.html", {"quote": quote})
+    return render(request, "quotes/print.html", {"quote": quote, "document": quote})
