@@ -20,11 +20,9 @@ from django.utils import timezone
 from apps.catalog.models import Service
 from apps.clients.models import Client
 from apps.sync.adapters.base import (
-    AuthExpired,
     NotFound,
     Rejected,
     RemoteRecord,
-    TransientError,
     VendorError,
 )
 from apps.sync.backends import adapter_for
@@ -262,16 +260,11 @@ def outbox_process(*, item_id: int, owner: str) -> str:
         return OutboxItem.objects.get(pk=item.pk).status
     except NoLookupKey as error:
         return _finish(item, OutboxStatus.DEAD, error=str(error))
-    except TransientError as error:
-        return _retry_later(item, error)
-    except AuthExpired as error:
-        return _retry_later(item, error)
     except (Rejected, NotFound) as error:
-        if item.uncertain and not was_uncertain:
-            item.uncertain = False  # the vendor answered: this attempt made nothing
-            OutboxItem.objects.filter(pk=item.pk).update(uncertain=False)
+        _settle_uncertain(item, was_uncertain, error)
         return _finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
-    except VendorError as error:
+    except VendorError as error:  # transient, throttled, credentials refused
+        _settle_uncertain(item, was_uncertain, error)
         return _retry_later(item, error)
     except RecordHeld as error:
         return _park(item, error)
@@ -282,6 +275,14 @@ def outbox_process(*, item_id: int, owner: str) -> str:
             return OutboxItem.objects.get(pk=item.pk).status
         _bind(item, spec, obj, record)
         return _finish_locked(item, OutboxStatus.DONE, remote_id=record.remote_id)
+
+
+def _settle_uncertain(item: OutboxItem, was_uncertain: bool, error: VendorError) -> None:
+    """A create marked as attempted that the vendor answered definitely (a rejection, a 429,
+    refused credentials, a connection never made) made nothing: it is certain again."""
+    if item.uncertain and not was_uncertain and not getattr(error, "uncertain", False):
+        item.uncertain = False
+        OutboxItem.objects.filter(pk=item.pk, lease_owner=item.lease_owner).update(uncertain=False)
 
 
 class LeaseLost(Exception):
