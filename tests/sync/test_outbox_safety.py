@@ -159,16 +159,16 @@ def test_a_bulk_conflict_decision_while_the_create_is_in_flight_queues_an_update
 
 
 @responses.activate
-def test_a_throttled_create_is_certain_again_and_is_simply_retried():
+def test_a_create_that_never_connected_is_certain_again_and_is_simply_retried():
     make_zoho_books()
     Client.objects.create(name="Ada")  # no e-mail: nothing to look it up by
-    responses.post(BOOKS_CONTACTS, status=429, json={"code": 44, "message": "Too many"})
+    responses.post(BOOKS_CONTACTS, body=requests.ConnectTimeout())  # never reached Books
     responses.post(
         BOOKS_CONTACTS,
         json={"code": 0, "contact": {"contact_id": "b1", "contact_name": "Ada"}},
     )
     assert outbox.outbox_drain() == {OutboxStatus.PENDING: 1}
-    assert not OutboxItem.objects.get().uncertain  # the vendor refused it: nothing was made
+    assert not OutboxItem.objects.get().uncertain  # nothing can have been made
     OutboxItem.objects.update(next_attempt_at=timezone.now())
     assert outbox.outbox_drain() == {OutboxStatus.DONE: 1}
     assert [c.request.method for c in responses.calls] == ["POST", "POST"]
