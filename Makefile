@@ -49,10 +49,13 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Benchmarks are files pytest does not collect (bench_*.py); each prints one JSON line.
+# Benchmarks are files pytest does not collect (bench_*.py); each prints one JSON line. Each runs
+# in its own process, so figures such as peak memory belong to that benchmark alone.
 bench: install
-	$(VENV)/bin/pytest tests/benchmarks -o python_files='bench_*.py' -q -s -p no:cacheprovider $(PYTEST_ARGS) \
-	  | grep '^{"bench"'; test $${PIPESTATUS[0]} -eq 0
+	@set -e; for bench in tests/benchmarks/bench_*.py; do \
+	  $(VENV)/bin/pytest "$$bench" -o python_files='bench_*.py' -q -s -p no:cacheprovider $(PYTEST_ARGS) \
+	    | grep '^{"bench"'; test $${PIPESTATUS[0]} -eq 0; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache db.sqlite3*
