@@ -21,11 +21,8 @@ from apps.catalog.services import (
 )
 from apps.core.admin_tools import (
     ReadOnlyHistoryMixin,
-    RefusalOnFormMixin,
+    ServiceBackedAdminMixin,
     add_refusal_to_form,
-    copy_saved,
-    refused_as_form_error,
-    run_service_action,
 )
 
 
@@ -50,7 +47,7 @@ class ServiceForm(forms.ModelForm):
 
 
 @admin.register(Service)
-class ServiceAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
+class ServiceAdmin(ServiceBackedAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     form = ServiceForm
     list_display = ["name", "sku", "category", "rate", "unit", "tax_rate", "active"]
     list_filter = ["active", "category", "tax_rate"]
@@ -70,7 +67,6 @@ class ServiceAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin)
         "created_at",
         "updated_at",
     ]
-    actions = ["deactivate", "reactivate"]
     show_full_result_count = False
     list_per_page = 50
 
@@ -78,84 +74,43 @@ class ServiceAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin)
         # Retire a service with Deactivate; quote and invoice lines keep their copy of it.
         return False
 
-    def save_model(self, request, obj, form, change):
-        data = {
-            name: form.cleaned_data[name]
-            for name in SERVICE_EDITABLE_FIELDS
-            if name in form.cleaned_data
-        }
-        if change:
-            saved = refused_as_form_error(
-                lambda: service_update(
-                    service=Service.objects.get(pk=obj.pk), data=data, actor=request.user
-                )
-            )
-        else:
-            saved = refused_as_form_error(lambda: service_create(**data, actor=request.user))
-        copy_saved(obj, saved)
+    editable_fields = SERVICE_EDITABLE_FIELDS
 
-    @admin.action(description="Deactivate selected services", permissions=["change"])
-    def deactivate(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda service: service_deactivate(service=service, actor=request.user),
-            done="Deactivated",
-        )
+    def service_create(self, *, data, actor):
+        return service_create(**data, actor=actor)
 
-    @admin.action(description="Reactivate selected services", permissions=["change"])
-    def reactivate(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda service: service_reactivate(service=service, actor=request.user),
-            done="Reactivated",
-        )
+    def service_update(self, *, obj, data, actor):
+        return service_update(service=obj, data=data, actor=actor)
+
+    def service_deactivate(self, *, obj, actor):
+        return service_deactivate(service=obj, actor=actor)
+
+    def service_reactivate(self, *, obj, actor):
+        return service_reactivate(service=obj, actor=actor)
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
+class TaxRateAdmin(ServiceBackedAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     list_display = ["name", "rate", "active", "updated_at"]
     list_filter = ["active"]
     search_fields = ["name"]
     readonly_fields = ["active", "created_at", "updated_at"]
     fields = ["name", "rate", "active", "created_at", "updated_at"]
-    actions = ["deactivate", "reactivate"]
     show_full_result_count = False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in TAX_RATE_EDITABLE_FIELDS}
-        if change:
-            saved = refused_as_form_error(
-                lambda: tax_rate_update(
-                    tax_rate=TaxRate.objects.get(pk=obj.pk), data=data, actor=request.user
-                )
-            )
-        else:
-            saved = refused_as_form_error(lambda: tax_rate_create(**data, actor=request.user))
-        copy_saved(obj, saved)
+    editable_fields = TAX_RATE_EDITABLE_FIELDS
 
-    @admin.action(description="Deactivate selected tax rates", permissions=["change"])
-    def deactivate(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda rate: tax_rate_deactivate(tax_rate=rate, actor=request.user),
-            done="Deactivated",
-        )
+    def service_create(self, *, data, actor):
+        return tax_rate_create(**data, actor=actor)
 
-    @admin.action(description="Reactivate selected tax rates", permissions=["change"])
-    def reactivate(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda rate: tax_rate_reactivate(tax_rate=rate, actor=request.user),
-            done="Reactivated",
-        )
+    def service_update(self, *, obj, data, actor):
+        return tax_rate_update(tax_rate=obj, data=data, actor=actor)
+
+    def service_deactivate(self, *, obj, actor):
+        return tax_rate_deactivate(tax_rate=obj, actor=actor)
+
+    def service_reactivate(self, *, obj, actor):
+        return tax_rate_reactivate(tax_rate=obj, actor=actor)

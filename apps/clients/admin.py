@@ -13,15 +13,12 @@ from apps.clients.services import (
 )
 from apps.core.admin_tools import (
     ReadOnlyHistoryMixin,
-    RefusalOnFormMixin,
-    copy_saved,
-    refused_as_form_error,
-    run_service_action,
+    ServiceBackedAdminMixin,
 )
 
 
 @admin.register(Client)
-class ClientAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
+class ClientAdmin(ServiceBackedAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     list_display = ["name", "company", "email", "phone", "mobile", "active", "updated_at"]
     list_filter = ["active"]
     # Also what the quote and ticket pages' client autocomplete searches.
@@ -33,7 +30,6 @@ class ClientAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
         ("Billing", {"fields": ["billing_address", "tax_number"]}),
         ("Notes", {"fields": ["notes", "created_at", "updated_at"]}),
     ]
-    actions = ["deactivate", "reactivate"]
     show_full_result_count = False
     list_per_page = 50
 
@@ -41,38 +37,16 @@ class ClientAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
         # Clients are deactivated, never deleted: quotes, invoices and history point at them.
         return False
 
-    def save_model(self, request, obj, form, change):
-        data = {
-            name: form.cleaned_data[name]
-            for name in CLIENT_EDITABLE_FIELDS
-            if name in form.cleaned_data
-        }
-        if change:
-            saved = refused_as_form_error(
-                lambda: client_update(
-                    client=Client.objects.get(pk=obj.pk), data=data, actor=request.user
-                )
-            )
-        else:
-            saved = refused_as_form_error(lambda: client_create(**data, actor=request.user))
-        copy_saved(obj, saved)
+    editable_fields = CLIENT_EDITABLE_FIELDS
 
-    @admin.action(description="Deactivate selected clients", permissions=["change"])
-    def deactivate(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda client: client_deactivate(client=client, actor=request.user),
-            done="Deactivated",
-        )
+    def service_create(self, *, data, actor):
+        return client_create(**data, actor=actor)
 
-    @admin.action(description="Reactivate selected clients", permissions=["change"])
-    def reactivate(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda client: client_reactivate(client=client, actor=request.user),
-            done="Reactivated",
-        )
+    def service_update(self, *, obj, data, actor):
+        return client_update(client=obj, data=data, actor=actor)
+
+    def service_deactivate(self, *, obj, actor):
+        return client_deactivate(client=obj, actor=actor)
+
+    def service_reactivate(self, *, obj, actor):
+        return client_reactivate(client=obj, actor=actor)

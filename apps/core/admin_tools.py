@@ -125,3 +125,63 @@ def refused_as_form_error(call):
         return call()
     except (ValidationError, ApplicationError) as error:
         raise ServiceRefused(error) from error
+
+
+class ServiceBackedAdminMixin(RefusalOnFormMixin):
+    """Saves and Deactivate/Reactivate go through the app's services, never the ORM.
+
+    An admin names its editable fields and the four service calls; a refusal at save time is a
+    form error (RefusalOnFormMixin), one during an action is a message on the page.
+    """
+
+    editable_fields: tuple[str, ...] = ()
+    actions = ["deactivate", "reactivate"]
+
+    def service_create(self, *, data: dict, actor):
+        raise NotImplementedError
+
+    def service_update(self, *, obj, data: dict, actor):
+        raise NotImplementedError
+
+    def service_deactivate(self, *, obj, actor):
+        raise NotImplementedError
+
+    def service_reactivate(self, *, obj, actor):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        data = {
+            name: form.cleaned_data[name]
+            for name in self.editable_fields
+            if name in form.cleaned_data
+        }
+        if change:
+            stored = type(obj).objects.get(pk=obj.pk)
+            saved = refused_as_form_error(
+                lambda: self.service_update(obj=stored, data=data, actor=request.user)
+            )
+        else:
+            saved = refused_as_form_error(
+                lambda: self.service_create(data=data, actor=request.user)
+            )
+        copy_saved(obj, saved)
+
+    @admin.action(description="Deactivate selected %(verbose_name_plural)s", permissions=["change"])
+    def deactivate(self, request, queryset):
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda obj: self.service_deactivate(obj=obj, actor=request.user),
+            done="Deactivated",
+        )
+
+    @admin.action(description="Reactivate selected %(verbose_name_plural)s", permissions=["change"])
+    def reactivate(self, request, queryset):
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda obj: self.service_reactivate(obj=obj, actor=request.user),
+            done="Reactivated",
+        )
