@@ -1,15 +1,17 @@
-"""Reads of the sync engine: health figures for `sync status` and the admin, alert decisions."""
+"""Reads of the sync engine: health figures for `sync status` and the admin, alert decisions, and
+the public reads the apps above sync use (a record's sync state, dead letters, runs)."""
 
 from datetime import timedelta
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.mail import mail_admins
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
 from apps.sync import governor
 from apps.sync.backends import budget_key
-from apps.sync.models import Connection, OutboxItem, OutboxStatus, SyncLog
+from apps.sync.models import Binding, Connection, OutboxItem, OutboxStatus, SyncLog, SyncRun
 from apps.sync.webhook_services import webhook_health
 
 HEALTH_WINDOW = timedelta(hours=24)
@@ -108,3 +110,51 @@ def sync_health_alert() -> bool:
         return False
     mail_admins("Sync needs attention", "\n".join(new.values()), fail_silently=True)
     return True
+
+
+# --- the public surface for the apps above sync (api, workspace) --------------------------------
+def record_sync_states(*, model, object_ids) -> dict[int, list[dict]]:
+    """Each record's sync state per connection, in one query: {object_id: [state, …]}.
+
+    A state is {"connection_id", "connection", "provider", "status", "status_label",
+    "remote_id", "remote_number", "last_error", "synced_at"}; a record never pushed has none.
+    """
+    content_type = ContentType.objects.get_for_model(model)
+    states: dict[int, list[dict]] = {int(pk): [] for pk in object_ids}
+    bindings = (
+        Binding.objects.filter(content_type=content_type, object_id__in=list(states))
+        .select_related("connection")
+        .order_by("connection__name")
+    )
+    for binding in bindings:
+        states[binding.object_id].append(
+            {
+                "connection_id": binding.connection_id,
+                "connection": binding.connection.name,
+                "provider": binding.connection.provider,
+                "status": binding.status,
+                "status_label": binding.get_status_display(),
+                "remote_id": binding.remote_id or "",
+                "remote_number": binding.remote_number,
+                "last_error": binding.last_error,
+                "synced_at": binding.synced_at,
+            }
+        )
+    return states
+
+
+def connections_list() -> QuerySet[Connection]:
+    return Connection.objects.select_related("credential").order_by("name")
+
+
+def dead_letters_list() -> QuerySet[OutboxItem]:
+    """Outbox items that used up their attempts, newest first, for an Admin to requeue."""
+    return (
+        OutboxItem.objects.filter(status=OutboxStatus.DEAD)
+        .select_related("connection")
+        .order_by("-finished_at", "-id")
+    )
+
+
+def sync_runs_list() -> QuerySet[SyncRun]:
+    return SyncRun.objects.select_related("connection").order_by("-started_at", "-id")

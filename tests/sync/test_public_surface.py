@@ -1,0 +1,61 @@
+"""The reads that the apps above sync (API, staff pages) rely on."""
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from apps.clients.models import Client
+from apps.sync.models import Binding, BindingStatus, OutboxItem, OutboxStatus
+from apps.sync.selectors import dead_letters_list, record_sync_states
+from tests.sync.factories import make_xero, make_zoho_books
+
+pytestmark = pytest.mark.django_db
+
+
+def test_record_sync_states_per_connection_in_one_query(django_assert_num_queries):
+    books, xero = make_zoho_books(), make_xero()
+    first = Client.objects.create(name="Ada", email="ada@example.com")
+    second = Client.objects.create(name="Bob", email="bob@example.com")
+    content_type = ContentType.objects.get_for_model(Client)
+    Binding.objects.create(
+        connection=books,
+        entity="clients",
+        content_type=content_type,
+        object_id=first.pk,
+        remote_id="B-1",
+        status=BindingStatus.SYNCED,
+    )
+    Binding.objects.create(
+        connection=xero,
+        entity="clients",
+        content_type=content_type,
+        object_id=first.pk,
+        remote_id=None,
+        status=BindingStatus.FAILED,
+        last_error="Email is invalid",
+    )
+
+    with django_assert_num_queries(1):
+        states = record_sync_states(model=Client, object_ids=[first.pk, second.pk])
+
+    assert states[second.pk] == []
+    assert [(s["connection"], s["status"], s["remote_id"]) for s in states[first.pk]] == [
+        ("Books", "synced", "B-1"),
+        ("Xero", "failed", ""),
+    ]
+    assert states[first.pk][1]["last_error"] == "Email is invalid"
+
+
+def test_dead_letters_list_holds_only_dead_items():
+    books = make_zoho_books()
+    for status in (OutboxStatus.DEAD, OutboxStatus.PENDING):
+        OutboxItem.objects.create(
+            connection=books,
+            entity="clients",
+            operation="create",
+            object_id=1,
+            reference="C-1",
+            status=status,
+            next_attempt_at=timezone.now(),
+        )
+    assert [item.status for item in dead_letters_list()] == [OutboxStatus.DEAD]
