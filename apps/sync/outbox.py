@@ -163,6 +163,52 @@ def outbox_enqueue(
     return item
 
 
+def outbox_enqueue_many(
+    *, connection: Connection, entity: str, objs, priority=Priority.BULK
+) -> int:
+    """Queue a push of each of `objs` (a bulk write such as an import) in a few queries, with the
+    same rules as `outbox_enqueue`: bound or in-flight records get an update, others a create, and
+    a record whose create or update still waits is not queued twice. Returns the items queued."""
+    if (connection.provider, entity) not in PUSH_SPECS or not objs:
+        return 0
+    ids = [obj.pk for obj in objs]
+    bound = set(
+        Binding.objects.filter(
+            connection=connection, entity=entity, object_id__in=ids, remote_id__isnull=False
+        ).values_list("object_id", flat=True)
+    )
+    items = OutboxItem.objects.filter(connection=connection, entity=entity, object_id__in=ids)
+    creating = set(
+        items.filter(operation=Operation.CREATE, status=OutboxStatus.IN_FLIGHT).values_list(
+            "object_id", flat=True
+        )
+    )
+    waiting = set(
+        items.filter(
+            operation__in=[Operation.CREATE, Operation.UPDATE], status=OutboxStatus.PENDING
+        ).values_list("object_id", flat=True)
+    )
+    now = timezone.now()
+    new = [
+        OutboxItem(
+            connection=connection,
+            entity=entity,
+            operation=Operation.UPDATE
+            if obj.pk in bound or obj.pk in creating
+            else Operation.CREATE,
+            object_id=obj.pk,
+            reference=REFERENCES[entity](obj),
+            priority=priority,
+            next_attempt_at=now,
+        )
+        for obj in {obj.pk: obj for obj in objs if obj.pk not in waiting}.values()
+    ]
+    OutboxItem.objects.bulk_create(new, batch_size=500)
+    if new:
+        transaction.on_commit(_kick)
+    return len(new)
+
+
 def _kick() -> None:
     """Drain soon after commit; the minute sweep is the safety net if this is lost."""
     try:

@@ -9,7 +9,9 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from apps.catalog.models import Service
+from apps.catalog.signals import services_saved_in_bulk
 from apps.clients.models import Client
+from apps.clients.signals import clients_saved_in_bulk
 from apps.sync.models import Connection, ConnectionStatus, Entity, Provider
 
 _applying_remote: ContextVar[bool] = ContextVar("sync_applying_remote", default=False)
@@ -40,3 +42,18 @@ def enqueue_push(sender, instance, raw=False, **kwargs) -> None:
     ).select_related("credential")
     for connection in connections:
         outbox_enqueue(connection=connection, entity=ENTITY_OF[sender], obj=instance)
+
+
+@receiver(clients_saved_in_bulk, dispatch_uid="sync_enqueue_clients_in_bulk")
+@receiver(services_saved_in_bulk, dispatch_uid="sync_enqueue_services_in_bulk")
+def enqueue_push_many(sender, instances, **kwargs) -> None:
+    """A bulk write (an import): one outbox item per record and connection, in a few queries."""
+    if _applying_remote.get():
+        return
+    from apps.sync.outbox import outbox_enqueue_many
+
+    connections = Connection.objects.filter(
+        status=ConnectionStatus.CONNECTED, provider__in=PUSHING_PROVIDERS
+    )
+    for connection in connections:
+        outbox_enqueue_many(connection=connection, entity=ENTITY_OF[sender], objs=list(instances))

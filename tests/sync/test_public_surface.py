@@ -59,3 +59,33 @@ def test_dead_letters_list_holds_only_dead_items():
             next_attempt_at=timezone.now(),
         )
     assert [item.status for item in dead_letters_list()] == [OutboxStatus.DEAD]
+
+
+def test_bulk_saved_clients_are_queued_once_per_connection(django_assert_max_num_queries):
+    from apps.clients.signals import clients_saved_in_bulk
+    from apps.sync.models import Binding
+
+    books, xero = make_zoho_books(), make_xero()
+    clients = Client.objects.bulk_create(
+        [Client(name=f"C{i}", email=f"c{i}@example.com") for i in range(50)]
+    )
+    Binding.objects.create(
+        connection=books,
+        entity="clients",
+        content_type=ContentType.objects.get_for_model(Client),
+        object_id=clients[0].pk,
+        remote_id="B-1",
+        status=BindingStatus.SYNCED,
+    )
+
+    with django_assert_max_num_queries(12):
+        clients_saved_in_bulk.send(sender=Client, instances=clients)
+    clients_saved_in_bulk.send(sender=Client, instances=clients)  # still waiting: not queued twice
+
+    for connection in (books, xero):
+        items = OutboxItem.objects.filter(connection=connection, entity="clients")
+        assert items.count() == 50
+    assert OutboxItem.objects.get(connection=books, object_id=clients[0].pk).operation == "update"
+    assert set(OutboxItem.objects.filter(connection=xero).values_list("operation", flat=True)) == {
+        "create"
+    }
