@@ -2,6 +2,8 @@
 its package: connectors/<vendor>/views.py): the Admin check, the organisation chooser (second
 step when a login reaches several accounts, attached by the vendor's accounts) and the result."""
 
+import secrets
+
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -37,6 +39,31 @@ def choose_page(request, *, title: str, kind: str, input_type: str, accounts: li
             "accounts": accounts,
         },
     )
+
+
+def callback_flow(request, vendor: str, label: str):
+    """The OAuth flow this callback ends, checked: (flow, None), or (None, the answer to give)
+    when `state` does not match the session's (400) or the vendor refused (back to the list)."""
+    require_admin(request)
+    flow = request.session.pop("sync_oauth", None) or {}
+    state = request.GET.get("state", "")
+    if (
+        flow.get("vendor") != vendor
+        or not state
+        or not secrets.compare_digest(state, flow.get("state", ""))
+    ):
+        return None, HttpResponseBadRequest(
+            "The sign-in answer does not match this session (state)."
+        )
+    if request.GET.get("error"):
+        messages.error(request, f"{label} refused: {request.GET['error']}")
+        return None, redirect("admin:sync_connection_changelist")
+    return flow, None
+
+
+def code_refused(request, label: str, error):
+    messages.error(request, f"{label} refused the code ({error.code}); try again.")
+    return redirect("admin:sync_connection_changelist")
 
 
 @staff_member_required

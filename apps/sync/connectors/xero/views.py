@@ -2,9 +2,7 @@
 
 import secrets
 
-from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import path, reverse
 
@@ -12,7 +10,7 @@ from apps.sync.engine.connections import plain_client
 from apps.sync.engine.oauth import pkce_pair
 from apps.sync.engine.records import OAuthError
 from apps.sync.engine.tokens import credential_create
-from apps.sync.views import choose_page, done, require_admin
+from apps.sync.views import callback_flow, choose_page, code_refused, done, require_admin
 
 from .accounts import VENDOR, xero_authorize_url, xero_exchange_code
 from .connect import connection_attach_xero, xero_tenants
@@ -32,18 +30,9 @@ def xero_connect(request):
 
 @staff_member_required
 def xero_callback(request):
-    require_admin(request)
-    flow = request.session.pop("sync_oauth", None) or {}
-    state = request.GET.get("state", "")
-    if (
-        flow.get("vendor") != VENDOR
-        or not state
-        or not secrets.compare_digest(state, flow.get("state", ""))
-    ):
-        return HttpResponseBadRequest("The sign-in answer does not match this session (state).")
-    if request.GET.get("error"):
-        messages.error(request, f"Xero refused: {request.GET['error']}")
-        return redirect("admin:sync_connection_changelist")
+    flow, answer = callback_flow(request, VENDOR, "Xero")
+    if answer is not None:
+        return answer
     try:
         tokens = xero_exchange_code(
             plain_client(),
@@ -52,8 +41,7 @@ def xero_callback(request):
             redirect_uri=request.build_absolute_uri(reverse("sync:xero-callback")),
         )
     except OAuthError as error:
-        messages.error(request, f"Xero refused the code ({error.code}); try again.")
-        return redirect("admin:sync_connection_changelist")
+        return code_refused(request, "Xero", error)
     credential = credential_create(vendor=VENDOR, tokens=tokens)
     tenants = xero_tenants(credential=credential)
     if len(tenants) == 1:

@@ -82,6 +82,14 @@ def zoho_api_base(connection: Connection) -> str:
     return connection.credential.api_domain or settings.ZOHO_API_URL
 
 
+def _subscribe(connection, subscribe) -> str:
+    try:
+        return subscribe(connection)
+    except VendorError as error:
+        logger.warning("webhook subscription for %s failed: %s", connection, error)
+        return f"webhook subscription failed: {error}"
+
+
 class ZohoBooks(Connector):
     key = "zoho_books"
     label = "Zoho Books"
@@ -110,11 +118,11 @@ class ZohoBooks(Connector):
 
     def on_connect(self, connection) -> str:
         """The organisation's outgoing webhooks to us; a refusal is reported, never fatal."""
-        try:
-            created = books_webhooks.books_webhooks_register(connection=connection)
-        except VendorError as error:
-            logger.warning("webhook subscription for %s failed: %s", connection, error)
-            return f"webhook subscription failed: {error}"
+        return _subscribe(connection, self._register)
+
+    @staticmethod
+    def _register(connection) -> str:
+        created = books_webhooks.books_webhooks_register(connection=connection)
         return f"{created} Books webhook(s) registered"
 
 
@@ -148,11 +156,11 @@ class ZohoCrm(Connector):
 
     def on_connect(self, connection) -> str:
         """The watch channel; a refusal is reported, never fatal (the renewal tries again)."""
-        try:
-            channel = crm_webhooks.crm_watch_enable(connection=connection)
-        except VendorError as error:
-            logger.warning("webhook subscription for %s failed: %s", connection, error)
-            return f"webhook subscription failed: {error}"
+        return _subscribe(connection, self._watch)
+
+    @staticmethod
+    def _watch(connection) -> str:
+        channel = crm_webhooks.crm_watch_enable(connection=connection)
         return channel.last_error or f"CRM channel {channel.channel_id} until {channel.expires_at}"
 
 

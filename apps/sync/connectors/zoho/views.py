@@ -4,7 +4,6 @@ names (only a known Zoho server, or our configured one, is given our secret)."""
 import secrets
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -13,7 +12,7 @@ from django.urls import path, reverse
 from apps.sync.engine.connections import plain_client
 from apps.sync.engine.records import OAuthError
 from apps.sync.engine.tokens import credential_create
-from apps.sync.views import choose_page, done, require_admin
+from apps.sync.views import callback_flow, choose_page, code_refused, done, require_admin
 
 from .accounts import (
     VENDOR,
@@ -58,18 +57,9 @@ def zoho_connect(request):
 
 @staff_member_required
 def zoho_callback(request):
-    require_admin(request)
-    flow = request.session.pop("sync_oauth", None) or {}
-    state = request.GET.get("state", "")
-    if (
-        flow.get("vendor") != VENDOR
-        or not state
-        or not secrets.compare_digest(state, flow.get("state", ""))
-    ):
-        return HttpResponseBadRequest("The sign-in answer does not match this session (state).")
-    if request.GET.get("error"):
-        messages.error(request, f"Zoho refused: {request.GET['error']}")
-        return redirect("admin:sync_connection_changelist")
+    flow, answer = callback_flow(request, VENDOR, "Zoho")
+    if answer is not None:
+        return answer
     # The code must be exchanged at the accounts server of the user's data centre — the one the
     # callback names — but only a known Zoho server (or our configured one) gets our secret.
     accounts_server = (
@@ -85,8 +75,7 @@ def zoho_callback(request):
             redirect_uri=request.build_absolute_uri(reverse("sync:zoho-callback")),
         )
     except OAuthError as error:
-        messages.error(request, f"Zoho refused the code ({error.code}); try again.")
-        return redirect("admin:sync_connection_changelist")
+        return code_refused(request, "Zoho", error)
     credential = credential_create(vendor=VENDOR, tokens=tokens, accounts_server=accounts_server)
     region = request.GET.get("location") or flow["region"]
     organizations = zoho_organizations(credential=credential)

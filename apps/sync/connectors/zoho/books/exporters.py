@@ -54,6 +54,18 @@ def _fetch(resource: str):
     return lambda ctx, remote_id: ctx.adapter.get(resource, remote_id)
 
 
+def _status_action(resource: str, actions: dict[str, str], label: str):
+    """An exporter moving a document to the status named in the item's intent."""
+
+    def send(ctx, document) -> None:
+        action = actions.get(ctx.intent.get("status"))
+        if action is None:
+            raise Rejected(f"Zoho Books {label} have no status for '{ctx.intent.get('status')}'.")
+        _mark(ctx.adapter, resource, ctx.remote_id, action, action.removeprefix("status/"))
+
+    return send
+
+
 # --- contacts and items -------------------------------------------------------------------------
 def crm_connection_for(books: Connection) -> Connection | None:
     """The organisation's CRM connection, when it is linked (CRM is then the contacts' master)."""
@@ -112,14 +124,6 @@ def estimate_mark_sent(ctx, quote, record: RemoteRecord | None) -> None:
         ctx.adapter.status_action("estimates", ctx.remote_id, "status/sent")
 
 
-def estimate_status(ctx, quote) -> RemoteRecord | None:
-    action = documents.ESTIMATE_STATUS.get(ctx.intent.get("status"))
-    if action is None:
-        raise Rejected(f"Zoho Books estimates have no status for '{ctx.intent.get('status')}'.")
-    _mark(ctx.adapter, "estimates", ctx.remote_id, action, action.removeprefix("status/"))
-    return None
-
-
 def _item_ids(ctx, lines) -> dict[int, str]:
     """Books item ids of the lines' services, each bound (found by SKU or created) once."""
     item_ids: dict[int, str] = {}
@@ -142,14 +146,6 @@ def invoice_create(ctx, invoice) -> RemoteRecord:
         invoice, lines, customer_id=customer_id, item_ids=item_ids, estimate_id=estimate_id
     )
     return ctx.adapter.create("invoices", payload)
-
-
-def invoice_status(ctx, invoice) -> RemoteRecord | None:
-    action = documents.INVOICE_STATUS.get(ctx.intent.get("status"))
-    if action is None:
-        raise Rejected(f"Zoho Books invoices have no status for '{ctx.intent.get('status')}'.")
-    _mark(ctx.adapter, "invoices", ctx.remote_id, action, action.removeprefix("status/"))
-    return None
 
 
 def payment_create(ctx, payment) -> RemoteRecord:
@@ -186,13 +182,17 @@ EXPORTERS = {
         base=_document_base,
         after=estimate_mark_sent,
     ),
-    (Entity.QUOTES, Operation.ACTION): Exporter(send=estimate_status),
+    (Entity.QUOTES, Operation.ACTION): Exporter(
+        send=_status_action("estimates", documents.ESTIMATE_STATUS, "estimates")
+    ),
     (Entity.INVOICES, Operation.CREATE): Exporter(
         send=invoice_create,
         lookup=_lookup("invoices", lambda invoice: invoice.number),
         base=_document_base,
     ),
-    (Entity.INVOICES, Operation.ACTION): Exporter(send=invoice_status),
+    (Entity.INVOICES, Operation.ACTION): Exporter(
+        send=_status_action("invoices", documents.INVOICE_STATUS, "invoices")
+    ),
     (Entity.PAYMENTS, Operation.CREATE): Exporter(
         send=payment_create,
         lookup=_lookup("payments", documents.payment_reference),
