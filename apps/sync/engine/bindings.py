@@ -86,6 +86,11 @@ def binding_mark_failed(connection_id: int, entity: str, object_id: int, *, erro
     )
 
 
+def binding_forget(binding: Binding) -> None:
+    """The local object is gone: its binding goes, so the remote record binds afresh."""
+    binding.delete()
+
+
 def bindings_insert(connection: Connection, entity: str, rows) -> None:
     """Bind many new (object, record, base) triples at once (a pulled page)."""
     content_type = _content_type(entity)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from apps.sync.conflicts.selectors import conflict_policies
-from apps.sync.engine.bindings import bindings_insert, bindings_update
+from apps.sync.engine.bindings import binding_forget, bindings_insert, bindings_update
 from apps.sync.engine.bulk import history_rows, insert_rows
 from apps.sync.engine.entities import EntitySpec
 from apps.sync.engine.entities import entity as entity_spec
@@ -83,7 +83,7 @@ def apply_page(
         local = bound_objects.get(binding.object_id) if binding else None
         if binding is None or local is None:
             if binding is not None:  # the local row was deleted: bind afresh below
-                binding.delete()
+                binding_forget(binding)
             unbound.append((record, values))
             continue
         base = binding.base_snapshot or {}
