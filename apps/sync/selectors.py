@@ -9,6 +9,11 @@ from django.core.mail import mail_admins
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
+from apps.sync.conflicts.selectors import (  # noqa: F401 - part of the public surface
+    conflicts_list,
+    record_conflicts,
+    record_open_conflict_count,
+)
 from apps.sync.engine import governor
 from apps.sync.engine.connections import budget_key
 from apps.sync.models import Binding, Connection, OutboxItem, OutboxStatus, SyncLog, SyncRun

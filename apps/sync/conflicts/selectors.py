@@ -61,3 +61,12 @@ def record_open_conflict_count(*, model, object_id: int) -> int:
         .filter(status=ConflictStatus.OPEN)
         .count()
     )
+
+
+def conflicts_list(*, status: str | None = ConflictStatus.OPEN) -> QuerySet[Conflict]:
+    """The queue: conflicts (open ones by default), oldest first, each with its record's name
+    (`record_label`) and its connection, in one query."""
+    rows = Conflict.objects.select_related("connection", "resolved_by")
+    if status:
+        rows = rows.filter(status=status)
+    return with_record_labels(rows).order_by("created_at", "id")
