@@ -86,24 +86,24 @@ class ImportExportAdminMixin:
 
     # --- urls and buttons ------------------------------------------------------------------
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         urls = []
         if self.import_entity:
             urls += [
                 path(
                     "import/",
                     self.admin_site.admin_view(self.import_view),
-                    name="%s_%s_import" % info,
+                    name=f"{prefix}_import",
                 ),
                 path(
                     "import/confirm/",
                     self.admin_site.admin_view(self.import_confirm_view),
-                    name="%s_%s_import_confirm" % info,
+                    name=f"{prefix}_import_confirm",
                 ),
                 path(
                     "import/errors/<str:token>/",
                     self.admin_site.admin_view(self.import_errors_view),
-                    name="%s_%s_import_errors" % info,
+                    name=f"{prefix}_import_errors",
                 ),
             ]
         if self.export_entity:
@@ -111,16 +111,14 @@ class ImportExportAdminMixin:
                 path(
                     "export/<str:file_format>/",
                     self.admin_site.admin_view(self.export_view),
-                    name="%s_%s_export" % info,
+                    name=f"{prefix}_export",
                 )
             )
         return urls + super().get_urls()
 
     def _url(self, name: str, **kwargs) -> str:
         info = self.opts.app_label, self.opts.model_name
-        return reverse(
-            f"{self.admin_site.name}:{info[0]}_{info[1]}_{name}", kwargs=kwargs or None
-        )
+        return reverse(f"{self.admin_site.name}:{info[0]}_{info[1]}_{name}", kwargs=kwargs or None)
 
     def has_import_permission(self, request) -> bool:
         if not self.import_entity:
@@ -283,7 +281,12 @@ class ImportExportAdminMixin:
         if not outcome.written:
             # Nothing written: show the rows again, as they are now, with their errors.
             return self._preview(
-                request, outcome.plan, token, stored, valid_rows=valid_rows, outcome=outcome,
+                request,
+                outcome.plan,
+                token,
+                stored,
+                valid_rows=valid_rows,
+                outcome=outcome,
                 status=422,
             )
         cache.delete(_upload_key(token))

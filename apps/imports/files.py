@@ -16,6 +16,9 @@ XLSX = "xlsx"
 FORMATS = (CSV, XLSX)
 DELIMITERS = ",;\t"
 _ZIP_MAGIC = b"PK\x03\x04"
+# What a spreadsheet runs as a formula (exports.FORMULA_TRIGGERS; a leading tab or CR is
+# stripped with the other spaces).
+_TRIGGERS = "=+-@"
 
 
 @dataclass
@@ -161,6 +164,15 @@ def _read_xlsx(content: bytes) -> Sheet:
     return _sheet(records)
 
 
+def _text(value: str) -> str:
+    """A text cell, stripped; the "'" our exports put before a formula trigger is taken off, so
+    that an exported list imports back unchanged."""
+    value = value.strip()
+    if len(value) > 1 and value[0] == "'" and value[1] in _TRIGGERS:
+        return value[1:]
+    return value
+
+
 def _sheet(records: list[list[object]]) -> Sheet:
     def blank(record) -> bool:
         return all(isinstance(value, str) and not value.strip() for value in record)
@@ -174,7 +186,7 @@ def _sheet(records: list[list[object]]) -> Sheet:
         record = records[index]
         if blank(record):
             continue
-        values = [value.strip() if isinstance(value, str) else value for value in record]
+        values = [_text(value) if isinstance(value, str) else value for value in record]
         values += [""] * (len(headers) - len(values))
         rows.append(values)
         numbers.append(index + 1)
