@@ -284,12 +284,13 @@ def _require_rate(data: Mapping[str, Any]) -> None:
 
 
 def _bulk_write(model, *, created: list, updated: list, fields: set[str], actor, reason, now):
-    if created:
-        created = model.objects.bulk_create(created, batch_size=500)
-        history_insert(created, history_type=CREATED, user=actor, reason=reason, when=now)
+    # Updates first: a new row may take the SKU (or name) an existing one gives up.
     if updated:
         model.objects.bulk_update(updated, sorted({*fields, "updated_at"}), batch_size=500)
         history_insert(updated, history_type=CHANGED, user=actor, reason=reason, when=now)
+    if created:
+        created = model.objects.bulk_create(created, batch_size=500)
+        history_insert(created, history_type=CREATED, user=actor, reason=reason, when=now)
     return created
 
 
