@@ -1,0 +1,77 @@
+"""csv_import: 10,000 new clients from one CSV through `import_run` (the admin's and the CLI's
+path: read, plan, write rows, history and outbox items), against a plain bulk insert of the
+same rows in the same run. A Zoho Books connection is connected, so every client also gets its
+outbox item. CSV_BENCH_ROWS changes N.
+
+Figures: seconds, rows per second, the plain insert's seconds and the ratio of the two.
+"""
+
+import os
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from apps.clients.models import Client
+from apps.imports.services import import_run
+from apps.sync.models import OutboxItem
+from tests.benchmarks.report import emit
+from tests.imports.helpers import csv_bytes
+from tests.sync.factories import make_zoho_books
+
+ROWS = int(os.environ.get("CSV_BENCH_ROWS", "10000"))
+
+
+def the_file() -> bytes:
+    return csv_bytes(
+        [
+            ["Name", "E-mail", "Phone", "Mobile", "Company", "Billing address", "Tax number"],
+            *(
+                [
+                    f"Client {n:05d}",
+                    f"Client.{n:05d}@Example.co.za",
+                    "+27 11 555 0100",
+                    f"+27 82 555 {n % 10000:04d}",
+                    f"Company {n % 700}",
+                    f"{n} Main Road, Johannesburg, 2001",
+                    f"41{n:08d}",
+                ]
+                for n in range(ROWS)
+            ),
+        ]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_csv_import(admin_role_user, monkeypatch):
+    # The outbox drain is queued after commit as in production (not run inline, as tests do):
+    # this measures the import, not 10,000 pushes.
+    monkeypatch.setattr("django_q.conf.Conf.SYNC", False)
+    content = the_file()
+    make_zoho_books()
+    started = time.perf_counter()
+    outcome = import_run(
+        entity_name="clients", content=content, file_name="clients.csv", actor=admin_role_user
+    )
+    elapsed = time.perf_counter() - started
+    assert outcome.written and outcome.summary()["created"] == ROWS, outcome.summary()
+    assert Client.history.count() == ROWS
+    assert OutboxItem.objects.count() == ROWS
+
+    # The same rows, as plain model instances, bulk-inserted and rolled back.
+    fields = ["name", "email", "phone", "mobile", "company", "billing_address", "tax_number"]
+    rows = [Client(**values) for values in Client.objects.values(*fields)]
+    with transaction.atomic():
+        raw_started = time.perf_counter()
+        Client.objects.bulk_create(rows, batch_size=1000)
+        raw_s = time.perf_counter() - raw_started
+        transaction.set_rollback(True)
+    emit(
+        "csv_import",
+        rows=ROWS,
+        seconds=round(elapsed, 2),
+        rows_per_s=round(ROWS / elapsed),
+        raw_insert_s=round(raw_s, 2),
+        ratio=round(elapsed / raw_s, 2),
+        database=connection.vendor,
+    )
