@@ -13,6 +13,7 @@ import tempfile
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -310,7 +311,11 @@ class ImportExportAdminMixin:
         if not self.has_view_permission(request):
             raise PermissionDenied
         export_check_permission(user=request.user, spec=spec)
-        queryset = self.get_changelist_instance(request).queryset
+        try:
+            queryset = self.get_changelist_instance(request).queryset
+        except IncorrectLookupParameters:
+            # A filter the list does not know: the list itself says so the same way.
+            return HttpResponseRedirect(f"{self._url('changelist')}?e=1")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         name = f"{spec.name}-{stamp}.{file_format}"
         if file_format == CSV:

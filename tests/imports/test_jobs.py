@@ -86,3 +86,27 @@ def test_a_failed_task_import_offers_its_failed_rows_to_its_owner_only(
     agent_client.force_login(agent_user)
     assert agent_client.get(f"/admin/imports/importjob/{job.pk}/failed-rows/").status_code == 403
     assert agent_client.get("/admin/imports/importjob/").context["cl"].result_count == 0
+
+
+def test_the_jobs_list_query_count_does_not_grow(admin_client_mfa, admin_with_mfa):
+    from tests.benchmarks.report import count_queries
+
+    def make(count):
+        for n in range(count):
+            ImportJob.objects.create(
+                entity="clients", file_name=f"{n}.csv", created_by=admin_with_mfa
+            )
+
+    make(1)
+    with count_queries() as one:
+        assert admin_client_mfa.get("/admin/imports/importjob/").status_code == 200
+    make(20)
+    with count_queries() as many:
+        assert admin_client_mfa.get("/admin/imports/importjob/").status_code == 200
+    assert len(many) == len(one)
+
+
+def test_an_export_with_a_filter_the_list_does_not_know_goes_back_to_the_list(admin_client_mfa):
+    response = admin_client_mfa.get("/admin/clients/client/export/csv/", {"colour": "red"})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/clients/client/?e=1"
