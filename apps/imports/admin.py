@@ -124,7 +124,7 @@ class ImportExportAdminMixin:
     def has_import_permission(self, request) -> bool:
         if not self.import_entity:
             return False
-        return request.user.has_perm(entity_for(self.import_entity)().permission)
+        return request.user.has_perm(entity_for(self.import_entity).permission())
 
     def changelist_view(self, request, extra_context=None):
         context = dict(extra_context or {})

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower, Upper
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from apps.catalog.models import Service, TaxRate
 from apps.catalog.services import (
@@ -85,9 +86,10 @@ class ImportEntity:
     def __init__(self) -> None:
         self.headers_of: dict[str, str] = {}
 
-    @property
-    def permission(self) -> str:
-        return f"imports.import_{self.name}"
+    @classmethod
+    def permission(cls) -> str:
+        """The imports app's permission to import this entity (ImportJob.Meta.permissions)."""
+        return f"imports.import_{cls.name}"
 
     # --- headers ---------------------------------------------------------------------------
     def bind(self, headers: list[str]) -> tuple[dict[str, list[int]], list[str]]:
@@ -222,7 +224,7 @@ class UpsertEntity(ImportEntity):
             row.values = changes
             row.changes = [
                 (
-                    self.model._meta.get_field(name).verbose_name,
+                    capfirst(self.model._meta.get_field(name).verbose_name),
                     self.display(getattr(instance, name)),
                     self.display(value),
                 )
@@ -484,9 +486,9 @@ class ServiceEntity(UpsertEntity):
         column("tax_rate", "Tax rate", "Tax name", "Sales tax rate", "Tax"),
     )
 
-    def __init__(self) -> None:
-        super().__init__()
+    def prepare(self, rows: list[Row], *, lock: bool) -> None:
         self.tax_rates = {rate.name.lower(): rate for rate in TaxRate.objects.all()}
+        super().prepare(rows, lock=lock)
 
     def convert(self, row: Row) -> dict:
         values = super().convert(row)

@@ -79,7 +79,7 @@ def entity_for(name: str) -> type[ImportEntity]:
 def import_check_permission(*, user, entity_name: str) -> None:
     """Agents import clients only; Admins everything (the imports app's permissions)."""
     entity = entity_for(entity_name)
-    if user is None or not user.is_active or not user.has_perm(entity().permission):
+    if user is None or not user.is_active or not user.has_perm(entity.permission()):
         who = getattr(user, "email", "Nobody")
         raise PermissionDenied(f"{who} may not import {entity.label}.")
 

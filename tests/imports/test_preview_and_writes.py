@@ -50,7 +50,7 @@ def test_preview_writes_nothing_then_confirm_runs_the_same_rows(
     assert preview.status_code == 200
     rows = {row.number: row for row in preview.context["plan"].rows}
     assert [rows[n].action for n in (2, 3, 4)] == ["create", "update", "unchanged"]
-    assert rows[3].changes == [("phone", "+27 11 555 0100", "+27 11 555 9999")]
+    assert rows[3].changes == [("Phone", "+27 11 555 0100", "+27 11 555 9999")]
     assert b"+27 11 555 0100" in preview.content and b"+27 11 555 9999" in preview.content
     # The CLI's dry run, too.
     path = tmp_path / "clients.csv"
