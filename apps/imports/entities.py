@@ -85,6 +85,8 @@ class ImportEntity:
 
     def __init__(self) -> None:
         self.headers_of: dict[str, str] = {}
+        # Told rows done of total while rows are written one by one (tickets, payments).
+        self.progress = None
 
     @classmethod
     def permission(cls) -> str:
@@ -806,7 +808,9 @@ def write_each(entity: ImportEntity, rows: list[Row], call, *, all_or_nothing: b
     """One service call per row to create; a refusal is that row's error. All or nothing: the
     first refusal is raised (the caller's transaction undoes the rest); otherwise each row has
     its own savepoint and a refused row is left out."""
-    for row in rows:
+    for done, row in enumerate(rows, start=1):
+        if entity.progress and done % 100 == 0:
+            entity.progress(done, len(rows))
         if row.action != CREATE:
             continue
         try:

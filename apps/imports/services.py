@@ -16,9 +16,6 @@ from .entities import CREATE, ENTITIES, ERROR, SKIP, UNCHANGED, UPDATE, ImportEn
 from .files import Sheet, sheet_read
 
 Progress = Callable[[int, int], None]
-# The file's rows are planned (and written, for the per-row entities) in steps of this many,
-# reporting progress after each.
-STEP = 500
 
 
 @dataclass
@@ -100,14 +97,15 @@ def import_plan(
     """What each row would do: create, update (with the changes), unchanged, skip or error.
     Reads only (with `lock`, the matched records are locked for the write that follows)."""
     entity = entity_for(entity_name)()
+    entity.progress = progress
     bound, ignored = entity.bind(sheet.headers)
     rows = [
         Row(number=number, record=record, cells=entity.cells(record, bound))
         for number, record in zip(sheet.numbers, sheet.rows, strict=True)
     ]
-    entity.prepare(rows, lock=lock)
     if progress:
-        progress(len(rows), len(rows))
+        progress(0, len(rows))
+    entity.prepare(rows, lock=lock)
     return Plan(entity=entity, sheet=sheet, rows=rows, ignored=ignored)
 
 

@@ -9,6 +9,7 @@ from django.test import Client
 from apps.clients.models import Client as ClientRecord
 from apps.imports.models import ImportJob
 from apps.imports.services import import_job_run
+from tests.clients.factories import ClientFactory
 from tests.imports.helpers import csv_bytes
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +111,20 @@ def test_an_export_with_a_filter_the_list_does_not_know_goes_back_to_the_list(ad
     response = admin_client_mfa.get("/admin/clients/client/export/csv/", {"colour": "red"})
     assert response.status_code == 302
     assert response["Location"] == "/admin/clients/client/?e=1"
+
+
+def test_rows_written_one_by_one_report_their_progress(admin_role_user):
+    from apps.imports.services import import_run
+
+    ClientFactory(email="c@example.com")
+    rows = [["Subject", "Client e-mail"], *[[f"Ticket {n}", "c@example.com"] for n in range(250)]]
+    seen = []
+    outcome = import_run(
+        entity_name="tickets",
+        content=csv_bytes(rows),
+        file_name="t.csv",
+        actor=admin_role_user,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert outcome.written
+    assert seen == [(0, 250), (100, 250), (200, 250)]
