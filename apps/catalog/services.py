@@ -332,7 +332,7 @@ def services_import(
         .exclude(pk__in=moving)
         .values_list(Upper("sku"), "pk")
     )
-    claimed: dict[str, str] = {}
+    claimed: dict[str, tuple[str, int | None]] = {}
 
     def claim(sku: str | None, *, label: str, pk: int | None) -> None:
         if sku is None:
@@ -341,7 +341,7 @@ def services_import(
         holder = holders.get(key)
         if (holder is not None and holder != pk) or key in claimed:
             errors[f"{label}.sku"] = [f"SKU “{sku}” is already used by another service."]
-        claimed[key] = label
+        claimed[key] = (label, pk)
 
     for index, (service, data) in enumerate(changed):
         label = f"changed[{index}]"
@@ -375,15 +375,35 @@ def services_import(
         created.append(Service(**values, active=True))
     if errors:
         raise ValidationError(errors)
-    created = _bulk_write(
-        Service,
-        created=created,
-        updated=updated,
-        fields=fields,
-        actor=actor,
-        reason=reason,
-        now=now,
-    )
+    try:
+        with transaction.atomic():
+            created = _bulk_write(
+                Service,
+                created=created,
+                updated=updated,
+                fields=fields,
+                actor=actor,
+                reason=reason,
+                now=now,
+            )
+    except IntegrityError as error:
+        if SKU_UNIQUE_CONSTRAINT not in str(error):
+            raise
+        # Another service took a SKU after it was checked (a concurrent save or import): name
+        # the rows that claimed a SKU now held by someone else. The savepoint kept this readable.
+        held = dict(
+            Service.objects.annotate(key=Upper("sku"))
+            .filter(key__in=list(claimed))
+            .values_list("key", "pk")
+        )
+        raise ValidationError(
+            {
+                f"{label}.sku": ["This SKU was just taken by another service."]
+                for key, (label, pk) in claimed.items()
+                if key in held and held[key] != pk
+            }
+            or {"sku": ["A SKU in this batch was just taken by another service."]}
+        ) from None
     if created or updated:
         services_saved_in_bulk.send(sender=Service, instances=[*created, *updated])
     return created, updated
