@@ -142,7 +142,18 @@ def client_reactivate(*, client: Client, actor=None) -> Client:
     return _set_active(client, active=True, actor=actor)
 
 
-def client_import_values(data: Mapping[str, Any]) -> dict[str, Any]:
+class CheckedClientValues(dict):
+    """Values client_import_values returned, unchanged since: clients_import need not check
+    them again (an import checks each row once for its preview, not twice). Read-only, so
+    that what was checked is what is written."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("Checked client values are read-only; check the new values instead.")
+
+    __setitem__ = __delitem__ = __ior__ = pop = popitem = update = setdefault = clear = _refuse
+
+
+def client_import_values(data: Mapping[str, Any]) -> CheckedClientValues:
     """The values client_create or client_update would store for `data`, checked field by field
     as their full_clean checks them (blank name, e-mail format, lengths).
 
@@ -158,7 +169,13 @@ def client_import_values(data: Mapping[str, Any]) -> dict[str, Any]:
             errors[name] = error.messages
     if errors:
         raise ValidationError(errors)
-    return values
+    return CheckedClientValues(values)
+
+
+def _checked(data: Mapping[str, Any], *, new: bool) -> Mapping[str, Any]:
+    if isinstance(data, CheckedClientValues) and (not new or "name" in data):
+        return data
+    return client_import_values({"name": "", **data} if new else data)
 
 
 @transaction.atomic
@@ -174,7 +191,8 @@ def clients_import(
     Writes what client_create and client_update write, in bulk: the rows, one history row per
     client written (`actor` as its user, `reason` as its change reason) and, through
     clients_saved_in_bulk, whatever listeners (sync's outbox) keep for a saved client. Values
-    are checked as client_import_values checks them; a refusal names the row by its index in
+    are checked as client_import_values checks them (unless they are its own unchanged result);
+    a refusal names the row by its index in
     `new` or `changed` (`new[3].email`) and writes nothing. Clients whose values do not differ
     are left alone, with no history row, as client_update leaves them.
     """
@@ -182,7 +200,7 @@ def clients_import(
     created: list[Client] = []
     for index, data in enumerate(new):
         try:
-            created.append(Client(**client_import_values({"name": "", **data}), active=True))
+            created.append(Client(**_checked(data, new=True), active=True))
         except ValidationError as error:
             errors.update({f"new[{index}].{k}": v for k, v in error.message_dict.items()})
     now = timezone.now()
@@ -190,7 +208,7 @@ def clients_import(
     fields: set[str] = set()
     for index, (client, data) in enumerate(changed):
         try:
-            values = client_import_values(data)
+            values = _checked(data, new=False)
         except ValidationError as error:
             errors.update({f"changed[{index}].{k}": v for k, v in error.message_dict.items()})
             continue

@@ -3,7 +3,9 @@ path: read, plan, write rows, history and outbox items), against a plain bulk in
 same rows in the same run. A Zoho Books connection is connected, so every client also gets its
 outbox item. CSV_BENCH_ROWS changes N.
 
-Figures: seconds, rows per second, the plain insert's seconds and the ratio of the two.
+Figures: seconds, rows per second, the plain insert's seconds and the ratio of the two. Each is
+the best of three runs (three files of new clients; three inserts rolled back): the machine is
+shared, and one run's figure moves with its neighbours' load.
 """
 
 import os
@@ -22,14 +24,17 @@ from tests.sync.factories import make_zoho_books
 ROWS = int(os.environ.get("CSV_BENCH_ROWS", "10000"))
 
 
-def the_file() -> bytes:
+RUNS = 3
+
+
+def the_file(run: int = 0) -> bytes:
     return csv_bytes(
         [
             ["Name", "E-mail", "Phone", "Mobile", "Company", "Billing address", "Tax number"],
             *(
                 [
                     f"Client {n:05d}",
-                    f"Client.{n:05d}@Example.co.za",
+                    f"Client.{run}.{n:05d}@Example.co.za",
                     "+27 11 555 0100",
                     f"+27 82 555 {n % 10000:04d}",
                     f"Company {n % 700}",
@@ -47,25 +52,33 @@ def test_bench_csv_import(admin_role_user, monkeypatch):
     # The outbox drain is queued after commit as in production (not run inline, as tests do):
     # this measures the import, not 10,000 pushes.
     monkeypatch.setattr("django_q.conf.Conf.SYNC", False)
-    content = the_file()
     make_zoho_books()
-    started = time.perf_counter()
-    outcome = import_run(
-        entity_name="clients", content=content, file_name="clients.csv", actor=admin_role_user
-    )
-    elapsed = time.perf_counter() - started
-    assert outcome.written and outcome.summary()["created"] == ROWS, outcome.summary()
-    assert Client.history.count() == ROWS
-    assert OutboxItem.objects.count() == ROWS
+    timings = []
+    for run in range(RUNS):
+        content = the_file(run)
+        started = time.perf_counter()
+        outcome = import_run(
+            entity_name="clients", content=content, file_name="clients.csv", actor=admin_role_user
+        )
+        timings.append(time.perf_counter() - started)
+        assert outcome.written and outcome.summary()["created"] == ROWS, outcome.summary()
+    assert Client.history.count() == ROWS * RUNS
+    assert OutboxItem.objects.count() == ROWS * RUNS
+    elapsed = min(timings)
 
     # The same rows, as plain model instances, bulk-inserted and rolled back.
     fields = ["name", "email", "phone", "mobile", "company", "billing_address", "tax_number"]
-    rows = [Client(**values) for values in Client.objects.values(*fields)]
-    with transaction.atomic():
-        raw_started = time.perf_counter()
-        Client.objects.bulk_create(rows, batch_size=1000)
-        raw_s = time.perf_counter() - raw_started
-        transaction.set_rollback(True)
+    rows = [Client(**values) for values in Client.objects.order_by("pk").values(*fields)[:ROWS]]
+    raw_timings = []
+    for _ in range(RUNS):
+        with transaction.atomic():
+            raw_started = time.perf_counter()
+            Client.objects.bulk_create(rows, batch_size=1000)
+            raw_timings.append(time.perf_counter() - raw_started)
+            transaction.set_rollback(True)
+        for row in rows:
+            row.pk = None
+    raw_s = min(raw_timings)
     emit(
         "csv_import",
         rows=ROWS,
