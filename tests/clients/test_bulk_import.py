@@ -64,3 +64,19 @@ def test_a_refusal_names_the_row_and_writes_nothing():
         "changed[0].phone": ["Ensure this value has at most 50 characters (it has 51)."],
     }
     assert snapshot(Client) == before
+
+
+def test_checked_values_are_read_only_and_anything_else_is_checked():
+    from apps.clients.services import client_import_values
+
+    checked = client_import_values({"name": " Ann ", "email": "Ann@EXAMPLE.com"})
+    assert dict(checked) == {"name": "Ann", "email": "Ann@example.com"}
+    with pytest.raises(TypeError):
+        checked["email"] = "not-an-email"
+    with pytest.raises(TypeError):
+        checked.update(email="not-an-email")
+    # A plain mapping (or a copy that was changed) is checked again.
+    tampered = {**checked, "email": "not-an-email"}
+    with pytest.raises(ValidationError) as error:
+        clients_import(new=[tampered], changed=[])
+    assert error.value.message_dict == {"new[0].email": ["Enter a valid email address."]}
