@@ -266,6 +266,9 @@ SYNC_RATE_LIMITS: dict = {}
 SYNC_PRIORITY_RESERVE = env.float("SYNC_PRIORITY_RESERVE", default=0.1)
 # Pulls re-read this many seconds before the cursor (clock skew between the vendor's servers).
 SYNC_PULL_OVERLAP_SECONDS = env.int("SYNC_PULL_OVERLAP_SECONDS", default=300)
+# Updates are merged with the vendor's records read by one list per page of changes
+# (engine/refresh.py); a drain reads the changes again when its list is older than this.
+SYNC_PUSH_REFRESH_SECONDS = env.float("SYNC_PUSH_REFRESH_SECONDS", default=30.0)
 # A running pull whose heartbeat is older than this is taken over and resumed.
 SYNC_RUN_STALE_SECONDS = env.int("SYNC_RUN_STALE_SECONDS", default=600)
 SYNC_LOG_RETENTION_DAYS = env.int("SYNC_LOG_RETENTION_DAYS", default=30)
