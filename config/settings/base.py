@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.tickets",
     "apps.quotes",
     "apps.invoices",
+    "apps.imports",
     "apps.sync",
     "apps.sandbox",
     "apps.sandbox.xero",
@@ -314,6 +315,12 @@ STORAGES = {
 # import-export keeps uploads between preview and confirm in the cache, not on one disk.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
+# Our imports (apps/imports): the largest file accepted, how day-first dates and decimal commas
+# are read (ISO dates are always accepted), and from how many rows an import runs as a task.
+IMPORT_MAX_FILE_MB = env.int("IMPORT_MAX_FILE_MB", default=20)
+IMPORT_DATE_ORDER = env("IMPORT_DATE_ORDER", default="DMY")
+IMPORT_DECIMAL_COMMA = env.bool("IMPORT_DECIMAL_COMMA", default=False)
+IMPORT_TASK_ABOVE_ROWS = env.int("IMPORT_TASK_ABOVE_ROWS", default=1000)
 
 LOGGING = {
     "version": 1,
