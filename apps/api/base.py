@@ -16,13 +16,14 @@ from rest_framework.settings import api_settings
 from apps.api import services as api_services
 from apps.api.authentication import BearerTokenAuthentication
 from apps.api.errors import Conflict, PreconditionFailed
+from apps.api.filters import StrictFilterBackend
 from apps.api.pagination import ApiCursorPagination
 from apps.api.permissions import ActionPermission
 from apps.api.throttling import TokenRateThrottle
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Headers of a first answer that a replay repeats.
-REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
+REPLAYED_HEADERS = ("Location", "ETag")
 
 
 def etag_for(instance) -> str:
@@ -52,11 +53,14 @@ class ApiViewSet(viewsets.GenericViewSet):
     throttle_classes = [TokenRateThrottle]
     pagination_class = ApiCursorPagination
     filter_backends = [
-        *api_settings.DEFAULT_FILTER_BACKENDS,
+        StrictFilterBackend,
         filters.SearchFilter,
         filters.OrderingFilter,
     ]
     ordering_fields = ["id"]
+    # Any segment reaches the view, so that `/quotes/0.5/` is a problem+json 404 like `/quotes/9/`
+    # (the router's default pattern leaves dotted ids to Django's HTML 404).
+    lookup_value_regex = "[^/]+"
     action_permissions: dict[str, tuple[str, ...]] = {}
     # The model whose per-connection sync state the records carry (None: they carry none).
     sync_model = None
@@ -77,7 +81,7 @@ class ApiViewSet(viewsets.GenericViewSet):
             else:
                 handler = self.http_method_not_allowed
             key = request.headers.get(IDEMPOTENCY_HEADER)
-            if request.method == "POST" and key:
+            if request.method == "POST" and key is not None:
                 response = self._idempotent(handler, key, request, *args, **kwargs)
             else:
                 response = handler(request, *args, **kwargs)
@@ -87,10 +91,10 @@ class ApiViewSet(viewsets.GenericViewSet):
         return self.response
 
     def _idempotent(self, handler: Callable, key: str, request, *args, **kwargs):
-        if len(key) > 255:
+        if not 1 <= len(key) <= 255:
             from rest_framework.exceptions import ValidationError
 
-            raise ValidationError({IDEMPOTENCY_HEADER: "At most 255 characters."})
+            raise ValidationError({IDEMPOTENCY_HEADER: "Between 1 and 255 characters."})
         claim = api_services.idempotency_claim(
             user=request.user,
             key=key,

@@ -44,6 +44,9 @@ def flatten(detail, prefix: str = "") -> list[dict]:
     if isinstance(detail, dict):
         found = []
         for key, value in detail.items():
+            if isinstance(key, int):  # a list's items, keyed by index
+                found += flatten(value, f"{prefix}[{key}]")
+                continue
             name = "" if key in (NON_FIELD, "__all__") else str(key)
             path = f"{prefix}.{name}" if prefix and name else (prefix or name)
             found += flatten(value, path)

@@ -1,6 +1,8 @@
 """Query filters of the list endpoints: status, client, dates, `updated_since`."""
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
@@ -57,3 +59,29 @@ class PaymentFilter(UpdatedSinceFilterSet):
     class Meta:
         model = Payment
         fields = ["invoice", "mode"]
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter skips an empty value; the API refuses it, naming the parameter, so that
+    `?status=` is not read as "every status"."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is not None:
+            for name, values in request.query_params.lists():
+                base = name.removesuffix("_after").removesuffix("_before")
+                declared = filterset.filters.get(name) or filterset.filters.get(base)
+                if declared is None:
+                    continue
+                if "" in values:
+                    raise ValidationError({name: "This filter must not be empty."})
+                if isinstance(declared, django_filters.BooleanFilter) and not set(values) <= {
+                    "true",
+                    "false",
+                }:
+                    raise ValidationError({name: "Use true or false."})
+                if isinstance(
+                    declared, django_filters.NumberFilter | django_filters.ModelChoiceFilter
+                ) and not all(value.isdigit() for value in values):
+                    raise ValidationError({name: "An id (a whole number) is required."})
+        return filterset

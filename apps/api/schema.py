@@ -108,7 +108,7 @@ def postprocess(result, generator, request, public):
                         "in": "header",
                         "name": "Idempotency-Key",
                         "required": False,
-                        "schema": {"type": "string", "format": "uuid", "maxLength": 255},
+                        "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
                         "description": "Retry safely: the same key and body replay the first "
                         "answer for 24 hours; another body gets 422; 409 while the first runs.",
                     }
@@ -134,4 +134,59 @@ def postprocess(result, generator, request, public):
                     }
                 if code in ("200", "201") and method in ("get", "patch") and "{" in path:
                     response.setdefault("headers", {})["ETag"] = {"schema": {"type": "string"}}
+    _strict_decimals(result)
+    _add_links(result)
     return result
+
+
+def _strict_decimals(result) -> None:
+    """drf-spectacular's decimal pattern accepts "", "-" and "."; every decimal the API takes is a
+    non-negative number with at least one digit, so say exactly that."""
+    for name, component in result["components"]["schemas"].items():
+        if not name.endswith("Request"):
+            continue
+        for field in component.get("properties", {}).values():
+            items = field.get("items", field)
+            if items.get("format") == "decimal" and "pattern" in items:
+                whole = items["pattern"].split("{0,", 1)[1].split("}", 1)[0]
+                places = items["pattern"].rsplit("{0,", 1)[1].split("}", 1)[0]
+                items["pattern"] = rf"^\d{{1,{whole}}}(?:\.\d{{1,{places}}})?$"
+
+
+# A created record's component -> the collection whose {id} operations can follow it.
+RECORD_COLLECTIONS = {
+    "Client": "/api/v1/clients/",
+    "Service": "/api/v1/services/",
+    "TaxRate": "/api/v1/tax-rates/",
+    "Ticket": "/api/v1/tickets/",
+    "QuoteDetail": "/api/v1/quotes/",
+    "InvoiceDetail": "/api/v1/invoices/",
+    "Payment": "/api/v1/payments/",
+}
+
+
+def _add_links(result) -> None:
+    """OpenAPI links from each create to the operations on what it created (`$response.body#/id`),
+    so stateful tests and readers see the lifecycle: quote -> send -> accept -> invoice."""
+    paths = result.get("paths", {})
+    for operations in paths.values():
+        for operation in operations.values():
+            created = operation.get("responses", {}).get("201")
+            if not created:
+                continue
+            schema = created.get("content", {}).get("application/json", {}).get("schema", {})
+            component = schema.get("$ref", "").rsplit("/", 1)[-1]
+            collection = RECORD_COLLECTIONS.get(component)
+            if collection is None:
+                continue
+            links = created.setdefault("links", {})
+            for target, target_operations in paths.items():
+                if not target.startswith(collection + "{id}/"):
+                    continue
+                for target_operation in target_operations.values():
+                    name = target_operation.get("operationId")
+                    if name:
+                        links[name] = {
+                            "operationId": name,
+                            "parameters": {"id": "$response.body#/id"},
+                        }

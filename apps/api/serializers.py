@@ -58,6 +58,8 @@ extend_schema_field(SyncStateSerializer(many=True))(SyncStateField)
 
 
 class ClientSerializer(serializers.ModelSerializer):
+    # Blank is allowed (a walk-in client), so not an "email"-format string.
+    email = serializers.CharField(read_only=True)
     sync = SyncStateField()
 
     class Meta:

@@ -62,7 +62,7 @@ class ClientViewSet(ApiViewSet):
         "create": ("clients.add_client",),
         "partial_update": ("clients.change_client",),
     }
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head"]
 
     def get_queryset(self):
         return Client.objects.all()
@@ -129,7 +129,7 @@ class ServiceViewSet(ApiViewSet):
         "create": ("catalog.add_service",),
         "partial_update": ("catalog.change_service",),
     }
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head"]
 
     def get_queryset(self):
         return Service.objects.select_related("tax_rate")
@@ -194,7 +194,7 @@ class TaxRateViewSet(ApiViewSet):
         "create": ("catalog.add_taxrate",),
         "partial_update": ("catalog.change_taxrate",),
     }
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head"]
 
     def get_queryset(self):
         return TaxRate.objects.all()
@@ -266,7 +266,7 @@ class TicketViewSet(ApiViewSet):
         "message_create": ("tickets.add_message",),
         "quote_create": ("quotes.add_quote",),
     }
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head"]
 
     def get_queryset(self):
         return Ticket.objects.select_related("client")
@@ -389,7 +389,7 @@ class QuoteViewSet(ApiViewSet):
         "revise": ("quotes.add_quote",),
         "invoice": ("invoices.add_invoice",),
     }
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head"]
 
     def get_queryset(self):
         return quote_selectors.quote_list().select_related("invoice")
@@ -546,7 +546,7 @@ class InvoiceViewSet(ApiViewSet):
         "payment_create": ("invoices.add_payment",),
         "mark_paid": ("invoices.add_payment",),
     }
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "head"]
 
     def get_queryset(self):
         return invoice_selectors.invoice_list()
@@ -671,7 +671,7 @@ class PaymentViewSet(ApiViewSet):
         "list": ("invoices.view_payment",),
         "retrieve": ("invoices.view_payment",),
     }
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ["get", "head"]
 
     def get_queryset(self):
         return invoice_selectors.payment_list()
