@@ -69,3 +69,29 @@ def test_quote_to_paid_invoice(agent_api, mailoutbox):
     assert Decimal(rest.json()["amount"]) == Decimal("1000.00")
     again = agent_api.post(f"/api/v1/invoices/{invoice['id']}/mark-paid/", {}, format="json")
     assert again.status_code == 409, again.json()
+
+
+def test_a_reply_is_emailed_and_a_note_is_not(
+    agent_api, mailoutbox, django_capture_on_commit_callbacks
+):
+    client = agent_api.post(
+        "/api/v1/clients/", {"name": "Ayanda", "email": "ayanda@example.co.za"}, format="json"
+    ).json()
+    ticket = agent_api.post(
+        "/api/v1/tickets/", {"client": client["id"], "subject": "Passport"}, format="json"
+    ).json()
+    url = f"/api/v1/tickets/{ticket['id']}/messages/"
+    with django_capture_on_commit_callbacks(execute=True):
+        note = agent_api.post(
+            url, {"body": "Called Home Affairs", "internal_note": True}, format="json"
+        )
+    assert note.status_code == 201 and note.json()["is_internal_note"] is True
+    assert mailoutbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = agent_api.post(url, {"body": "Your passport is ready."}, format="json")
+    assert reply.status_code == 201 and reply.json()["direction"] == "out"
+    assert [(m.to, m.body) for m in mailoutbox] == [
+        (["ayanda@example.co.za"], "Your passport is ready.")
+    ]
+    listed = agent_api.get(url).json()["results"]
+    assert [m["body"] for m in listed] == ["Your passport is ready.", "Called Home Affairs"]

@@ -24,6 +24,7 @@ PHASES = "examples,fuzzing,stateful"
 SCHEMATHESIS = Path(sys.executable).with_name("st")
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("role", [AGENT, ADMIN])
 def test_schemathesis_whole_schema(role, live_server, settings, tmp_path):
     settings.REST_FRAMEWORK = {
