@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from apps.catalog.models import Service, TaxRate
 from apps.clients.models import Client
@@ -48,7 +49,82 @@ class SyncStateField(serializers.Field):
 
     def to_representation(self, instance):
         states = self.context.get("sync_states") or {}
-        return SyncStateSerializer(states.get(instance.pk, []), many=True).data
+        synced_at = serializers.DateTimeField()
+        return [
+            {
+                **state,
+                "synced_at": synced_at.to_representation(state["synced_at"])
+                if state.get("synced_at")
+                else None,
+            }
+            for state in states.get(instance.pk, [])
+        ]
+
+
+class FastRepresentationMixin:
+    """The same output as DRF's to_representation, from a plan made once per serializer: each
+    field's getter and converter. DRF's generic path (field lookups, source walking, an ordered
+    dict per row) cost two thirds of a 100-row page; tests compare both outputs field by field."""
+
+    def to_representation(self, instance):
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            plan = self.__dict__["_plan"] = [self._field_plan(f) for f in self._readable_fields]
+        return {name: produce(instance) for name, produce in plan}
+
+    def _field_plan(self, field):
+        from operator import attrgetter
+
+        name = field.field_name
+        if isinstance(field, SyncStateField | serializers.SerializerMethodField) or not getattr(
+            field, "source_attrs", None
+        ):
+            return name, lambda obj, f=field: f.to_representation(f.get_attribute(obj))
+        if isinstance(field, serializers.PrimaryKeyRelatedField) and len(field.source_attrs) == 1:
+            return name, attrgetter(f"{field.source_attrs[0]}_id")
+        get = attrgetter(".".join(field.source_attrs))
+        if isinstance(
+            field,
+            serializers.CharField | serializers.IntegerField | serializers.BooleanField,
+        ) and not isinstance(field, serializers.EmailField):
+            return name, get
+        if isinstance(field, serializers.ChoiceField):
+            return name, get
+        if isinstance(field, serializers.DateField) and not isinstance(
+            field, serializers.DateTimeField
+        ):
+            return name, lambda obj: None if (v := get(obj)) is None else v.isoformat()
+        output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+        if (
+            isinstance(field, serializers.DateTimeField)
+            and isinstance(output_format, str)
+            and output_format.lower() == ISO_8601
+        ):
+            zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
+
+            def iso(obj, field=field):
+                value = get(obj)
+                if value is None:
+                    return None
+                if zone is None or value.tzinfo is None:
+                    return field.to_representation(value)  # DRF's own handling of naive times
+                text = value.astimezone(zone).isoformat()
+                return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+            return name, iso
+        if (
+            isinstance(field, serializers.DecimalField)
+            and getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+            and not field.normalize_output
+            and not field.localize
+        ):
+            # Stored amounts already have the field's places, so no rounding happens here.
+            places = f".{field.decimal_places}f"
+            return name, lambda obj: None if (v := get(obj)) is None else format(v, places)
+        return (
+            name,
+            lambda obj, f=field: None if (v := get(obj)) is None else f.to_representation(v),
+        )
 
 
 extend_schema_field(SyncStateSerializer(many=True))(SyncStateField)
@@ -274,7 +350,7 @@ class DocumentSerializer(serializers.ModelSerializer):
     sync = SyncStateField()
 
 
-class QuoteSerializer(DocumentSerializer):
+class QuoteSerializer(FastRepresentationMixin, DocumentSerializer):
     invoice = serializers.SerializerMethodField()
 
     class Meta:
@@ -357,7 +433,7 @@ class QuoteInvoiceSerializer(serializers.Serializer):
     due_date = serializers.DateField(required=False)
 
 
-class InvoiceSerializer(DocumentSerializer):
+class InvoiceSerializer(FastRepresentationMixin, DocumentSerializer):
     class Meta:
         model = Invoice
         fields = [

@@ -556,7 +556,7 @@ class InvoiceViewSet(ApiViewSet):
         return invoice_selectors.invoice_list().prefetch_related("lines").get(pk=invoice.pk)
 
     def list(self, request):
-        return self.list_response(self.get_queryset(), s.InvoiceSerializer)
+        return self.list_response(invoice_selectors.invoice_list_summary(), s.InvoiceSerializer)
 
     def retrieve(self, request, pk=None):
         return self.output(s.InvoiceDetailSerializer, self.fresh_invoice(self.get_object()))
