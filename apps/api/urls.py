@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from apps.api import views
+from apps.api import sync_views, views
 
 app_name = "api"
 
@@ -16,6 +16,10 @@ router.register("tickets", views.TicketViewSet, basename="ticket")
 router.register("quotes", views.QuoteViewSet, basename="quote")
 router.register("invoices", views.InvoiceViewSet, basename="invoice")
 router.register("payments", views.PaymentViewSet, basename="payment")
+router.register("sync/runs", sync_views.SyncRunViewSet, basename="sync-run")
+router.register("sync/status", sync_views.SyncStatusViewSet, basename="sync-status")
+router.register("sync/conflicts", sync_views.ConflictViewSet, basename="sync-conflict")
+router.register("sync/dead-letters", sync_views.DeadLetterViewSet, basename="sync-dead-letter")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
