@@ -96,7 +96,11 @@ class DeadLetterSerializer(serializers.Serializer):
 
 
 class RequeueSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=1000,
+    )
 
 
 class RequeuedSerializer(serializers.Serializer):
