@@ -4,7 +4,7 @@ The record a write returns is re-read through the same selector as a GET, so bot
 """
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -365,6 +365,20 @@ class TicketViewSet(ApiViewSet):
         summary="Create a draft quote with lines",
         request=s.QuoteCreateSerializer,
         responses={201: s.QuoteDetailSerializer},
+        examples=[
+            OpenApiExample(
+                "Two lines: a service and a free line",
+                value={
+                    "client": 51,
+                    "notes": "Collected in person",
+                    "lines": [
+                        {"service": 1, "quantity": "2"},
+                        {"name": "Courier", "rate": "120.00", "tax_rate": "15"},
+                    ],
+                },
+                request_only=True,
+            )
+        ],
     ),
     partial_update=extend_schema(
         summary="Update a draft quote (409 once sent); `lines` replace every line",
@@ -446,6 +460,9 @@ class QuoteViewSet(ApiViewSet):
         summary="Accept a sent quote; with create_invoice it is also converted",
         request=s.QuoteAcceptSerializer,
         responses=s.QuoteAcceptResultSerializer,
+        examples=[
+            OpenApiExample("Accept and invoice", value={"create_invoice": True}, request_only=True)
+        ],
     )
     @action(detail=True, methods=["post"], filter_backends=[])
     def accept(self, request, pk=None):
@@ -611,6 +628,13 @@ class InvoiceViewSet(ApiViewSet):
         summary="Record a payment (the amount defaults to the balance)",
         request=s.PaymentCreateSerializer,
         responses={201: s.PaymentSerializer},
+        examples=[
+            OpenApiExample(
+                "A part payment",
+                value={"amount": "500.00", "mode": "bank_transfer", "reference": "EFT 1"},
+                request_only=True,
+            )
+        ],
     )
     @payments.mapping.post
     def payment_create(self, request, pk=None):

@@ -291,3 +291,25 @@ def test_two_racing_requests_with_one_key_make_one_document(agent_user):
         thread.join(30)
     assert sorted(statuses) in ([201, 201], [201, 409])
     assert Quote.objects.count() == 1
+
+
+def test_expired_keys_are_pruned_hourly_and_a_stale_key_starts_afresh(agent_api, agent_user):
+    from apps.api.services import idempotency_keys_prune
+    from apps.core.schedules import declared_schedules
+
+    declared = {spec.name: spec.func for spec in declared_schedules()}
+    assert declared["syncdesk:api.prune_idempotency_keys"] == (
+        "apps.api.tasks.prune_idempotency_keys_task"
+    )
+    key = str(uuid.uuid4())
+    agent_api.post("/api/v1/clients/", {"name": "Old"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    IdempotencyKey.objects.update(expires_at=timezone.now())
+    # Past 24 hours the key is forgotten: the same request runs again.
+    again = agent_api.post(
+        "/api/v1/clients/", {"name": "Old"}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert Client.objects.count() == 2
+    IdempotencyKey.objects.update(expires_at=timezone.now())
+    assert idempotency_keys_prune() == 1
+    assert not IdempotencyKey.objects.exists()
