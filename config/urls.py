@@ -5,7 +5,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core.views import healthz
 
@@ -22,8 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("quotes/", include("apps.quotes.urls")),
     path("invoices/", include("apps.invoices.urls")),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("apps.api.urls")),
     path("sync/", include("apps.sync.urls")),
 ]
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.invoices",
     "apps.imports",
     "apps.sync",
+    "apps.api",
     "apps.sandbox",
     "apps.sandbox.xero",
 ]
@@ -195,12 +196,35 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "NUM_PROXIES": ALLAUTH_TRUSTED_PROXY_COUNT,
+    "EXCEPTION_HANDLER": "apps.api.errors.api_exception_handler",
+    # Requests per token (or signed-in user) per period; 429 with Retry-After past it.
+    "DEFAULT_THROTTLE_RATES": {"api": env("API_THROTTLE_RATE", default="600/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Syncdesk API",
     "VERSION": "1",
+    "DESCRIPTION": (
+        "REST v1 over Syncdesk's clients, catalogue, tickets, quotes, invoices and payments. "
+        "Sign in with the browser's session or send `Authorization: Bearer <token>`. Money is a "
+        "decimal string. Errors are RFC 9457 problem details (`application/problem+json`). Every "
+        "POST accepts an `Idempotency-Key`; PATCH accepts `If-Match` with the record's ETag."
+    ),
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": [
+        "apps.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.schema.postprocess",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "apps.tickets.models.Ticket.Status",
+        "QuoteStatusEnum": "apps.quotes.models.Quote.Status",
+        "InvoiceStatusEnum": "apps.invoices.models.Invoice.Status",
+    },
     # Swagger UI served from our own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
