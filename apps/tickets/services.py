@@ -8,8 +8,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.clients.models import Client
@@ -234,7 +237,51 @@ def ticket_reply(*, ticket: Ticket, author: User, body: str) -> Message:
         ticket=locked, direction=Message.Direction.OUTBOUND, body=body, author=author
     )
     ticket.updated_at = message.created_at
+    message_id = message.pk
+    transaction.on_commit(lambda: _enqueue("apps.tickets.tasks.reply_email_task", message_id))
     return message
+
+
+def _enqueue(func: str, *args) -> None:
+    from django_q.tasks import async_task
+
+    async_task(func, *args)
+
+
+REPLY_EMAIL_TIMEOUT_SECONDS = 30
+
+
+def ticket_reply_email_send(*, message_id: int) -> bool:
+    """E-mail the client a staff reply unless it already went out; True when sent now.
+
+    The message's row is locked across the send and the `emailed_at` that records it, so a
+    task run twice sends once; a failed send raises and leaves `emailed_at` empty.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("ticket__client", "author")
+            .get(pk=message_id)
+        )
+        client = message.ticket.client
+        if message.emailed_at is not None or message.is_internal_note:
+            return False
+        if message.direction != Message.Direction.OUTBOUND or not client.email:
+            return False
+        context = {"message": message, "ticket": message.ticket, "client": client}
+        email = EmailMultiAlternatives(
+            subject=f"Re: {message.ticket.subject} [#{message.ticket_id}]",
+            body=render_to_string("emails/ticket_reply.txt", context),
+            to=[client.email],
+            connection=get_connection(
+                timeout=settings.EMAIL_TIMEOUT or REPLY_EMAIL_TIMEOUT_SECONDS
+            ),
+        )
+        email.attach_alternative(render_to_string("emails/ticket_reply.html", context), "text/html")
+        email.send()
+        message.emailed_at = timezone.now()
+        message.save(update_fields=["emailed_at", "updated_at"])
+    return True
 
 
 @transaction.atomic

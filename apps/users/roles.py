@@ -37,6 +37,7 @@ ADMIN_APPS = (
     "quotes",
     "invoices",
     "sync",
+    "workspace",
     "django_q",
 )
 # Not these: their admin pages show other users' addresses and TOTP data, which would let an
