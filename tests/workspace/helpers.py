@@ -9,7 +9,7 @@ from tests.quotes.factories import DocClientFactory, DocServiceFactory
 
 
 def make_invoice(*, user, client=None, paid: Decimal | None = None, send: bool = True):
-    """An invoice from an accepted two-line quote (2 x 450.00 + 15% VAT each: 1,035.00 each)."""
+    """An invoice from an accepted quote: two lines of 450.00 + 15% VAT, 1,035.00 in all."""
     client = client or DocClientFactory()
     quote = quote_services.quote_create(created_by=user, client=client)
     for _ in range(2):
