@@ -30,10 +30,14 @@ class QuoteHeaderForm(forms.Form):
         queryset=Ticket.objects.all(), required=False, widget=forms.HiddenInput
     )
     issue_date = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Issue date"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label="Issue date",
     )
     valid_until = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Valid until"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label="Valid until",
     )
     currency = forms.CharField(max_length=3, required=False)
     discount_type = forms.ChoiceField(choices=DiscountType.choices, label="Discount type")
@@ -123,7 +127,7 @@ def totals_inputs(rows: list[dict]) -> tuple[list[LineInput], str]:
 
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(decimal_places=2, min_value=Decimal("0.01"), localize=False)
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     mode = forms.ChoiceField(choices=Payment.Mode.choices)
     reference = forms.CharField(max_length=100, required=False)
 
