@@ -157,3 +157,43 @@ def test_sync_dashboard_is_for_admins_only(agent_client, client, admin_with_mfa)
 def test_pages_need_a_login(client):
     response = client.get("/tickets/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_sync_dashboard_is_flat_and_speaks_plain_words(
+    client, admin_with_mfa, django_assert_max_num_queries
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from apps.sync.models import Connection, Credential, SyncLog
+
+    credential = Credential.objects.create(
+        vendor="zoho",
+        token_ciphertext="",
+        access_expires_at=timezone.now() + datetime.timedelta(minutes=23, seconds=10),
+    )
+    connection = Connection.objects.create(
+        provider="zoho_books", name="Books", remote_account_id="1", credential=credential
+    )
+    SyncLog.objects.create(
+        connection=connection, method="GET", url="/x", status_code=200, latency_ms=120
+    )
+    client.force_login(admin_with_mfa)
+
+    def grow():
+        SyncLog.objects.bulk_create(
+            SyncLog(
+                connection=connection,
+                method="GET",
+                url="/x",
+                status_code=500 if n % 4 == 0 else 200,
+                latency_ms=100 + n,
+            )
+            for n in range(50)
+        )
+
+    response = flat(client, lambda: "/sync/", grow, django_assert_max_num_queries)
+    html = response.content.decode()
+    assert "Token expires in 23 minutes" in html
+    assert "of 51 calls succeeded" in html and "<polyline" in html
