@@ -259,3 +259,29 @@ def test_every_agent_page_fits_both_widths_and_passes_axe(browser, live_server, 
 
 def test_the_sync_dashboard_fits_both_widths_and_passes_axe(browser, live_server, zoho, admin):
     check_pages(browser, live_server, admin, {"sync": "/sync/"})
+
+
+def test_admin_quote_form_and_lists_fit_1366(browser, live_server, admin):
+    """The admin defects: the quote lines table was 2,138 px wide, and the ticket and conflict
+    lists' last columns hid under the filter panel at 1,366 px."""
+    client = DocClientFactory()
+    ticket_services.ticket_open(client=client, subject="A long subject " * 4, body="Hi")
+    pages = {
+        "admin-quote-add": "/admin/quotes/quote/add/",
+        "admin-tickets": "/admin/tickets/ticket/",
+        "admin-conflicts": "/admin/sync/conflict/",
+    }
+    context, page = signed_in(browser, live_server, admin, width=1366, height=768)
+    try:
+        for name, path in pages.items():
+            response = page.goto(f"{live_server.url}{path}")
+            assert response.status == 200, path
+            widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-laptop.png"), full_page=True)
+            assert widths[0] <= widths[1], (path, widths)
+            if page.locator("#changelist-filter").count() and page.locator("#result_list").count():
+                last = page.locator("#result_list thead th").last.bounding_box()
+                panel = page.locator("#changelist-filter").bounding_box()
+                assert last is None or last["x"] + last["width"] <= panel["x"] + 1, (path, last)
+    finally:
+        context.close()

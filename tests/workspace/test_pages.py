@@ -197,3 +197,28 @@ def test_sync_dashboard_is_flat_and_speaks_plain_words(
     html = response.content.decode()
     assert "Token expires in 23 minutes" in html
     assert "of 51 calls succeeded" in html and "<polyline" in html
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/tickets/",
+        "/tickets/1/",
+        "/quotes/new/",
+        "/quotes/1/",
+        "/quotes/1/pdf",
+        "/invoices/1/",
+        "/invoices/1/pdf",
+        "/clients/1/",
+        "/reports/receivables/",
+        "/sync/",
+    ],
+)
+def test_a_user_without_a_role_gets_403(client, url):
+    from apps.users.models import User
+
+    user = User.objects.create_user(email="norole@example.com", password="x-long-password-1")
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    assert client.get(url).status_code == 403
