@@ -482,16 +482,24 @@ def service_search(request):
     )
 
 
-@require_GET
+@require_POST
 @staff_page("quotes.view_quote")
-def line_row(request):
-    """A new line row filled from the chosen service (rate, unit and tax from the catalogue)."""
-    service = get_object_or_404(
-        service_list_active().select_related("tax_rate"), pk=request.GET.get("service", 0)
-    )
-    return render(
-        request, "workspace/_line_row.html", {"row": line_row_from_service(service), "new": True}
-    )
+def quote_lines(request):
+    """The lines and totals again, after adding a service's line (rate, unit and tax from the
+    catalogue) or removing one: the rows as typed come with the request, nothing is saved."""
+    form = QuoteHeaderForm(request.POST)
+    rows = lines_from_post(request.POST)
+    remove_key = request.POST.get("remove_key", "")
+    rows = [row for row in rows if row["key"] != remove_key]
+    add_service = request.POST.get("add_service", "")
+    if add_service:
+        service = get_object_or_404(
+            service_list_active().select_related("tax_rate"), pk=add_service
+        )
+        rows.append(line_row_from_service(service))
+    context = _builder_context(quote=None, form=form, rows=rows)
+    context["focus_search"] = bool(add_service)
+    return render(request, "workspace/_quote_lines.html", context)
 
 
 @require_GET

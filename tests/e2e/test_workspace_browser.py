@@ -115,10 +115,12 @@ def test_agent_goes_from_ticket_to_sent_quote_in_eight_interactions(
         assert "Thandi Mokoena" in page.inner_text("#client-field")
         person.type("#service_q", "Scan")
         person.click("#service-results >> text=Scanning to PDF")
-        page.wait_for_selector("#lines-body tr >> nth=0")
+        page.wait_for_selector("#lines-body input[name=line_name]")
         person.type("#service_q", "Binding")
         person.click("#service-results >> text=Binding, wire")
-        page.wait_for_function("document.querySelectorAll('#lines-body tr').length === 2")
+        page.wait_for_function(
+            "document.querySelectorAll('#lines-body input[name=line_name]').length === 2"
+        )
         # 85.00 + 120.00 = 205.00; 15% VAT 30.75; total 235.75, recomputed by the server.
         page.wait_for_function("document.querySelector('#t-total')?.textContent.includes('235.75')")
         person.click("text=Save and send")
@@ -147,7 +149,7 @@ def test_a_refused_save_keeps_the_input(browser, live_server, agent):
         page.goto(f"{live_server.url}/quotes/new/?client={client.pk}")
         page.fill("#service_q", "Certified")
         page.click("#service-results >> text=Certified copy")
-        page.wait_for_selector("#lines-body tr")
+        page.wait_for_selector("#lines-body input[name=line_name]")
         page.fill("#lines-body input[name=line_quantity]", "-3")
         page.fill("#id_notes", "Collect on Friday")
         page.click("text=Save draft")

@@ -57,9 +57,15 @@ def builder_post(client_id, lines, **header):
 
 def test_new_line_takes_rate_unit_and_tax_from_the_catalogue(agent_client):
     service = DocServiceFactory(name="Police clearance", rate=Decimal("380.00"), unit="Certificate")
-    response = agent_client.get(f"/quotes/line/?service={service.pk}")
+    typed = builder_post(DocClientFactory().pk, [{"name": "Typed first", "rate": "10"}])
+    response = agent_client.post("/quotes/lines/", typed | {"add_service": service.pk})
     html = response.content.decode()
     assert 'value="380.00"' in html and 'value="15"' in html and "Certificate" in html
+    assert 'value="Typed first"' in html  # the rows typed so far come back as they were
+    # 10.00 + 380.00 + 15% of 380.00 = 447.00
+    assert '<dd class="num strong" id="t-total">447.00 ZAR</dd>' in html
+    removed = agent_client.post("/quotes/lines/", typed | {"remove_key": "k0"}).content.decode()
+    assert "Typed first" not in removed and "No lines yet" in removed
 
 
 @needs_pdf
@@ -309,3 +315,31 @@ def test_pdfs_carry_number_totals_and_business_details(agent_client, agent_user)
 
 def test_an_agent_cannot_open_the_business_profile_admin(agent_client):
     assert agent_client.get("/admin/workspace/businessprofile/").status_code == 403
+
+
+@needs_pdf
+def test_the_sent_invoice_email_carries_its_pdf(
+    agent_client, agent_user, django_capture_on_commit_callbacks
+):
+    invoice = make_invoice(user=agent_user, send=False)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post(f"/invoices/{invoice.pk}/", {"action": "send"}, follow=True)
+    assert f"Invoice {invoice.number} sent to" in response.content.decode()
+    (sent,) = [m for m in mail.outbox if m.subject == f"Invoice {invoice.number}"]
+    name, content, mimetype = sent.attachments[0]
+    assert (name, mimetype) == (f"{invoice.number}.pdf", "application/pdf")
+    assert invoice.number in pdf_text(content)
+
+
+def test_without_a_renderer_the_email_goes_without_a_pdf(
+    settings, agent_user, django_capture_on_commit_callbacks
+):
+    from apps.invoices import services
+
+    settings.DOCUMENT_PDF_RENDERER = ""
+    invoice = make_invoice(user=agent_user, send=False)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invoice_send(invoice=invoice)
+    assert mail.outbox and not mail.outbox[-1].attachments
