@@ -84,8 +84,6 @@ class Message(TimeStampedModel):
     is_internal_note = models.BooleanField(
         "internal note", default=False, help_text="Seen by staff only; never sent to the client."
     )
-    # Set once a reply went out by e-mail; empty on a staff reply means it is still owed.
-    emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     history = HistoricalRecords()
 

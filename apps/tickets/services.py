@@ -8,11 +8,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.clients.models import Client
@@ -238,7 +236,9 @@ def ticket_reply(*, ticket: Ticket, author: User, body: str) -> Message:
     )
     ticket.updated_at = message.created_at
     message_id = message.pk
-    transaction.on_commit(lambda: _enqueue("apps.tickets.tasks.reply_email_task", message_id))
+    transaction.on_commit(
+        lambda: _enqueue("apps.tickets.tasks.ticket_reply_email_task", message_id)
+    )
     return message
 
 
@@ -248,39 +248,22 @@ def _enqueue(func: str, *args) -> None:
     async_task(func, *args)
 
 
-REPLY_EMAIL_TIMEOUT_SECONDS = 30
-
-
 def ticket_reply_email_send(*, message_id: int) -> bool:
-    """E-mail the client a staff reply unless it already went out; True when sent now.
-
-    The message's row is locked across the send and the `emailed_at` that records it, so a
-    task run twice sends once; a failed send raises and leaves `emailed_at` empty.
-    """
-    with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("ticket__client", "author")
-            .get(pk=message_id)
-        )
-        client = message.ticket.client
-        if message.emailed_at is not None or message.is_internal_note:
-            return False
-        if message.direction != Message.Direction.OUTBOUND or not client.email:
-            return False
-        context = {"message": message, "ticket": message.ticket, "client": client}
-        email = EmailMultiAlternatives(
-            subject=f"Re: {message.ticket.subject} [#{message.ticket_id}]",
-            body=render_to_string("emails/ticket_reply.txt", context),
-            to=[client.email],
-            connection=get_connection(
-                timeout=settings.EMAIL_TIMEOUT or REPLY_EMAIL_TIMEOUT_SECONDS
-            ),
-        )
-        email.attach_alternative(render_to_string("emails/ticket_reply.html", context), "text/html")
-        email.send()
-        message.emailed_at = timezone.now()
-        message.save(update_fields=["emailed_at", "updated_at"])
+    """E-mail the client a staff reply (after commit, from its task). False when there is no one
+    to write to: the client has no address, or the message is a note or the client's own."""
+    message = (
+        Message.objects.select_related("ticket__client", "author")
+        .filter(pk=message_id, direction=Message.Direction.OUTBOUND, is_internal_note=False)
+        .first()
+    )
+    if message is None or not message.ticket.client.email:
+        return False
+    send_mail(
+        subject=f"Re: {message.ticket.subject} [#{message.ticket_id}]",
+        message=message.body,
+        from_email=None,
+        recipient_list=[message.ticket.client.email],
+    )
     return True
 
 

@@ -3,5 +3,5 @@
 from apps.tickets import services
 
 
-def reply_email_task(message_id: int) -> None:
+def ticket_reply_email_task(message_id: int) -> None:
     services.ticket_reply_email_send(message_id=message_id)

@@ -43,9 +43,9 @@ INSTALLED_APPS = [
     "apps.quotes",
     "apps.invoices",
     "apps.sync",
-    "apps.workspace",
     "apps.sandbox",
     "apps.sandbox.xero",
+    "apps.workspace",
 ]
 
 MIDDLEWARE = [
