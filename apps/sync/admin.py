@@ -6,8 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django_q.tasks import async_task
 
-from apps.sync import outbox, services
+from apps.sync import services
+from apps.sync.engine import outbox
 from apps.sync.models import Binding, Connection, OutboxItem, OutboxStatus, SyncLog, SyncRun
 from apps.sync.selectors import sync_health
 
@@ -61,10 +63,8 @@ class ConnectionAdmin(admin.ModelAdmin):
     change_list_template = "sync/connection_change_list.html"
 
     def _sync_now(self, request, queryset, entity):
-        from django_q.tasks import async_task
-
         for connection in queryset:
-            async_task("apps.sync.flow_tasks.sync_now_task", connection.pk, entity)
+            async_task("apps.sync.tasks.sync_now_task", connection.pk, entity)
         self.message_user(request, f"Sync of {entity} queued for {queryset.count()} connection(s).")
 
     @admin.action(description="Sync now: clients", permissions=["change"])
@@ -250,4 +250,5 @@ class OutboxItemAdmin(ReadOnlyAdmin):
 
 # Extensions registered with this module: the sync column on the domain lists, and the conflict
 # queue with its badge and history on the record pages.
-from apps.sync import admin_status, conflict_admin  # noqa: E402, F401
+from apps.sync import admin_status  # noqa: E402, F401
+from apps.sync.conflicts import admin as conflicts_admin  # noqa: E402, F401

@@ -71,4 +71,4 @@ import apps.quotes.admin  # noqa: E402, F401
 
 extend_list_admins()
 
-from apps.sync import webhook_admin  # noqa: E402, F401 - inbound webhooks, registered here
+from apps.sync.webhooks import admin as webhooks_admin  # noqa: E402, F401 - registered here

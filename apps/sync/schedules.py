@@ -1,6 +1,8 @@
-"""The sync engine's schedules; `manage.py sync schedules` (and schedules_apply) writes them."""
+"""The sync schedules, the engine's and each registered connector's; `manage.py sync schedules`
+(and schedules_apply) writes them. Read after the app registry is ready, so connectors are in."""
 
 from apps.core.schedules import DAILY, MINUTES, ScheduleSpec
+from apps.sync.engine import registry
 
 SCHEDULES = [
     ScheduleSpec(
@@ -24,13 +26,6 @@ SCHEDULES = [
         args="'services'",
     ),
     ScheduleSpec(
-        # Channels are asked for one day and renewed with 12 hours left (webhook_services).
-        name="syncdesk:sync.crm_watch_renew",
-        func="apps.sync.flow_tasks.crm_watch_renew_task",
-        schedule_type=MINUTES,
-        minutes=30,
-    ),
-    ScheduleSpec(
         name="syncdesk:sync.logs_prune",
         func="apps.sync.tasks.logs_prune_task",
         schedule_type=DAILY,
@@ -43,3 +38,4 @@ SCHEDULES = [
         minutes=5,
     ),
 ]
+SCHEDULES += [spec for connector in registry.connectors() for spec in connector.schedules]

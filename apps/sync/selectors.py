@@ -9,10 +9,15 @@ from django.core.mail import mail_admins
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
-from apps.sync import governor
-from apps.sync.backends import budget_key
+from apps.sync.conflicts.selectors import (  # noqa: F401 - part of the public surface
+    conflicts_list,
+    record_conflicts,
+    record_open_conflict_count,
+)
+from apps.sync.engine import governor
+from apps.sync.engine.connections import budget_key
 from apps.sync.models import Binding, Connection, OutboxItem, OutboxStatus, SyncLog, SyncRun
-from apps.sync.webhook_services import webhook_health
+from apps.sync.webhooks.services import webhook_health
 
 HEALTH_WINDOW = timedelta(hours=24)
 FAILURE_ALERT_RATE = 0.10

@@ -1,7 +1,12 @@
-"""django-q2 entry points: each takes ids (never tokens or objects) and calls one service."""
+"""django-q2 entry points: each takes ids (never tokens or objects) and calls one service.
+Their dotted paths are stored in queued tasks and schedules: keep them stable (flow_tasks.py
+keeps the paths of the previous release working)."""
 
-from apps.sync import engine, outbox, services
-from apps.sync.models import Connection, ConnectionStatus
+from apps.sync import services
+from apps.sync.engine import outbox, pull
+from apps.sync.models import Connection, ConnectionStatus, Direction, RunStatus, SyncRun
+from apps.sync.selectors import sync_health_alert
+from apps.sync.webhooks.services import webhook_process
 
 
 def outbox_drain_task(connection_id: int | None = None) -> dict:
@@ -13,9 +18,33 @@ def pull_task(entity: str) -> list[int]:
     """Pull `entity` from every connected account that has a pull for it; returns run ids."""
     run_ids = []
     for connection in Connection.objects.filter(status=ConnectionStatus.CONNECTED):
-        if entity in engine.pull_entities(connection.provider):
-            run_ids.append(engine.pull(connection=connection, entity=entity).pk)
+        if entity in pull.pull_entities(connection.provider):
+            run_ids.append(pull.pull(connection=connection, entity=entity).pk)
     return run_ids
+
+
+def sync_now_task(
+    connection_id: int, entity: str, run_id: int | None = None, direction: str = "both"
+) -> dict:
+    """Pull `entity` (when the connection has a pull for it), then push what waits for it;
+    `run_id` is the run row sync_run_request made, filled in here."""
+    connection = Connection.objects.select_related("credential").get(pk=connection_id)
+    run = SyncRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).first() if run_id else None
+    result: dict = {"connection": connection.name, "entity": entity}
+    if direction != Direction.PUSH and entity in pull.pull_entities(connection.provider):
+        result["run"] = pull.pull(connection=connection, entity=entity, queued_run=run).pk
+        run = None
+    if direction != Direction.PULL:
+        result["push"] = outbox.outbox_drain(connection_id=connection.pk, entity=entity)
+        if run is not None:
+            services.sync_run_record_push(run=run, counts=result["push"])
+            result["run"] = run.pk
+    return result
+
+
+def webhook_process_task(webhook_id: int) -> str:
+    """Process one stored inbound webhook (by id): re-fetch from the vendor and apply."""
+    return webhook_process(webhook_id=webhook_id)
 
 
 def logs_prune_task() -> int:
@@ -23,6 +52,4 @@ def logs_prune_task() -> int:
 
 
 def health_alert_task() -> bool:
-    from apps.sync.selectors import sync_health_alert
-
     return sync_health_alert()

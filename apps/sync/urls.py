@@ -1,18 +1,18 @@
-"""URLs of the sync engine: OAuth connect flows and their callbacks, and the vendor webhooks
-(mounted under /sync/)."""
+"""URLs of sync, mounted under /sync/: each vendor's OAuth connect flow and each connector's
+webhook receiver, as the registry lists them, and the shared organisation chooser."""
 
 from django.urls import path
 
-from apps.sync import views, webhook_views
+from apps.sync import views
+from apps.sync.engine import registry
+from apps.sync.webhooks.views import receive
 
 app_name = "sync"
 
-urlpatterns = [
-    path("connect/zoho/", views.zoho_connect, name="connect-zoho"),
-    path("oauth/zoho/callback/", views.zoho_callback, name="zoho-callback"),
-    path("connect/xero/", views.xero_connect, name="connect-xero"),
-    path("oauth/xero/callback/", views.xero_callback, name="xero-callback"),
-    path("connect/choose/", views.choose_accounts, name="choose"),
-    path("webhooks/zoho/books/", webhook_views.zoho_books_webhook, name="webhook-zoho-books"),
-    path("webhooks/zoho/crm/", webhook_views.zoho_crm_notification, name="webhook-zoho-crm"),
-]
+urlpatterns = [path("connect/choose/", views.choose_accounts, name="choose")]
+for accounts in registry.all_accounts():
+    urlpatterns += accounts.urlpatterns()
+for connector, source in registry.webhook_sources():
+    urlpatterns.append(
+        path(f"webhooks/{source.path}", receive, {"source": connector.key}, name=source.url_name)
+    )

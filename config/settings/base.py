@@ -252,6 +252,12 @@ XERO_WEBHOOK_KEY = env("XERO_WEBHOOK_KEY", default="")
 # --- Sync engine ----------------------------------------------------------------------------
 # Seconds before a vendor call (and a token refresh) gives up; an unanswered create is then
 # looked up by our reference before it is retried.
+# The connectors the sync engine loads at start; each module registers its providers (DESIGN.md
+# "Sync layout"). A new vendor is a package under apps/sync/connectors/ and a line here.
+SYNC_CONNECTORS = [
+    "apps.sync.connectors.zoho.connector",
+    "apps.sync.connectors.xero.connector",
+]
 SYNC_HTTP_TIMEOUT = env.float("SYNC_HTTP_TIMEOUT", default=30.0)
 SYNC_TOKEN_TIMEOUT = env.float("SYNC_TOKEN_TIMEOUT", default=10.0)
 # Multiplies the rate governor's windows (1 = real minutes and days); the sandbox and tests scale.

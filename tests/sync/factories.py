@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from apps.sync.adapters.base import TokenSet
-from apps.sync.models import Connection, Provider, Vendor
-from apps.sync.tokens import credential_create
+from apps.sync.engine.records import TokenSet
+from apps.sync.engine.tokens import credential_create
+from apps.sync.models import Connection
 
 ZOHO_API = "https://www.zohoapis.com"
 ZOHO_ACCOUNTS = "https://accounts.zoho.com"
@@ -27,15 +27,15 @@ def make_credential(
         tokens=TokenSet(
             access_token=access, refresh_token=refresh, expires_in=expires_in, api_domain=api_domain
         ),
-        accounts_server=ZOHO_ACCOUNTS if vendor == Vendor.ZOHO else "",
+        accounts_server=ZOHO_ACCOUNTS if vendor == "zoho" else "",
     )
     return credential
 
 
 def make_zoho_books(*, name="Books", org="60001", **kwargs) -> Connection:
-    credential = make_credential(Vendor.ZOHO, api_domain=ZOHO_API, **kwargs)
+    credential = make_credential("zoho", api_domain=ZOHO_API, **kwargs)
     return Connection.objects.create(
-        provider=Provider.ZOHO_BOOKS,
+        provider="zoho_books",
         name=name,
         remote_account_id=org,
         credential=credential,
@@ -44,9 +44,9 @@ def make_zoho_books(*, name="Books", org="60001", **kwargs) -> Connection:
 
 
 def make_xero(*, name="Xero", tenant="tenant-1", **kwargs) -> Connection:
-    credential = make_credential(Vendor.XERO, **kwargs)
+    credential = make_credential("xero", **kwargs)
     return Connection.objects.create(
-        provider=Provider.XERO,
+        provider="xero",
         name=name,
         remote_account_id=tenant,
         remote_connection_id="conn-1",

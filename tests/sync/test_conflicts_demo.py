@@ -8,8 +8,8 @@ from django.core.management import call_command
 
 from apps.clients.demo import load_demo_clients
 from apps.clients.models import Client
-from apps.sync.conflict_models import Conflict
-from apps.sync.demo import HELD, OVERLAP
+from apps.sync.conflicts.models import Conflict
+from apps.sync.connectors.zoho.demo import HELD, OVERLAP
 from apps.sync.models import Binding, BindingStatus, Connection
 from tests.sync.sandbox import point_settings_at, seed, sync
 

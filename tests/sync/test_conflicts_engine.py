@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from apps.clients.models import Client
-from apps.sync import binder
-from apps.sync.adapters.base import RemoteRecord
-from apps.sync.conflict_models import Conflict, ConflictPolicy, ConflictStatus
-from apps.sync.mappers.clients import local_snapshot
-from apps.sync.merge import Policy, same
+from apps.sync.conflicts.models import Conflict, ConflictPolicy, ConflictStatus
+from apps.sync.engine import importer as binder
+from apps.sync.engine.entities import client_snapshot as local_snapshot
+from apps.sync.engine.merge import Policy, same
+from apps.sync.engine.records import RemoteRecord
 from apps.sync.models import Binding, BindingStatus, Entity, OutboxItem
 from tests.sync.factories import make_zoho_books
 

@@ -8,8 +8,8 @@ from django.test import Client as WebClient
 from django.test.utils import CaptureQueriesContext
 
 from apps.clients.models import Client
-from apps.sync import conflict_services
-from apps.sync.conflict_models import Conflict, ConflictStatus, Resolution
+from apps.sync.conflicts import services as conflict_services
+from apps.sync.conflicts.models import Conflict, ConflictStatus, Resolution
 from apps.sync.models import Binding, BindingStatus, OutboxItem
 from tests.sync.factories import make_xero, make_zoho_books
 

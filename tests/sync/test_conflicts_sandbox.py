@@ -10,12 +10,13 @@ import pytest
 from apps.clients.models import Client
 from apps.clients.services import client_update
 from apps.sandbox.zoho.models import BooksContact, ZohoOrganization
-from apps.sync import outbox
-from apps.sync.backends import adapter_for
-from apps.sync.conflict_models import Conflict, ConflictPolicy, ConflictStatus
-from apps.sync.mappers.clients import from_xero, from_zoho_books
+from apps.sync.conflicts.models import Conflict, ConflictPolicy, ConflictStatus
+from apps.sync.connectors.xero.mappers import contact_from_xero as from_xero
+from apps.sync.connectors.zoho.books.mappers import contact_from_books as from_zoho_books
+from apps.sync.engine import outbox
+from apps.sync.engine.connections import adapter_for
+from apps.sync.engine.outbox import HELD_UNTIL
 from apps.sync.models import Binding, BindingStatus, Connection, OutboxItem, OutboxStatus
-from apps.sync.outbox import HELD_UNTIL
 from tests.sync.sandbox import point_settings_at, seed, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,10 +12,10 @@ from django.db import connection as db_connection
 from django.utils import timezone
 from responses import matchers
 
-from apps.sync.adapters.base import AuthExpired
-from apps.sync.crypto import decrypt_tokens
+from apps.sync.engine.crypto import decrypt_tokens
+from apps.sync.engine.records import AuthExpired
+from apps.sync.engine.tokens import access_token
 from apps.sync.models import ConnectionStatus, Credential
-from apps.sync.tokens import access_token
 from tests.sync.factories import XERO_IDENTITY, ZOHO_ACCOUNTS, expire, make_xero, make_zoho_books
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,7 @@ def test_lost_xero_refresh_answer_is_retried_with_the_same_token_in_the_grace_pe
 
 @responses.activate
 def test_a_401_refreshes_once_and_retries_the_call():
-    from apps.sync.backends import adapter_for
+    from apps.sync.engine.connections import adapter_for
 
     connection = make_xero()
     items = "https://api.xero.com/api.xro/2.0/Items"

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from apps.sync import governor
+from apps.sync.engine import governor
 from apps.sync.models import Priority
 
 pytestmark = pytest.mark.django_db

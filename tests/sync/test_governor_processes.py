@@ -13,7 +13,7 @@ PUSHES = 150  # two and a half vendor minutes' worth
 
 ENQUEUE = """
 from apps.clients.models import Client
-from apps.sync import outbox
+from apps.sync.engine import outbox
 from apps.sync.models import Connection, ConnectionStatus
 outbox._kick = lambda: None  # the two workers below do the sending
 target = Connection.objects.get(remote_account_id="{tenant}")

@@ -4,10 +4,10 @@ import pytest
 import requests
 import responses
 
-from apps.sync.adapters.base import NotFound, RateLimited, Rejected, TransientError
-from apps.sync.adapters.http import CallContext, HttpClient, redact
-from apps.sync.adapters.xero import parse_error as xero_error
-from apps.sync.adapters.zoho_books import parse_error as books_error
+from apps.sync.connectors.xero.adapter import parse_error as xero_error
+from apps.sync.connectors.zoho.books.adapter import parse_error as books_error
+from apps.sync.engine.records import NotFound, RateLimited, Rejected, TransientError
+from apps.sync.engine.transport import CallContext, HttpClient, redact
 
 pytestmark = pytest.mark.django_db
 URL = "https://api.example.test/thing"

@@ -8,9 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.sync.adapters.base import RemoteRecord
-from apps.sync.adapters.dates import parse_xero_time, parse_zoho_time
-from apps.sync.mappers import clients, services
+from apps.sync.connectors.xero import mappers as xero
+from apps.sync.connectors.xero.dates import parse_xero_time
+from apps.sync.connectors.zoho.books import mappers as books
+from apps.sync.connectors.zoho.crm import mappers as crm
+from apps.sync.connectors.zoho.dates import parse_zoho_time
+from apps.sync.engine import entities
+from apps.sync.engine.records import RemoteRecord
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
@@ -26,7 +30,7 @@ def record(name: str) -> RemoteRecord:
     [
         (
             "zoho_books_contact.json",
-            clients.from_zoho_books,
+            books.contact_from_books,
             {
                 "name": "Bowman and Co",
                 "email": "willie@bowman.example",
@@ -39,7 +43,7 @@ def record(name: str) -> RemoteRecord:
         ),
         (
             "xero_contact.json",
-            clients.from_xero,
+            xero.contact_from_xero,
             {
                 "name": "ABC Limited",
                 "email": "a.dutchess@abclimited.example",
@@ -52,7 +56,7 @@ def record(name: str) -> RemoteRecord:
         ),
         (
             "zoho_books_item.json",
-            services.from_zoho_books,
+            books.item_from_books,
             {
                 "name": "Hard Drive",
                 "description": "500GB",
@@ -64,7 +68,7 @@ def record(name: str) -> RemoteRecord:
         ),
         (
             "xero_item.json",
-            services.from_xero,
+            xero.item_from_xero,
             {
                 "name": "2011 Merino Sweater - LARGE",
                 "description": "2011 Merino Sweater - LARGE",
@@ -82,7 +86,7 @@ def test_vendor_payload_to_canonical(payload, mapper, expected):
     ("mapper", "expected"),
     [
         (
-            lambda c: clients.to_zoho_books(c),
+            lambda c: books.contact_to_books(c),
             {
                 "contact_name": "Ada Lovelace",
                 "company_name": "Engines",
@@ -94,7 +98,7 @@ def test_vendor_payload_to_canonical(payload, mapper, expected):
             },
         ),
         (
-            lambda c: clients.to_xero(c, reference="SD-C-000007"),
+            lambda c: xero.contact_to_xero(c, reference="SD-C-000007"),
             {
                 "Name": "Ada Lovelace",
                 "EmailAddress": "ada@example.com",
@@ -106,7 +110,7 @@ def test_vendor_payload_to_canonical(payload, mapper, expected):
             },
         ),
         (
-            lambda c: clients.to_zoho_crm(c),
+            lambda c: crm.contact_to_crm(c),
             {
                 "First_Name": "Ada",
                 "Last_Name": "Lovelace",
@@ -132,11 +136,11 @@ def test_local_client_to_vendor_payload(mapper, expected):
 
 
 def test_rates_keep_cents_exactly():
-    local = services.local_snapshot(
+    local = entities.service_snapshot(
         {"name": "X", "description": "", "rate": "0.10", "unit": "", "sku": "", "active": True}
     )
     assert local["rate"] == "0.10" and local["unit"] == "Each"
-    assert services.to_xero({**local, "sku": "X1"})["SalesDetails"]["UnitPrice"] == 0.1
+    assert xero.item_to_xero({**local, "sku": "X1"})["SalesDetails"]["UnitPrice"] == 0.1
 
 
 @pytest.mark.parametrize(

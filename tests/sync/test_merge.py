@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.sync.merge import Policy, merge, normalize, same
+from apps.sync.engine.merge import Policy, merge, normalize, same
 
 FIELDS = ("name", "email", "phone", "rate", "active")
 VALUES = {

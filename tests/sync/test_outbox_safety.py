@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
-from apps.sync import outbox
+from apps.sync.engine import outbox
 from apps.sync.models import Binding, Operation, OutboxItem, OutboxStatus
 from tests.sync.factories import make_xero, make_zoho_books
 
@@ -149,7 +149,7 @@ def test_an_uncertain_create_without_a_lookup_key_is_dead_lettered_not_resent(en
 
 
 def test_a_bulk_conflict_decision_while_the_create_is_in_flight_queues_an_update():
-    from apps.sync.conflict_services import _enqueue_many
+    from apps.sync.conflicts.services import _enqueue_many
 
     make_xero()
     client = Client.objects.create(name="Ada")

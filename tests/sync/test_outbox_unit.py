@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.clients.models import Client
-from apps.sync import outbox
+from apps.sync.engine import outbox
 from apps.sync.models import Binding, Entity, Operation, OutboxItem, OutboxStatus
 from tests.sync.factories import make_xero, make_zoho_books
 

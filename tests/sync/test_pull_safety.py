@@ -9,8 +9,9 @@ from django.contrib.contenttypes.models import ContentType
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
-from apps.sync import binder, engine
-from apps.sync.adapters.base import RemoteRecord
+from apps.sync.engine import importer as binder
+from apps.sync.engine import pull as engine
+from apps.sync.engine.records import RemoteRecord
 from apps.sync.models import Binding, BindingStatus, Entity, SyncCursor
 from tests.sync.factories import make_xero, make_zoho_books
 

@@ -8,7 +8,7 @@ import responses
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
-from apps.sync import engine
+from apps.sync.engine import pull as engine
 from apps.sync.models import Binding, Entity, SyncLog
 from tests.sync.factories import ZOHO_API, make_xero, make_zoho_books
 

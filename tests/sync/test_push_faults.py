@@ -9,7 +9,7 @@ from django.db import connection as db_connection
 from django.db import connections
 
 from apps.clients.models import Client
-from apps.sync import outbox
+from apps.sync.engine import outbox
 from apps.sync.models import Connection, OutboxItem, OutboxStatus
 from tests.sync.sandbox import point_settings_at, seed, sync
 
@@ -77,7 +77,7 @@ def test_creates_timing_out_after_commit_leave_exactly_one_remote_document_each(
     faults.fault_plan_clear(vendor="zoho", account=org)
     assert OutboxItem.objects.filter(status=OutboxStatus.DONE).count() == PUSHES
     assert OutboxItem.objects.filter(uncertain=True).count() >= PUSHES * 0.15  # faults happened
-    from apps.sync.backends import adapter_for
+    from apps.sync.engine.connections import adapter_for
 
     emails = _remote_emails(adapter_for(connection))
     assert len(emails) == PUSHES

@@ -9,9 +9,9 @@ import responses
 from django.contrib.contenttypes.models import ContentType
 
 from apps.clients.models import Client
-from apps.sync import outbox
-from apps.sync.conflict_models import Conflict, ConflictPolicy, ConflictStatus, Resolution
-from apps.sync.conflict_services import conflict_resolve
+from apps.sync.conflicts.models import Conflict, ConflictPolicy, ConflictStatus, Resolution
+from apps.sync.conflicts.services import conflict_resolve
+from apps.sync.engine import outbox
 from apps.sync.models import Binding, BindingStatus, Entity, OutboxItem, OutboxStatus
 from tests.sync.factories import make_zoho_books
 

@@ -8,7 +8,7 @@ from django.db import connection as db_connection
 from django.db import connections
 
 from apps.clients.models import Client
-from apps.sync import outbox, tokens
+from apps.sync.engine import outbox, tokens
 from apps.sync.models import Binding, Connection, Credential, OutboxItem, OutboxStatus, SyncLog
 from tests.sync.sandbox import point_settings_at, seed, sync
 from tests.sync.test_credentials import every_text_value_in_database
@@ -54,7 +54,7 @@ def test_connect_zoho_pull_contacts_and_nothing_changed_pull(sandbox):
     # The dump holds no token in clear: neither the seed's refresh token nor any access token.
     raw = every_text_value_in_database()
     credential = Credential.objects.get()
-    from apps.sync.crypto import decrypt_tokens
+    from apps.sync.engine.crypto import decrypt_tokens
 
     secrets = decrypt_tokens(credential.token_ciphertext)
     for secret in (zoho["refresh_token"], secrets["access_token"]):

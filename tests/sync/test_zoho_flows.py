@@ -12,7 +12,7 @@ from apps.invoices.models import Invoice
 from apps.quotes import services as quote_services
 from apps.sandbox import faults
 from apps.sandbox.zoho.models import BooksEstimate, BooksInvoice, CrmRecord
-from apps.sync import outbox
+from apps.sync.engine import outbox
 from apps.sync.models import Binding, BindingStatus, Connection, OutboxItem, OutboxStatus
 from tests.quotes.factories import DocClientFactory, DocServiceFactory
 from tests.sync.sandbox import point_settings_at, seed, sync

@@ -113,7 +113,7 @@ def test_catalogue_active_items_only_inactive_deactivates_price_keeps_quote_line
 def test_sync_run_reports_the_quotes_it_pushed(live_server, settings, agent_user, monkeypatch):
     connect(live_server, settings, crm=False)
     # Queued only (no drain kicked after commit), so `sync run` is what sends it.
-    monkeypatch.setattr("apps.sync.outbox._kick", lambda: None)
+    monkeypatch.setattr("apps.sync.engine.outbox._kick", lambda: None)
     service = Service.objects.create(name="Apostille", rate="300.00", sku="AP-001")
     quote = quote_services.quote_create(created_by=agent_user, client=DocClientFactory())
     quote_services.quote_line_add(quote=quote, service=service, quantity="1")

@@ -45,8 +45,7 @@ def test_pull_links_fifty_clients_by_email_and_ten_services_by_sku(live_server, 
 def test_admin_lists_show_sync_status_in_one_query(admin_client_mfa, db, monkeypatch):
     admin_client = admin_client_mfa
     # The connection points at the real vendor: nothing may try to send the clients made here.
-    monkeypatch.setattr("apps.sync.outbox._kick", lambda: None)
-    from apps.sync.flows import MODELS  # noqa: F401 - the entity -> model map used below
+    monkeypatch.setattr("apps.sync.engine.outbox._kick", lambda: None)
     from tests.sync.factories import make_zoho_books
 
     books = make_zoho_books()

@@ -13,10 +13,12 @@ from apps.clients.models import Client
 from apps.sandbox.models import WebhookDelivery
 from apps.sandbox.zoho import books, crm
 from apps.sandbox.zoho.models import BooksContact, BooksWebhook, CrmChannel, CrmRecord
-from apps.sync import webhook_services
+from apps.sync.connectors.zoho.books import webhooks as books_webhooks
+from apps.sync.connectors.zoho.crm import webhooks as crm_webhooks
 from apps.sync.models import Binding, Connection
 from apps.sync.selectors import sync_health
-from apps.sync.webhook_models import CrmWatchChannel, InboundWebhook, WebhookRefusal
+from apps.sync.webhooks import services as webhook_services
+from apps.sync.webhooks.models import CrmWatchChannel, InboundWebhook, WebhookRefusal
 from tests.sync.factories import make_zoho_books
 from tests.sync.sandbox import point_settings_at, seed, sync
 
@@ -33,7 +35,7 @@ def secrets(settings):
 
 
 def signed_post(client, body: bytes, *, org: str, secret: str = SECRET):
-    signature = webhook_services.books_signature(secret, {"organization_id": org}, body)
+    signature = books_webhooks.books_signature(secret, {"organization_id": org}, body)
     return client.post(
         f"{BOOKS_URL}?organization_id={org}",
         data=body,
@@ -94,7 +96,7 @@ def test_books_receiver_refuses_forged_and_malformed_and_stores_once(client, sec
 @pytest.mark.django_db
 def test_crm_receiver_checks_token_and_channel(client, secrets):
     books_connection = make_zoho_books()
-    from apps.sync.flows import connection_link_zoho_crm
+    from apps.sync.connectors.zoho.connect import connection_link_zoho_crm
 
     crm_connection = connection_link_zoho_crm(books=books_connection)
     CrmWatchChannel.objects.create(connection=crm_connection, channel_id="1000000000042")
@@ -186,7 +188,7 @@ def test_forged_webhook_gets_401_and_changes_nothing(live, live_server):
         data=body,
         headers={
             "Content-Type": "application/json",
-            "X-Zoho-Webhook-Signature": webhook_services.books_signature(
+            "X-Zoho-Webhook-Signature": books_webhooks.books_signature(
                 "NotTheSecret12345", {"organization_id": org}, body.encode()
             ),
         },
@@ -234,10 +236,10 @@ def test_crm_contact_edit_arrives_by_notification_and_the_channel_is_renewed(liv
     assert Client.objects.get(pk=bound.object_id).phone == "+27 11 000 4242"
 
     channel = CrmWatchChannel.objects.get()
-    assert webhook_services.crm_watch_renew_due() == []  # a day left: nothing to do
+    assert crm_webhooks.crm_watch_renew_due() == []  # a day left: nothing to do
     channel.expires_at = timezone.now() + timedelta(hours=2)
     channel.save()
-    from apps.sync.flow_tasks import crm_watch_renew_task
+    from apps.sync.connectors.zoho.tasks import crm_watch_renew_task
 
     assert crm_watch_renew_task() == [channel.channel_id]
     assert BooksWebhook.objects.count() == 3  # the Books webhooks exist: none added twice

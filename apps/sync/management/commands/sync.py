@@ -7,10 +7,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
-from apps.sync import engine, outbox, services
-from apps.sync.adapters.base import VendorError
+from apps.core.schedules import apply_schedules
+from apps.sync import services
+from apps.sync.engine import outbox, registry
+from apps.sync.engine import pull as engine
+from apps.sync.engine.records import VendorError
 from apps.sync.models import Connection, ConnectionStatus, Direction, OutboxItem, OutboxStatus
 from apps.sync.selectors import sync_health
+from apps.users.services import mfa_secrets_rotate_keys
 
 ENTITIES = ["clients", "services", "quotes", "invoices", "payments", "deals", "all"]
 
@@ -21,7 +25,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         connect = sub.add_parser("connect", help="Connect with a refresh token.")
-        connect.add_argument("vendor", choices=["zoho", "xero"])
+        connect.add_argument("vendor", choices=[a.vendor for a in registry.all_accounts()])
         connect.add_argument("--refresh-token", required=True)
         connect.add_argument("--organization-id", default="")
         connect.add_argument("--region", default="com")
@@ -49,31 +53,20 @@ class Command(BaseCommand):
 
     # --- connect --------------------------------------------------------------------------------
     def handle_connect(self, *, vendor, refresh_token, organization_id, region, name, crm, **_):
-        if vendor == "zoho":
-            connections = [
-                services.connection_connect_zoho_refresh_token(
-                    refresh_token=refresh_token,
-                    region=region,
-                    organization_id=organization_id,
-                    name=name,
-                )
-            ]
-            if crm:
-                from apps.sync.flows import connection_link_zoho_crm
-
-                connections.append(connection_link_zoho_crm(books=connections[0]))
-        else:
-            connections = services.connection_connect_xero_refresh_token(
-                refresh_token=refresh_token, name=name
-            )
-        from apps.sync.webhook_services import webhooks_subscribe
-
+        connections = services.connection_connect(
+            vendor=vendor,
+            refresh_token=refresh_token,
+            organization_id=organization_id,
+            region=region,
+            name=name,
+            crm=crm,
+        )
         for connection in connections:
             self.stdout.write(
                 f"connected: {connection.name} ({connection.provider} "
                 f"{connection.remote_account_id})"
             )
-            webhooks = webhooks_subscribe(connection=connection)
+            webhooks = services.connection_on_connect(connection=connection)
             if webhooks:
                 self.stdout.write(f"  webhooks: {webhooks}")
         self.stdout.write(json.dumps({"connected": [c.name for c in connections]}))
@@ -181,15 +174,11 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(sync_health(), default=str))
 
     def handle_schedules(self, **_):
-        from apps.core.schedules import apply_schedules
-
         result = apply_schedules()
         self.stdout.write(json.dumps(dict(result)))
 
     def handle_rotate_keys(self, **_):
         # TOTP secrets share the keys, so one rotation covers both.
-        from apps.users.services import mfa_secrets_rotate_keys
-
         count = services.credentials_rotate_keys()
         mfa_count = mfa_secrets_rotate_keys()
         self.stdout.write(json.dumps({"reencrypted": count, "mfa_reencrypted": mfa_count}))

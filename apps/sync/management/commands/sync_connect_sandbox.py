@@ -18,7 +18,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.wsgi import get_wsgi_application
 
 from apps.core.errors import ApplicationError
-from apps.sync import engine, services
+from apps.sync import services
+from apps.sync.engine import pull as engine
 from apps.sync.models import ConnectionStatus
 
 
@@ -86,16 +87,17 @@ class Command(BaseCommand):
         with serving_sandbox():
             try:
                 if "zoho" in answers:
-                    connections.append(
-                        services.connection_connect_zoho_refresh_token(
-                            refresh_token=answers["zoho"]["refresh_token"],
-                            organization_id=answers["zoho"].get("organization_id", ""),
-                            name="Zoho Books (sandbox)",
-                        )
+                    connections += services.connection_connect(
+                        vendor="zoho",
+                        refresh_token=answers["zoho"]["refresh_token"],
+                        organization_id=answers["zoho"].get("organization_id", ""),
+                        name="Zoho Books (sandbox)",
                     )
                 if "xero" in answers:
-                    connections += services.connection_connect_xero_refresh_token(
-                        refresh_token=answers["xero"]["refresh_token"], name="Xero (sandbox)"
+                    connections += services.connection_connect(
+                        vendor="xero",
+                        refresh_token=answers["xero"]["refresh_token"],
+                        name="Xero (sandbox)",
                     )
             except ApplicationError as error:
                 raise CommandError(error.message) from error

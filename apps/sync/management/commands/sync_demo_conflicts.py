@@ -4,7 +4,7 @@ conflicts (apps/sync/demo.py), with the sandbox served from a thread while it ru
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.errors import ApplicationError
-from apps.sync.demo import demo_sync_seed
+from apps.sync.connectors.zoho.demo import demo_sync_seed
 from apps.sync.management.commands.sync_connect_sandbox import serving_sandbox
 
 

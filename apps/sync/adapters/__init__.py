@@ -1,1 +1,0 @@
-"""Vendor adapters: one per provider on a shared HTTP client; they return plain records."""

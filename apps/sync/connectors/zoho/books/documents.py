@@ -1,0 +1,110 @@
+"""Quotes, invoices and payments -> Zoho Books estimates, invoices and customer payments. Pure:
+the caller passes the remote ids it has bound.
+
+Totals must come out equal on both sides. Syncdesk spreads a document discount over the lines
+before tax (apps/quotes/totals.py); Books' entity-level discount is taken after tax. So when any
+line carries tax, each line's share goes as that line's `discount` (an amount) and the entity
+discount is zero; with no tax anywhere the two are the same and the entity discount is sent.
+"""
+
+from decimal import Decimal
+
+from apps.sync.engine.entities import payment_reference
+
+ZERO = Decimal("0")
+
+ESTIMATE_STATUS = {
+    "sent": "status/sent",
+    "accepted": "status/accepted",
+    "rejected": "status/declined",
+}
+INVOICE_STATUS = {"sent": "status/sent", "void": "status/void"}
+PAYMENT_MODES = {
+    "cash": "cash",
+    "bank_transfer": "banktransfer",
+    "card": "creditcard",
+    "credit_card": "creditcard",
+    "cheque": "check",
+    "check": "check",
+}
+
+
+def _number(value: Decimal) -> float:
+    # Books takes JSON numbers; three-place quantities and rates survive the float round trip.
+    return float(value)
+
+
+def document_lines(lines, *, item_ids: dict[int, str]) -> tuple[list[dict], Decimal]:
+    """Vendor line items of a quote or invoice and the entity-level discount to send."""
+    lines = list(lines)
+    taxed = any(line.tax_rate for line in lines)
+    payload = []
+    discount = ZERO
+    for line in lines:
+        row = {
+            "name": line.name,
+            "description": line.description,
+            "rate": _number(line.rate),
+            "quantity": _number(line.quantity),
+            "tax_percentage": _number(line.tax_rate),
+        }
+        if line.service_id and line.service_id in item_ids:
+            row["item_id"] = item_ids[line.service_id]
+        if taxed and line.discount_amount:
+            row["discount"] = _number(line.discount_amount)
+        elif line.discount_amount:
+            discount += line.discount_amount
+        payload.append(row)
+    return payload, discount
+
+
+def estimate_payload(quote, lines, *, customer_id: str, item_ids: dict[int, str]) -> dict:
+    line_items, discount = document_lines(lines, item_ids=item_ids)
+    payload = {
+        "customer_id": customer_id,
+        "reference_number": quote.number,
+        "date": quote.issue_date.isoformat(),
+        "currency_code": quote.currency,
+        "line_items": line_items,
+        "discount": _number(discount),
+        "notes": quote.notes,
+        "terms": quote.terms,
+    }
+    if quote.valid_until:
+        payload["expiry_date"] = quote.valid_until.isoformat()
+    return payload
+
+
+def invoice_payload(
+    invoice, lines, *, customer_id: str, item_ids: dict[int, str], estimate_id: str = ""
+) -> dict:
+    line_items, discount = document_lines(lines, item_ids=item_ids)
+    payload = {
+        "customer_id": customer_id,
+        "reference_number": invoice.number,
+        "date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "currency_code": invoice.currency,
+        "line_items": line_items,
+        "discount": _number(discount),
+        "notes": invoice.notes,
+        "terms": invoice.terms,
+    }
+    if estimate_id:
+        payload["estimate_id"] = estimate_id
+    return payload
+
+
+def payment_payload(payment, *, customer_id: str, invoice_id: str) -> dict:
+    description = f"Syncdesk payment on {payment.invoice.number}"
+    if payment.reference:
+        description += f" (reference {payment.reference})"
+    return {
+        "customer_id": customer_id,
+        "payment_mode": PAYMENT_MODES.get(payment.mode, "others"),
+        "amount": _number(payment.amount),
+        "date": payment.date.isoformat(),
+        "reference_number": payment_reference(payment),
+        "description": description,
+        "invoices": [{"invoice_id": invoice_id, "amount_applied": _number(payment.amount)}],
+    }

@@ -1,0 +1,66 @@
+"""Clients and services <-> Zoho Books contacts and items: pure functions between canonical
+snapshots (apps/sync/engine/entities.py) and Books payloads."""
+
+from decimal import Decimal
+
+from apps.sync.engine.entities import money_text, text
+from apps.sync.engine.records import RemoteRecord
+
+
+def _address_lines(parts) -> str:
+    return "\n".join(p for p in (text(x) for x in parts) if p)
+
+
+def contact_from_books(record: RemoteRecord) -> dict:
+    data = record.data
+    address = data.get("billing_address") or {}
+    return {
+        "name": text(data.get("contact_name"))[:200],
+        "email": text(data.get("email")).lower()[:254],
+        "phone": text(data.get("phone"))[:50],
+        "mobile": text(data.get("mobile"))[:50],
+        "company": text(data.get("company_name"))[:200],
+        "billing_address": _address_lines(
+            [address.get(k) for k in ("address", "street2", "city", "state", "zip", "country")]
+        ),
+        "active": (data.get("status") or "active") == "active",
+    }
+
+
+def contact_to_books(client: dict) -> dict:
+    payload = {
+        "contact_name": client["name"],
+        "company_name": client.get("company", ""),
+        "contact_type": "customer",
+        "email": client.get("email", ""),
+        "phone": client.get("phone", ""),
+        "mobile": client.get("mobile", ""),
+    }
+    if client.get("billing_address"):
+        payload["billing_address"] = {"address": client["billing_address"]}
+    return payload
+
+
+def item_from_books(record: RemoteRecord) -> dict:
+    data = record.data
+    return {
+        "name": text(data.get("name") or data.get("item_name"))[:200],
+        "description": text(data.get("description")),
+        "rate": money_text(data.get("rate")),
+        "unit": text(data.get("unit"))[:30] or "Each",
+        "sku": text(data.get("sku"))[:64],
+        "active": (data.get("status") or "active") == "active",
+    }
+
+
+def item_to_books(service: dict) -> dict:
+    payload = {
+        "name": service["name"],
+        "description": service.get("description", ""),
+        "rate": float(Decimal(service["rate"])),
+        "unit": service.get("unit") or "Each",
+        "product_type": "service",
+    }
+    if service.get("sku"):
+        payload["sku"] = service["sku"]
+    return payload

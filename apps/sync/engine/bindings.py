@@ -1,0 +1,157 @@
+"""Bindings: the one place that writes them (one row per connection, entity and local object,
+holding the remote id and number, the remote modified time and the base snapshot), and
+`ensure_bound`, which finds or creates a document's dependencies (its client, its services)."""
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from apps.sync.engine import registry
+from apps.sync.engine.bulk import insert_rows
+from apps.sync.engine.entities import entity as entity_spec
+from apps.sync.engine.records import NoLookupKey, Rejected, RemoteRecord
+from apps.sync.models import Binding, BindingStatus, Connection, Operation
+
+BINDING_UPDATE_FIELDS = [
+    "base_snapshot",
+    "remote_modified_at",
+    "remote_number",
+    "status",
+    "synced_at",
+    "last_error",
+]
+
+
+def _content_type(entity: str) -> ContentType:
+    return ContentType.objects.get_for_model(entity_spec(entity).model)
+
+
+def bound_remote_id(connection: Connection, entity: str, object_id: int) -> str | None:
+    return (
+        Binding.objects.filter(
+            connection=connection, entity=entity, object_id=object_id, remote_id__isnull=False
+        )
+        .values_list("remote_id", flat=True)
+        .first()
+    )
+
+
+def binding_bind(
+    connection: Connection,
+    entity: str,
+    object_id: int,
+    *,
+    record: RemoteRecord,
+    base: dict | None = None,
+) -> None:
+    """The local object is the vendor's `record`: synced, with `base` as the agreed snapshot."""
+    Binding.objects.update_or_create(
+        connection=connection,
+        entity=entity,
+        object_id=object_id,
+        defaults={
+            "content_type": _content_type(entity),
+            "remote_id": record.remote_id,
+            "remote_number": (record.number or "")[:100],
+            "remote_modified_at": record.modified_at,
+            "base_snapshot": base or {},
+            "status": BindingStatus.SYNCED,
+            "synced_at": timezone.now(),
+            "last_error": "",
+        },
+    )
+
+
+def binding_mark_pending(connection: Connection, entity: str, object_id: int) -> None:
+    """A document waiting to be pushed shows as pending (a held conflict stays a conflict)."""
+    Binding.objects.get_or_create(
+        connection=connection,
+        entity=entity,
+        object_id=object_id,
+        defaults={"content_type": _content_type(entity), "status": BindingStatus.PENDING},
+    )
+    Binding.objects.filter(
+        connection=connection, entity=entity, object_id=object_id, remote_id__isnull=False
+    ).exclude(status=BindingStatus.CONFLICT).update(status=BindingStatus.PENDING, last_error="")
+
+
+def binding_mark_synced(connection: Connection, entity: str, object_id: int) -> None:
+    Binding.objects.filter(connection=connection, entity=entity, object_id=object_id).update(
+        status=BindingStatus.SYNCED, last_error="", synced_at=timezone.now()
+    )
+
+
+def binding_mark_failed(connection_id: int, entity: str, object_id: int, *, error: str) -> None:
+    Binding.objects.filter(connection_id=connection_id, entity=entity, object_id=object_id).update(
+        status=BindingStatus.FAILED, last_error=error[:2000]
+    )
+
+
+def binding_forget(binding: Binding) -> None:
+    """The local object is gone: its binding goes, so the remote record binds afresh."""
+    binding.delete()
+
+
+def bindings_insert(connection: Connection, entity: str, rows) -> None:
+    """Bind many new (object, record, base) triples at once (a pulled page)."""
+    content_type = _content_type(entity)
+    now = timezone.now()
+    insert_rows(
+        Binding,
+        [
+            {
+                "connection_id": connection.pk,
+                "entity": entity,
+                "content_type_id": content_type.pk,
+                "object_id": obj.pk,
+                "remote_id": record.remote_id,
+                "remote_number": record.number[:100],
+                "remote_modified_at": record.modified_at,
+                "base_snapshot": base,
+                "status": BindingStatus.SYNCED,
+                "last_error": "",
+                "synced_at": now,
+            }
+            for obj, record, base in rows
+        ],
+    )
+
+
+def bindings_update(bindings: list[Binding], fields: list[str] | None = None) -> None:
+    """Write back bindings the caller changed (merged on a pull, released by a decision)."""
+    if bindings:
+        Binding.objects.bulk_update(bindings, fields or BINDING_UPDATE_FIELDS, batch_size=500)
+
+
+def ensure_bound(ctx, entity: str, obj) -> str:
+    """The remote id of a document's dependency on `ctx.connection`: its binding, else the
+    record the vendor already has under our reference, else a new one; bound either way.
+
+    Looked up before every create, so a dependency is never made twice however often the
+    document that needs it is retried.
+    """
+    remote_id = bound_remote_id(ctx.connection, entity, obj.pk)
+    if remote_id:
+        return remote_id
+    connector = registry.connector(ctx.connection.provider)
+    exporter = connector.exporters[(entity, Operation.CREATE)]
+    try:
+        try:
+            record = exporter.lookup(ctx, obj) if exporter.lookup else None
+        except NoLookupKey:
+            record = None  # nothing to find it by: never sent before, so safe to create
+        if record is None:
+            record = exporter.send(ctx, obj)
+    except Rejected as error:
+        raise Rejected(
+            f"The {entity_spec(entity).label} '{obj}' could not be bound to "
+            f"{connector.label}: {error}",
+            status=error.status,
+        ) from error
+    binding_bind(
+        ctx.connection,
+        entity,
+        obj.pk,
+        record=record,
+        base=exporter.base(record) if exporter.base else {},
+    )
+    return record.remote_id

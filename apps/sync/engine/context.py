@@ -1,0 +1,46 @@
+"""What an exporter is handed: the outbox item being sent, its connection and a ready adapter,
+and a way to reach a linked connection (a Books organisation's CRM) with the same priority."""
+
+from dataclasses import dataclass, field
+
+from apps.sync.engine.connections import adapter_for
+from apps.sync.models import Connection, OutboxItem, Priority
+
+
+@dataclass
+class PushContext:
+    connection: Connection
+    adapter: object
+    item: OutboxItem | None = None
+    priority: int = Priority.USER
+    # The bound remote id, for updates and status actions.
+    remote_id: str = ""
+    bound: bool = False  # the create was bound as soon as the vendor answered
+    _linked: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def for_item(cls, item: OutboxItem) -> "PushContext":
+        return cls(
+            connection=item.connection,
+            adapter=adapter_for(item.connection, priority=item.priority),
+            item=item,
+            priority=item.priority,
+        )
+
+    @property
+    def idempotency_key(self) -> str:
+        return str(self.item.idempotency_key) if self.item else ""
+
+    @property
+    def intent(self) -> dict:
+        return self.item.intent if self.item else {}
+
+    def for_connection(self, connection: Connection) -> "PushContext":
+        """A context on another connection (no item: what is made there is a dependency)."""
+        if connection.pk not in self._linked:
+            self._linked[connection.pk] = PushContext(
+                connection=connection,
+                adapter=adapter_for(connection, priority=self.priority),
+                priority=self.priority,
+            )
+        return self._linked[connection.pk]

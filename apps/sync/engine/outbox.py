@@ -1,0 +1,585 @@
+"""The outbox: local changes waiting to reach a vendor. Rows are written in the same transaction
+as the change (one enqueue for every entity), claimed with skip_locked and a lease, sent by one
+process loop through the connector's exporter, retried with full-jitter exponential backoff and
+dead-lettered after the last attempt. Every create goes the same way: marked attempted
+(uncertain) and committed before it is sent, and looked up by our reference before any retry,
+so a retry never makes a second remote document. Documents of one connection go out strictly in
+the order they were queued (a quote's estimate before its acceptance, its invoice, payments)."""
+
+import logging
+import os
+import random
+import socket
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from apps.sync.engine import registry
+from apps.sync.engine.bindings import (
+    binding_bind,
+    binding_mark_failed,
+    binding_mark_pending,
+    binding_mark_synced,
+    bound_remote_id,
+)
+from apps.sync.engine.context import PushContext
+from apps.sync.engine.entities import DOCUMENT_ENTITIES
+from apps.sync.engine.entities import entity as entity_spec
+from apps.sync.engine.recording import RecordHeld, merge_before_push
+from apps.sync.engine.records import NoLookupKey, NotFound, Rejected, RemoteRecord, VendorError
+from apps.sync.models import (
+    Binding,
+    BindingStatus,
+    Connection,
+    ConnectionStatus,
+    Operation,
+    OutboxItem,
+    OutboxStatus,
+    Priority,
+)
+
+logger = logging.getLogger(__name__)
+
+# A push held by a conflict waits as pending with this due time; it is claimable again once its
+# binding is no longer in conflict (the admin decided, or a pull found the sides agree).
+HELD_UNTIL = datetime(2999, 12, 31, tzinfo=UTC)
+UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
+# The task the queue runs to drain; the path is stored in queued tasks and schedules.
+DRAIN_TASK = "apps.sync.tasks.outbox_drain_task"
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Full jitter: a random wait up to base * 2^(attempts-1), capped."""
+    ceiling = min(
+        settings.SYNC_OUTBOX_BACKOFF_CAP,
+        settings.SYNC_OUTBOX_BACKOFF_BASE * 2 ** max(0, attempts - 1),
+    )
+    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+
+
+# --- enqueue ------------------------------------------------------------------------------------
+def _pushes(connection: Connection, entity: str, operation: str) -> bool:
+    return registry.connector(connection.provider).pushes(entity, operation)
+
+
+def outbox_enqueue(
+    *,
+    connection: Connection,
+    entity: str,
+    obj,
+    operation: str | None = None,
+    intent: dict | None = None,
+    priority: int = Priority.USER,
+) -> OutboxItem | None:
+    """Queue a push of `obj` to `connection`; call inside the transaction of the change.
+
+    Without an operation, a bound record (or one whose create is in flight) is updated and any
+    other created. A plain create or update still waiting is not queued twice: it reads the row
+    as it is when it is sent. Returns None when the connector does not push this.
+    """
+    if operation is None:
+        bound = bound_remote_id(connection, entity, obj.pk) is not None
+        creating = OutboxItem.objects.filter(
+            connection=connection,
+            entity=entity,
+            object_id=obj.pk,
+            operation=Operation.CREATE,
+            status=OutboxStatus.IN_FLIGHT,
+        ).exists()
+        operation = Operation.UPDATE if bound or creating else Operation.CREATE
+    if not _pushes(connection, entity, operation):
+        return None
+    if operation in (Operation.CREATE, Operation.UPDATE) and not intent:
+        waiting = OutboxItem.objects.filter(
+            connection=connection,
+            entity=entity,
+            object_id=obj.pk,
+            operation__in=[Operation.CREATE, Operation.UPDATE],
+            status=OutboxStatus.PENDING,
+        ).first()
+        if waiting is not None:
+            return waiting
+    spec = entity_spec(entity)
+    if spec.document:
+        binding_mark_pending(connection, entity, obj.pk)
+    item = OutboxItem.objects.create(
+        connection=connection,
+        entity=entity,
+        operation=operation,
+        object_id=obj.pk,
+        intent=intent or {},
+        reference=spec.reference(obj)[:100],
+        priority=priority,
+        next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(_kick)
+    return item
+
+
+def outbox_enqueue_many(
+    *, connection: Connection, entity: str, objs, priority: int = Priority.BULK
+) -> int:
+    """Queue a plain push of each of `objs` (a bulk write: an import, a bulk decision) in a few
+    queries, by the rules of `outbox_enqueue`. Returns how many items were queued."""
+    if not objs or not (
+        _pushes(connection, entity, Operation.CREATE)
+        or _pushes(connection, entity, Operation.UPDATE)
+    ):
+        return 0
+    ids = [obj.pk for obj in objs]
+    bound = set(
+        Binding.objects.filter(
+            connection=connection, entity=entity, object_id__in=ids, remote_id__isnull=False
+        ).values_list("object_id", flat=True)
+    )
+    items = OutboxItem.objects.filter(connection=connection, entity=entity, object_id__in=ids)
+    # A create in flight will bind the record: the change is an update that runs after it.
+    bound |= set(
+        items.filter(operation=Operation.CREATE, status=OutboxStatus.IN_FLIGHT).values_list(
+            "object_id", flat=True
+        )
+    )
+    waiting = set(
+        items.filter(
+            operation__in=[Operation.CREATE, Operation.UPDATE], status=OutboxStatus.PENDING
+        ).values_list("object_id", flat=True)
+    )
+    spec = entity_spec(entity)
+    now = timezone.now()
+    new = []
+    for obj in {obj.pk: obj for obj in objs if obj.pk not in waiting}.values():
+        operation = Operation.UPDATE if obj.pk in bound else Operation.CREATE
+        if not _pushes(connection, entity, operation):
+            continue
+        new.append(
+            OutboxItem(
+                connection=connection,
+                entity=entity,
+                operation=operation,
+                object_id=obj.pk,
+                reference=spec.reference(obj)[:100],
+                priority=priority,
+                next_attempt_at=now,
+            )
+        )
+    OutboxItem.objects.bulk_create(new, batch_size=500)
+    if new:
+        transaction.on_commit(_kick)
+    return len(new)
+
+
+def _kick() -> None:
+    """Drain soon after commit; the minute sweep is the safety net if this is lost."""
+    try:
+        async_task(DRAIN_TASK, None)
+    except Exception:  # the queue being down must not undo the local change
+        logger.exception("could not enqueue the outbox drain")
+
+
+# --- claim --------------------------------------------------------------------------------------
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
+
+
+def outbox_claim(
+    *,
+    owner: str,
+    limit: int = 10,
+    connection_id: int | None = None,
+    entity: str | None = None,
+    exclude_ids: set[int] | None = None,
+) -> list[int]:
+    """Claim due items (pending, or in flight with a lapsed lease) for `owner`.
+
+    One record is pushed by one worker at a time, in order: an item is skipped while another
+    item of the same record is in flight, or while an earlier create of it is still waiting.
+    """
+    now = timezone.now()
+    still_held = Binding.objects.filter(
+        connection_id=OuterRef("connection_id"),
+        entity=OuterRef("entity"),
+        object_id=OuterRef("object_id"),
+        status=BindingStatus.CONFLICT,
+    )
+    due = (
+        Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        | Q(status=OutboxStatus.IN_FLIGHT, lease_until__lt=now)
+        | (Q(status=OutboxStatus.PENDING, next_attempt_at=HELD_UNTIL) & ~Exists(still_held))
+    )
+    same_record = OutboxItem.objects.filter(
+        connection_id=OuterRef("connection_id"),
+        entity=OuterRef("entity"),
+        object_id=OuterRef("object_id"),
+    ).exclude(pk=OuterRef("pk"))
+    busy = Exists(same_record.filter(status=OutboxStatus.IN_FLIGHT)) | Exists(
+        same_record.filter(
+            operation=Operation.CREATE, status=OutboxStatus.PENDING, pk__lt=OuterRef("pk")
+        )
+    )
+    with transaction.atomic():
+        query = OutboxItem.objects.select_for_update(skip_locked=True).filter(due)
+        query = query.exclude(connection__status=ConnectionStatus.DISABLED).exclude(busy)
+        if connection_id:
+            query = query.filter(connection_id=connection_id)
+        if entity:
+            query = query.filter(entity=entity)
+        if exclude_ids:
+            query = query.exclude(pk__in=exclude_ids)
+        items, seen = [], set()
+        for item in query.order_by("priority", "next_attempt_at", "id")[:limit]:
+            key = (item.connection_id, item.entity, item.object_id)
+            if key not in seen:  # two items of one record: the second waits for the next claim
+                seen.add(key)
+                items.append(item)
+        lease_until = now + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
+        for item in items:
+            item.status = OutboxStatus.IN_FLIGHT
+            item.lease_until = lease_until
+            item.lease_owner = owner
+            item.attempts += 1
+        OutboxItem.objects.bulk_update(items, ["status", "lease_until", "lease_owner", "attempts"])
+    return [item.pk for item in items]
+
+
+# --- process ------------------------------------------------------------------------------------
+def outbox_process(*, item_id: int, owner: str) -> str:
+    """Send one claimed item through its connector's exporter; returns its new status."""
+    item = OutboxItem.objects.select_related("connection__credential").get(pk=item_id)
+    if item.status != OutboxStatus.IN_FLIGHT or item.lease_owner != owner:
+        return item.status  # the lease went to someone else
+    spec = entity_spec(item.entity)
+    if spec.document:
+        blocker = _blocker(item)
+        if blocker is not None:
+            return _wait_behind(item, blocker)
+    obj = spec.model.objects.filter(pk=item.object_id).first()
+    if obj is None:
+        return _finish(item, OutboxStatus.DISCARDED, error="The local record no longer exists.")
+    connector = registry.connector(item.connection.provider)
+    exporter = connector.exporters.get((item.entity, item.operation))
+    if exporter is None:
+        return _finish(
+            item,
+            OutboxStatus.DEAD,
+            error=f"{connector.label} has no {item.operation} for {item.entity}.",
+        )
+    ctx = PushContext.for_item(item)
+    was_uncertain = item.uncertain
+    try:
+        record = _push(ctx, exporter, spec, obj)
+    except LeaseLost:
+        return OutboxItem.objects.get(pk=item.pk).status
+    except NoLookupKey as error:
+        return _finish(item, OutboxStatus.DEAD, error=str(error))
+    except (Rejected, NotFound) as error:
+        _settle_uncertain(item, was_uncertain, error)
+        return _finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
+    except VendorError as error:  # transient, throttled, credentials refused
+        _settle_uncertain(item, was_uncertain, error)
+        return _retry_later(item, error)
+    except RecordHeld as error:
+        return _park(item, error)
+    with transaction.atomic():
+        if not _still_ours(item):
+            # The lease lapsed and another worker holds the item: it looks the create up by
+            # our reference (marked uncertain before the call) and binds it itself.
+            return OutboxItem.objects.get(pk=item.pk).status
+        if record is not None and item.operation != Operation.ACTION and not ctx.bound:
+            _bind(ctx, exporter, record)
+        else:
+            binding_mark_synced(item.connection, item.entity, item.object_id)
+        remote_id = record.remote_id if record is not None else ctx.remote_id
+        return _finish_locked(item, OutboxStatus.DONE, remote_id=remote_id)
+
+
+def _push(ctx: PushContext, exporter, spec, obj) -> RemoteRecord | None:
+    item = ctx.item
+    remote_id = bound_remote_id(item.connection, item.entity, obj.pk)
+    if item.operation == Operation.CREATE and not remote_id:
+        return _create(ctx, exporter, obj)
+    if item.operation == Operation.CREATE and not spec.merged:
+        # Created and bound by an earlier attempt: only the follow-up may be left to do.
+        ctx.remote_id = remote_id
+        if exporter.after is not None:
+            exporter.after(ctx, obj, None)
+        return None
+    if not remote_id:
+        raise Rejected(
+            f"Nothing to {item.operation}: the {spec.label} is not bound to a remote record yet."
+        )
+    ctx.remote_id = remote_id
+    if item.operation != Operation.ACTION and spec.merged:
+        # A create of a record bound meanwhile is an update. Read the vendor's record and merge
+        # first: only the merged result is pushed.
+        update = registry.connector(item.connection.provider).exporters.get(
+            (item.entity, Operation.UPDATE), exporter
+        )
+        if update.fetch is not None:
+            current = update.fetch(ctx, remote_id)
+            binding = Binding.objects.get(
+                connection=item.connection, entity=item.entity, object_id=obj.pk
+            )
+            if not merge_before_push(
+                binding=binding,
+                obj=obj,
+                remote_record=current,
+                snapshot=spec.snapshot,
+                from_remote=update.base,
+            ):
+                return current
+        return update.send(ctx, obj)
+    return exporter.send(ctx, obj)
+
+
+def _create(ctx: PushContext, exporter, obj) -> RemoteRecord:
+    """Look up an uncertain create first; mark it attempted and commit before sending; bind as
+    soon as the vendor answers; then the exporter's idempotent follow-up."""
+    item = ctx.item
+    record = None
+    if item.uncertain and not exporter.idempotent:
+        if exporter.lookup is None:
+            raise NoLookupKey(
+                f"An earlier attempt to create {item.entity} #{obj.pk} may have reached "
+                f"{item.connection.get_provider_display()}, which cannot be searched for it: "
+                "check the vendor, then bind or requeue this item."
+            )
+        record = exporter.lookup(ctx, obj)
+    if record is None:
+        _mark_attempted(item)
+        record = exporter.send(ctx, obj)
+    with transaction.atomic():
+        if not _still_ours(item):
+            raise LeaseLost(f"Outbox item #{item.pk} went to another worker during the call.")
+        _bind(ctx, exporter, record)
+    ctx.bound = True
+    ctx.remote_id = record.remote_id
+    if exporter.after is not None:
+        exporter.after(ctx, obj, record)
+    return record
+
+
+def _bind(ctx: PushContext, exporter, record: RemoteRecord) -> None:
+    item = ctx.item
+    binding_bind(
+        item.connection,
+        item.entity,
+        item.object_id,
+        record=record,
+        base=exporter.base(record) if exporter.base else {},
+    )
+
+
+def _blocker(item: OutboxItem) -> OutboxItem | None:
+    """The earliest unfinished document item of the connection queued before this one."""
+    return (
+        OutboxItem.objects.filter(
+            connection_id=item.connection_id,
+            entity__in=DOCUMENT_ENTITIES,
+            id__lt=item.id,
+            status__in=UNFINISHED,
+        )
+        .order_by("id")
+        .first()
+    )
+
+
+def _wait_behind(item: OutboxItem, blocker: OutboxItem) -> str:
+    """Not an attempt: wait behind the earliest unfinished item, keeping the order."""
+    with transaction.atomic():
+        if not _still_ours(item):
+            return OutboxItem.objects.get(pk=item.pk).status
+        item.status = OutboxStatus.PENDING
+        item.attempts = max(0, item.attempts - 1)
+        item.lease_until = None
+        item.next_attempt_at = max(timezone.now(), blocker.next_attempt_at) + timedelta(
+            microseconds=item.id - blocker.id
+        )
+        item.last_error = f"Waiting for outbox item #{blocker.pk} to be sent first."
+        item.save(
+            update_fields=["status", "attempts", "lease_until", "next_attempt_at", "last_error"]
+        )
+    return item.status
+
+
+def _settle_uncertain(item: OutboxItem, was_uncertain: bool, error: VendorError) -> None:
+    """A create marked as attempted that the vendor answered definitely (a rejection, a 429,
+    refused credentials, a connection never made) made nothing: it is certain again."""
+    if item.uncertain and not was_uncertain and not getattr(error, "uncertain", False):
+        item.uncertain = False
+        OutboxItem.objects.filter(pk=item.pk, lease_owner=item.lease_owner).update(uncertain=False)
+
+
+class LeaseLost(Exception):
+    """Our lease on the item went to another worker before the call: we must not send."""
+
+
+def _still_ours(item: OutboxItem) -> bool:
+    """Lock the item and check we still hold it; call inside a transaction."""
+    return (
+        OutboxItem.objects.select_for_update()
+        .filter(pk=item.pk, status=OutboxStatus.IN_FLIGHT, lease_owner=item.lease_owner)
+        .exists()
+    )
+
+
+def _mark_attempted(item: OutboxItem) -> None:
+    """Before a create leaves: commit that it may reach the vendor (so any later claimer looks
+    it up first), renew the lease, and check it is still ours. Raises LeaseLost if it is not."""
+    lease_until = timezone.now() + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
+    with transaction.atomic():
+        marked = OutboxItem.objects.filter(
+            pk=item.pk, status=OutboxStatus.IN_FLIGHT, lease_owner=item.lease_owner
+        ).update(uncertain=True, lease_until=lease_until)
+    if not marked:
+        raise LeaseLost(f"Outbox item #{item.pk} is no longer leased to {item.lease_owner}.")
+    item.uncertain = True
+    item.lease_until = lease_until
+
+
+def _finish(item, status, *, error="", http_status=None, remote_id="") -> str:
+    with transaction.atomic():
+        if not _still_ours(item):
+            return OutboxItem.objects.get(pk=item.pk).status  # another worker holds it now
+        return _finish_locked(
+            item, status, error=error, http_status=http_status, remote_id=remote_id
+        )
+
+
+def _finish_locked(item, status, *, error="", http_status=None, remote_id="") -> str:
+    item.status = status
+    item.lease_until = None
+    item.last_error = error[:2000]
+    item.last_http_status = http_status
+    item.remote_id = remote_id or item.remote_id
+    item.finished_at = timezone.now()
+    item.save(
+        update_fields=[
+            "status",
+            "lease_until",
+            "last_error",
+            "last_http_status",
+            "remote_id",
+            "finished_at",
+        ]
+    )
+    if status == OutboxStatus.DEAD:
+        binding_mark_failed(item.connection_id, item.entity, item.object_id, error=error)
+    return status
+
+
+def _park(item: OutboxItem, error: RecordHeld) -> str:
+    """Keep a push held by a conflict waiting (not discarded) until the conflict is decided;
+    the hold is not a failed attempt."""
+    with transaction.atomic():
+        if not _still_ours(item):
+            return OutboxItem.objects.get(pk=item.pk).status
+        item.status = OutboxStatus.PENDING
+        item.lease_until = None
+        item.next_attempt_at = HELD_UNTIL
+        item.attempts = max(0, item.attempts - 1)
+        item.last_error = str(error)[:2000]
+        item.last_http_status = None
+        item.save(
+            update_fields=[
+                "status",
+                "lease_until",
+                "next_attempt_at",
+                "attempts",
+                "last_error",
+                "last_http_status",
+            ]
+        )
+    return item.status
+
+
+def _retry_later(item: OutboxItem, error: VendorError) -> str:
+    with transaction.atomic():
+        if not _still_ours(item):
+            return OutboxItem.objects.get(pk=item.pk).status  # another worker holds it now
+        return _retry_later_locked(item, error)
+
+
+def _retry_later_locked(item: OutboxItem, error: VendorError) -> str:
+    if getattr(error, "uncertain", False) and item.operation == Operation.CREATE:
+        item.uncertain = True
+    if item.attempts >= settings.SYNC_OUTBOX_MAX_ATTEMPTS:
+        item.save(update_fields=["uncertain"])
+        return _finish_locked(
+            item,
+            OutboxStatus.DEAD,
+            error=f"{error} (after {item.attempts} attempts)",
+            http_status=error.status,
+        )
+    delay = backoff_seconds(item.attempts)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        delay = max(delay, retry_after * settings.SYNC_CLOCK_SCALE)
+    item.status = OutboxStatus.PENDING
+    item.lease_until = None
+    item.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+    item.last_error = str(error)[:2000]
+    item.last_http_status = error.status
+    item.save(
+        update_fields=[
+            "status",
+            "lease_until",
+            "next_attempt_at",
+            "last_error",
+            "last_http_status",
+            "uncertain",
+        ]
+    )
+    return item.status
+
+
+# --- drain --------------------------------------------------------------------------------------
+def outbox_drain(
+    *,
+    connection_id: int | None = None,
+    entity: str | None = None,
+    batch: int = 10,
+    max_items: int | None = None,
+) -> dict[str, int]:
+    """Claim and send due items until none is due; returns counts per outcome."""
+    owner = _owner()
+    counts: dict[str, int] = {}
+    handled = 0
+    handled_ids: set[int] = set()
+    while max_items is None or handled < max_items:
+        # An item retried later is not retried again within the same drain.
+        ids = outbox_claim(
+            owner=owner,
+            limit=batch,
+            connection_id=connection_id,
+            entity=entity,
+            exclude_ids=handled_ids,
+        )
+        if not ids:
+            break
+        for item_id in ids:
+            status = outbox_process(item_id=item_id, owner=owner)
+            counts[status] = counts.get(status, 0) + 1
+            handled += 1
+            handled_ids.add(item_id)
+    return counts
+
+
+# --- admin actions ------------------------------------------------------------------------------
+def outbox_requeue(*, items) -> int:
+    return items.filter(status__in=[OutboxStatus.DEAD, OutboxStatus.DISCARDED]).update(
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        lease_until=None,
+        finished_at=None,
+    )
+
+
+def outbox_discard(*, items) -> int:
+    return items.exclude(status=OutboxStatus.DONE).update(
+        status=OutboxStatus.DISCARDED, finished_at=timezone.now(), lease_until=None
+    )

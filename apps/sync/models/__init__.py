@@ -1,0 +1,305 @@
+"""The sync app's tables: connections and their encrypted credentials, bindings, runs, per-call
+logs, the outbox and the shared rate budgets (the conflict and webhook tables live in their
+sub-packages and are re-exported here)."""
+
+import uuid
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+
+from apps.core.models import TimeStampedModel
+from apps.sync.engine import registry
+
+
+class Entity(models.TextChoices):
+    CLIENTS = "clients", "Clients"
+    SERVICES = "services", "Services"
+    QUOTES = "quotes", "Quotes"
+    INVOICES = "invoices", "Invoices"
+    PAYMENTS = "payments", "Payments"
+    DEALS = "deals", "Deals"
+
+
+class Credential(TimeStampedModel):
+    """An OAuth token set, encrypted at rest; never shown, logged or passed to a task.
+
+    `token_ciphertext` is a MultiFernet token of the JSON token set (see apps/sync/crypto.py);
+    the other fields are not secret and exist so that expiry and age can be shown and queried.
+    """
+
+    # The issuer's key in the connector registry ("zoho", "xero"): no choices fixed here, so a
+    # new vendor needs no migration of the engine.
+    vendor = models.CharField(max_length=10)
+    token_ciphertext = models.TextField(editable=False)
+    # Zoho: the API host and accounts server the token answer named (per data centre).
+    api_domain = models.URLField(blank=True)
+    accounts_server = models.URLField(blank=True)
+    access_expires_at = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    refresh_count = models.PositiveIntegerField(default=0)
+    last_refresh_error = models.CharField(max_length=300, blank=True)
+    # Where row locks cannot span a vendor call (SQLite: the write lock would block a sandbox
+    # served from the same file), a refresh is single-flight through this lease instead.
+    refresh_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    refresh_lease_owner = models.CharField(max_length=64, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.vendor.title()} credential #{self.pk}"
+
+
+class ConnectionStatus(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    NEEDS_REAUTH = "needs_reauth", "Needs re-authorisation"
+    DISABLED = "disabled", "Disabled"
+
+
+class Connection(TimeStampedModel):
+    """One vendor account we sync with: a Zoho organisation or a Xero tenant."""
+
+    # A key registered by a connector (apps/sync/connectors/*/connector.py): "zoho_books",
+    # "zoho_crm", "xero"; the registry, not a choices list, says which exist.
+    provider = models.CharField(max_length=20)
+    name = models.CharField(max_length=100, unique=True)
+    # Zoho Books organization_id, Zoho CRM org id, or Xero tenantId.
+    remote_account_id = models.CharField("organisation / tenant id", max_length=100)
+    # Xero's connection id (for DELETE /connections/{id}); empty for Zoho.
+    remote_connection_id = models.CharField(max_length=100, blank=True)
+    region = models.CharField("data centre", max_length=10, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.CONNECTED
+    )
+    credential = models.ForeignKey(Credential, on_delete=models.PROTECT, related_name="connections")
+    # Overrides the built-in daily quota (plans differ: Zoho Books 1,000-10,000, Xero 1,000/5,000).
+    daily_limit = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "remote_account_id"], name="sync_connection_one_per_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_provider_display(self) -> str:
+        return registry.provider_label(self.provider)
+
+
+class BindingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SYNCED = "synced", "Synced"
+    FAILED = "failed", "Failed"
+    CONFLICT = "conflict", "Conflict"
+
+
+class Binding(models.Model):
+    """Links one local object to one remote record, with the base snapshot both agreed on."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="bindings")
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    remote_id = models.CharField(max_length=100, null=True, blank=True)
+    remote_number = models.CharField(max_length=100, blank=True)
+    remote_modified_at = models.DateTimeField(null=True, blank=True)
+    base_snapshot = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=10, choices=BindingStatus.choices, default=BindingStatus.PENDING
+    )
+    last_error = models.TextField(blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "entity", "object_id"], name="sync_binding_one_per_object"
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "entity", "remote_id"],
+                condition=Q(remote_id__isnull=False),
+                name="sync_binding_one_per_remote",
+            ),
+        ]
+        indexes = [models.Index(fields=["connection", "status"], name="sync_binding_status")]
+
+    def __str__(self) -> str:
+        return f"{self.connection} {self.entity} #{self.object_id} ↔ {self.remote_id or '—'}"
+
+
+class Direction(models.TextChoices):
+    PULL = "pull", "Pull"
+    PUSH = "push", "Push"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    RESUMED = "resumed", "Interrupted, resumed by a later run"
+
+
+class SyncRun(models.Model):
+    """One pull or push batch, with live progress and the checkpoint a killed run resumes from."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="runs")
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    direction = models.CharField(max_length=4, choices=Direction.choices)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    dry_run = models.BooleanField(default=False)
+    pages = models.PositiveIntegerField(default=0)
+    records = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    linked = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    # {"since": iso|None, "next_page": int, "page_token": str|None, "max_modified": iso|None}
+    checkpoint = models.JSONField(default=dict, blank=True)
+    last_error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["connection", "entity", "direction", "status"], name="sync_run_k")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.entity} on {self.connection} ({self.status})"
+
+
+class SyncCursor(models.Model):
+    """How far a pull got: the remote modified time up to which every record was applied."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="cursors")
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    modified_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "entity"], name="sync_cursor_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection} {self.entity} @ {self.modified_at}"
+
+
+class SyncLog(models.Model):
+    """One vendor call: what was asked, how it went, with every secret redacted."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="logs"
+    )
+    run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True)
+    method = models.CharField(max_length=10)
+    url = models.CharField(max_length=500)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    error_kind = models.CharField(max_length=40, blank=True)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} → {self.status_code or self.error_kind}"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_FLIGHT = "in_flight", "In flight"
+    DONE = "done", "Done"
+    DEAD = "dead", "Dead letter"
+    DISCARDED = "discarded", "Discarded"
+
+
+class Operation(models.TextChoices):
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    # Anything else is a status action named in `intent`, e.g. {"action": "mark_sent"}.
+    ACTION = "action", "Status action"
+
+
+class Priority(models.IntegerChoices):
+    USER = 10, "User"
+    BULK = 50, "Bulk"
+
+
+class OutboxItem(models.Model):
+    """A local change waiting to reach a vendor: at-least-once delivery, exactly-once effect."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="outbox")
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    operation = models.CharField(max_length=10, choices=Operation.choices)
+    object_id = models.PositiveBigIntegerField()
+    intent = models.JSONField(default=dict, blank=True)
+    # Our stable reference (sent in the payload) and the key reused on every attempt; both are
+    # committed before the first call, so an uncertain outcome can be looked up afterwards.
+    reference = models.CharField(max_length=100)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False)
+    status = models.CharField(
+        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.USER)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # True once a call may have reached the vendor without our knowing the outcome.
+    uncertain = models.BooleanField(default=False)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    remote_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["priority", "next_attempt_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "priority", "next_attempt_at"], name="sync_outbox_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.entity} #{self.object_id} → {self.connection}"
+
+
+class RateBudget(models.Model):
+    """The shared request budget of one vendor account, claimed under a row lock by every process.
+
+    `recent` holds the start times of the calls in the current window (a sliding log, so no
+    60-second span ever holds more than the limit), `leases` the calls in flight with the time
+    their lease ends (a process killed mid-call frees its slot when the lease runs out).
+    """
+
+    key = models.CharField(max_length=150, unique=True)
+    recent = models.JSONField(default=list)
+    leases = models.JSONField(default=dict)
+    day_started_at = models.DateTimeField(null=True, blank=True)
+    day_count = models.PositiveIntegerField(default=0)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    throttled_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+# The conflict queue and the inbound webhooks live in their sub-packages; their models are
+# imported here so that Django finds them in the sync app.
+from apps.sync.conflicts.models import Conflict, ConflictPolicy  # noqa: E402,F401
+from apps.sync.webhooks.models import (  # noqa: E402,F401
+    CrmWatchChannel,
+    InboundWebhook,
+    WebhookRefusal,
+)
