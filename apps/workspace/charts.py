@@ -49,12 +49,15 @@ def bar_chart(*, title: str, bars: list[tuple[str, float | Decimal]], unit: str 
     )
 
 
-def line_chart(*, title: str, points: list[float | None], maximum: float | None = None) -> str:
-    """A polyline over evenly spaced points (None leaves a gap), scaled to `maximum`."""
+def line_chart(
+    *, title: str, points: list[float | None], maximum: float | None = None, top_label: str = ""
+) -> str:
+    """A polyline over evenly spaced points (None leaves a gap) with a dot on each, scaled to
+    `maximum`; `top_label` names the top of the scale."""
     values = [p for p in points if p is not None]
     top = maximum if maximum is not None else (max(values, default=0) or 1.0)
     step = (WIDTH - 2 * PAD) / max(len(points) - 1, 1)
-    segments, current = [], []
+    segments, current, dots = [], [], []
     for index, point in enumerate(points):
         if point is None:
             if current:
@@ -64,14 +67,17 @@ def line_chart(*, title: str, points: list[float | None], maximum: float | None 
         x = PAD + index * step
         y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * (point / top if top else 0)
         current.append(f"{x:.1f},{y:.1f}")
+        dots.append((f"{x:.1f}", f"{y:.1f}"))
     if current:
         segments.append(current)
     lines = format_html_join(
         "", '<polyline points="{}" class="line"></polyline>', ((" ".join(s),) for s in segments)
     )
+    circles = format_html_join("", '<circle cx="{}" cy="{}" r="3" class="dot"></circle>', dots)
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">'
-        '<title>{}</title><line x1="{}" y1="{}" x2="{}" y2="{}" class="axis"></line>{}</svg>',
+        '<title>{}</title><line x1="{}" y1="{}" x2="{}" y2="{}" class="axis"></line>'
+        '<text x="{}" y="{}" class="label">{}</text>{}{}</svg>',
         WIDTH,
         HEIGHT,
         title,
@@ -80,5 +86,9 @@ def line_chart(*, title: str, points: list[float | None], maximum: float | None 
         HEIGHT - PAD,
         WIDTH - PAD,
         HEIGHT - PAD,
+        2,
+        PAD - 8,
+        top_label or f"{top:,.0f}",
         lines,
+        circles,
     )

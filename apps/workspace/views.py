@@ -694,14 +694,15 @@ def sync_dashboard(request):
             title=f"{connection['name']}: share of calls that succeeded, per hour",
             points=[point["success_rate"] for point in series],
             maximum=1.0,
+            top_label="100%",
         )
         connection["latency_chart"] = charts.line_chart(
             title=f"{connection['name']}: average vendor latency per hour (ms)",
             points=[point["latency_ms"] for point in series],
+            top_label=f"{max((p['latency_ms'] for p in series), default=0):,} ms",
         )
         budget = connection["budget"]
         used, left = budget.get("day_used", 0), budget.get("day_left")
-        connection["budget_used_share"] = (
-            (used / (used + left)) if left is not None and (used + left) else None
-        )
+        share = (used / (used + left)) if left is not None and (used + left) else None
+        connection["budget_used"] = None if share is None else f"{share * 100:.1f}%"
     return render(request, "workspace/sync_dashboard.html", {"health": health})

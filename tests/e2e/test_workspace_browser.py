@@ -259,7 +259,11 @@ def test_every_agent_page_fits_both_widths_and_passes_axe(browser, live_server, 
     check_pages(browser, live_server, agent, every_page(agent))
 
 
-def test_the_sync_dashboard_fits_both_widths_and_passes_axe(browser, live_server, zoho, admin):
+def test_the_sync_dashboard_fits_both_widths_and_passes_axe(
+    browser, live_server, zoho, admin, agent
+):
+    make_sent_invoice(agent)  # vendor calls to chart: the quote, the client, the items
+    sync("run", "--connection", "Books", "--direction", "push")
     check_pages(browser, live_server, admin, {"sync": "/sync/"})
 
 
