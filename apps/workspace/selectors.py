@@ -37,11 +37,17 @@ def home_summary(*, user: User, today: datetime.date | None = None) -> dict:
     invoices they are credited with or made, and sync problems on their quotes and invoices."""
     today = today or timezone.localdate()
     mine = Q(assignee=user) | Q(created_by=user)
-    overdue = (
-        Invoice.objects.select_related("client")
-        .filter(mine, status__in=Invoice.OPEN_STATUSES, due_date__lt=today)
-        .order_by("due_date", "id")[:HOME_ROWS]
-    )
+    # One query per open status: each walks the (status, due_date) index in due order and stops
+    # at HOME_ROWS, where one IN + OR query had SQLite sort every candidate (the home page at
+    # 100,000 invoices: 197-279 ms before, 90 ms after, bench staff_pages on a loaded machine).
+    overdue = []
+    for status in Invoice.OPEN_STATUSES:
+        overdue += (
+            Invoice.objects.select_related("client")
+            .filter(mine, status=status, due_date__lt=today)
+            .order_by("due_date", "id")[:HOME_ROWS]
+        )
+    overdue = sorted(overdue, key=lambda invoice: (invoice.due_date, invoice.pk))[:HOME_ROWS]
     return {
         "tickets": list(ticket_list_open_assigned_to(user=user)[:HOME_ROWS]),
         "quotes": list(
@@ -49,7 +55,7 @@ def home_summary(*, user: User, today: datetime.date | None = None) -> dict:
             .filter(created_by=user, status=Quote.Status.SENT)
             .order_by("valid_until", "id")[:HOME_ROWS]
         ),
-        "overdue": list(overdue),
+        "overdue": overdue,
         "sync_problems": sync_problems_for(user=user),
     }
 
