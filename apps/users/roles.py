@@ -41,6 +41,7 @@ ADMIN_APPS = (
     "invoices",
     "imports",
     "sync",
+    "workspace",
     "django_q",
 )
 # Not these: their admin pages show other users' addresses and TOTP data, which would let an

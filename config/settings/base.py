@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "simple_history",
+    "django_htmx",
     "apps.core",
     "apps.users",
     "apps.clients",
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.sandbox",
     "apps.sandbox.xero",
+    "apps.workspace",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "apps.users.middleware.AdminMfaRequiredMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
@@ -130,7 +133,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 ACCOUNT_ADAPTER = "apps.users.adapters.StaffOnlyAccountAdapter"
@@ -335,6 +338,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# --- Staff pages (apps.workspace) ------------------------------------------------------------
+# The domain's "sent" e-mails attach the document's PDF from this renderer (a dotted path called
+# with kind= and document=), so quotes and invoices never import the workspace above them.
+DOCUMENT_PDF_RENDERER = env(
+    "DOCUMENT_PDF_RENDERER", default="apps.workspace.pdf.document_pdf_attachment"
+)
 
 # import-export keeps uploads between preview and confirm in the cache, not on one disk.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
