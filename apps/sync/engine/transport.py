@@ -152,8 +152,13 @@ class HttpClient:
         auth=None,
         session: requests.Session | None = None,
         timeout: float | None = None,
+        secret_fields: Iterable[str] = (),
     ) -> None:
         self.context = context or CallContext()
+        # Field names whose values are secrets in this vendor's requests and answers (the
+        # connector names them): masked by value in every SyncLog body, whatever the key list.
+        self.secret_fields = tuple(secret_fields)
+        self._call_secret_fields: tuple[str, ...] = ()
         self.auth = auth
         self.session = session or requests.Session()
         self.timeout = timeout or settings.SYNC_HTTP_TIMEOUT
@@ -173,9 +178,9 @@ class HttpClient:
         expect_json: bool = True,
         secret_fields: Iterable[str] = (),
     ) -> requests.Response:
-        """`secret_fields`: names of fields in the request or the answer that hold a secret
-        (a webhook's signing secret): their values are masked in every log of this call."""
-        self._secret_fields = tuple(secret_fields)
+        """`secret_fields`: more names of fields in the request or the answer that hold a
+        secret, for this call only: their values are masked in its log."""
+        self._call_secret_fields = tuple(secret_fields)
         for attempt in (1, 2):
             call_headers = {"Accept": "application/json", **(headers or {})}
             stale_token = None
@@ -409,7 +414,7 @@ class HttpClient:
 
     def _log(self, method, url, params, body, response, error, latency_ms) -> None:
         secrets: list[str] = []
-        fields = getattr(self, "_secret_fields", ())
+        fields = self.secret_fields + self._call_secret_fields
         if fields:
             secrets = secret_values(body, fields)
             if response is not None and response.content:
