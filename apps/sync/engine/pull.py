@@ -2,6 +2,8 @@
 time with an overlap, checkpointed in the SyncRun after every committed page so a killed run
 resumes where it stopped; the cursor moves only when the whole run has been applied."""
 
+import hashlib
+import json
 import os
 import socket
 from collections.abc import Callable
@@ -17,6 +19,35 @@ from apps.sync.engine import importer, registry
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.records import Page
 from apps.sync.models import Connection, Direction, RunStatus, SyncCursor, SyncRun
+
+
+class PullStopped(ApplicationError):
+    """The vendor's paging went wrong (the same page again, or past the page cap): the run ends
+    failed rather than spend the day's budget on a loop."""
+
+
+def _page_digest(page: Page) -> str:
+    """What a page holds: two pages in a row with the same digest mean the vendor is looping."""
+    content = [
+        (record.remote_id, record.modified_at.isoformat() if record.modified_at else None)
+        for record in page.records
+    ]
+    return hashlib.sha256(json.dumps([content, page.next_token]).encode()).hexdigest()
+
+
+def _check_paging(run: SyncRun, page: Page, checkpoint: dict) -> None:
+    digest = _page_digest(page)
+    if digest == checkpoint.get("last_page_digest"):
+        raise PullStopped(
+            f"The vendor answered the same page twice (after page {run.pages}) while saying "
+            "there are more: the pull stopped instead of looping."
+        )
+    checkpoint["last_page_digest"] = digest
+    if run.pages + 1 > settings.SYNC_PULL_MAX_PAGES:
+        raise PullStopped(
+            f"The pull passed {settings.SYNC_PULL_MAX_PAGES} pages (SYNC_PULL_MAX_PAGES) and the "
+            "vendor still says there are more: stopped."
+        )
 
 
 def pull_entities(provider: str) -> list[str]:
@@ -130,6 +161,7 @@ def pull(
             if token:
                 kwargs["page_token"] = token
             page: Page = adapter.list_page(spec.resource, **kwargs)
+            _check_paging(run, page, checkpoint)
             # Records the vendor's filter let through although older than `since` are dropped;
             # a vendor that ignores the filter must not cost a write per record (notes §2.5).
             mapped = [
@@ -152,6 +184,19 @@ def pull(
             )
             if on_progress:
                 on_progress(run)
+    except PullStopped as error:
+        # Resuming would loop again: the run ends failed, its cursor unmoved, the reason kept.
+        run.status = RunStatus.FAILED
+        run.last_error = error.message
+        run.finished_at = timezone.now()
+        if not dry_run:
+            SyncRun.objects.filter(pk=run.pk).update(
+                status=run.status,
+                last_error=run.last_error,
+                finished_at=run.finished_at,
+                requests=run.requests,
+            )
+        raise
     except Exception as error:
         if not dry_run:
             # Left RUNNING with its checkpoint: the next run resumes it from the last page.
