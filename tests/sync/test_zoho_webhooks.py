@@ -334,3 +334,19 @@ def test_no_call_log_holds_the_webhook_secret_or_the_channel_token(live, admin_c
     ).content.decode()
     assert "settings/webhooks" in shown
     assert SECRET not in shown
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_upload_limit_is_refused_and_counted(client, secrets, settings):
+    """Issue 11, item 9: Django answered 400 before verification and nothing counted it."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    connection = make_zoho_books()
+    body = json.dumps({"contact": {"contact_id": "1", "notes": "x" * 20_000}}).encode()
+    answer = signed_post(client, body, org=connection.remote_account_id)
+    assert answer.status_code == 413
+    assert refusals("too_large") == 1
+    assert sync_health()["webhooks"]["too_large"] == 1
+    assert InboundWebhook.objects.count() == 0
+    crm = client.post(CRM_URL, body, "application/json")
+    assert crm.status_code == 413
+    assert refusals("too_large") == 2
