@@ -139,3 +139,18 @@ def test_a_malformed_answer_fails_the_run_cleanly(body):
     assert "Zoho Books" in run.last_error
     assert Client.objects.count() == 0
     assert SyncCursor.objects.get().modified_at is None
+
+
+def test_agents_cannot_see_or_retry_quarantined_records(agent_client):
+    connection = make_zoho_books()
+    record = QuarantinedRecord.objects.create(
+        connection=connection, entity=Entity.CLIENTS, remote_id="9", reason="x", payload="{}"
+    )
+    assert agent_client.get("/admin/sync/quarantinedrecord/").status_code == 403
+    assert agent_client.get(f"/admin/sync/quarantinedrecord/{record.pk}/change/").status_code == 403
+    answer = agent_client.post(
+        "/admin/sync/quarantinedrecord/", {"action": "retry", "_selected_action": [record.pk]}
+    )
+    assert answer.status_code == 403
+    record.refresh_from_db()
+    assert record.attempts == 0
