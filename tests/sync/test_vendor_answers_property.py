@@ -65,6 +65,14 @@ CASES = {
         "item_id",
         ["item_id", "name", "rate", "sku", "unit", "last_modified_time", "status"],
     ),
+    "books invoices": (
+        make_zoho_books,
+        Entity.INVOICES,
+        f"{ZOHO_API}/books/v3/invoices",
+        "invoices",
+        "invoice_id",
+        ["invoice_id", "invoice_number", "status", "total", "line_items", "last_modified_time"],
+    ),
     "xero contacts": (
         make_xero,
         Entity.CLIENTS,

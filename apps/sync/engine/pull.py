@@ -36,7 +36,8 @@ def _page_digest(page: Page) -> str:
     return hashlib.sha256(json.dumps([content, page.next_token]).encode()).hexdigest()
 
 
-def _check_paging(run: SyncRun, page: Page, checkpoint: dict) -> None:
+def check_paging(run: SyncRun, page: Page, checkpoint: dict) -> None:
+    """Raise PullStopped when the vendor's paging loops (used by connectors' own pulls too)."""
     digest = _page_digest(page)
     if digest == checkpoint.get("last_page_digest"):
         raise PullStopped(
@@ -162,7 +163,7 @@ def pull(
             if token:
                 kwargs["page_token"] = token
             page: Page = adapter.list_page(spec.resource, **kwargs)
-            _check_paging(run, page, checkpoint)
+            check_paging(run, page, checkpoint)
             # Records the vendor's filter let through although older than `since` are dropped;
             # a vendor that ignores the filter must not cost a write per record (notes §2.5).
             mapped, bad = _map(
