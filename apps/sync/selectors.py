@@ -16,7 +16,17 @@ from apps.sync.conflicts.selectors import (  # noqa: F401 - part of the public s
 )
 from apps.sync.engine import governor
 from apps.sync.engine.connections import budget_key
-from apps.sync.models import Binding, Connection, OutboxItem, OutboxStatus, SyncLog, SyncRun
+from apps.sync.models import (
+    Binding,
+    Connection,
+    OutboxItem,
+    OutboxStatus,
+    QuarantinedRecord,
+    QuarantineStatus,
+    RunStatus,
+    SyncLog,
+    SyncRun,
+)
 from apps.sync.webhooks.services import webhook_health
 
 HEALTH_WINDOW = timedelta(hours=24)
@@ -54,6 +64,14 @@ def connection_health(connection: Connection, *, since) -> dict:
         if credential.access_expires_at
         else None,
         "last_refresh_error": credential.last_refresh_error or None,
+        "quarantined": QuarantinedRecord.objects.filter(
+            connection=connection, status=QuarantineStatus.OPEN
+        ).count(),
+        "failed_runs_24h": SyncRun.objects.filter(
+            connection=connection,
+            started_at__gte=since,
+            status__in=[RunStatus.FAILED, RunStatus.PARTIAL],
+        ).count(),
     }
 
 
@@ -71,7 +89,9 @@ def sync_health() -> dict:
     )
     return {
         "ok": all(c["status"] == "connected" for c in connections)
-        and (not total or failed / total <= FAILURE_ALERT_RATE),
+        and (not total or failed / total <= FAILURE_ALERT_RATE)
+        # A quarantined record waits for an Admin: the sync is not "ok" until it is handled.
+        and not any(c["quarantined"] for c in connections),
         "success_rate": round(1 - failed / total, 4) if total else None,
         "queue_depth": sum(c["queue_depth"] for c in connections),
         "dead_letters": sum(c["dead_letters"] for c in connections),
@@ -90,6 +110,11 @@ def _incidents(health: dict) -> dict[str, str]:
         ):
             found[f"failures:{c['name']}"] = (
                 f"{c['name']}: {100 * (1 - c['success_rate']):.0f}% of vendor calls failed (24 h)"
+            )
+        if c["quarantined"]:
+            found[f"quarantine:{c['name']}"] = (
+                f"{c['name']}: {c['quarantined']} vendor record(s) quarantined; see Sync → "
+                "Quarantined records"
             )
         if c["last_refresh_error"] or c["status"] == "needs_reauth":
             found[f"token:{c['name']}"] = f"{c['name']}: the token refresh failed; reconnect it"

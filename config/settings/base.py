@@ -285,6 +285,13 @@ SYNC_CONNECTORS = [
 ]
 SYNC_HTTP_TIMEOUT = env.float("SYNC_HTTP_TIMEOUT", default=30.0)
 SYNC_TOKEN_TIMEOUT = env.float("SYNC_TOKEN_TIMEOUT", default=10.0)
+# The timeout above is per socket read; a vendor call (its whole answer) ends by this deadline,
+# and an answer larger than this many bytes is refused (read in chunks, never whole).
+SYNC_HTTP_DEADLINE = env.float("SYNC_HTTP_DEADLINE", default=60.0)
+SYNC_HTTP_MAX_BODY_BYTES = env.int("SYNC_HTTP_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+# A pull stops with an error past this many pages in one run (Zoho's page context has no total,
+# so a vendor that always says "more" would otherwise spend the daily budget).
+SYNC_PULL_MAX_PAGES = env.int("SYNC_PULL_MAX_PAGES", default=2000)
 # Multiplies the rate governor's windows (1 = real minutes and days); the sandbox and tests scale.
 SYNC_CLOCK_SCALE = env.float("SYNC_CLOCK_SCALE", default=1.0)
 # Per-provider overrides of the built-in vendor limits, e.g. {"xero": {"per_day": 1000}}.
@@ -362,7 +369,18 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Access logs print the request line: OAuth callbacks carry the authorization code there.
+    "filters": {"redact_query": {"()": "apps.core.log_filters.RedactQuerySecrets"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_query"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
