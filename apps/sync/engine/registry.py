@@ -76,9 +76,15 @@ class Connector:
     exporters: dict[tuple[str, str], Exporter] = {}
     webhook: WebhookSource | None = None
     schedules: list = []  # apps.core.schedules.ScheduleSpec rows the connector needs
+    # Documents name taxes and currencies by the vendor's ids (engine/taxes.py keeps the lists).
+    reads_settings: bool = False
 
     def adapter(self, connection, client) -> Any:
         raise NotImplementedError
+
+    def read_settings(self, adapter) -> Any:
+        """The account's taxes and currencies (engine.taxes.VendorSettings), or None."""
+        return None
 
     def on_connect(self, connection) -> str:
         """After connecting (webhook subscriptions and the like); returns what it did."""
