@@ -230,7 +230,9 @@ def test_a_pulled_taxed_item_takes_the_local_rate_of_that_percentage(live_server
     assert TaxRate.objects.count() == 1
 
 
-def test_totals_that_differ_are_marked_with_both_figures_and_counted_in_health(books, agent_user):
+def test_totals_that_differ_are_marked_with_both_figures_and_counted_in_health(
+    books, agent_user, client, admin_with_mfa
+):
     service = DocServiceFactory(rate=Decimal("100.00"))
     # Books' VAT changes after we read it: Books prices 14%, we 15%.
     BooksTax.objects.filter(tax_name="VAT").update(tax_percentage=Decimal("14"))
@@ -243,6 +245,13 @@ def test_totals_that_differ_are_marked_with_both_figures_and_counted_in_health(b
     health = sync_health()
     assert health["totals_differ"] == 1 and health["ok"] is False
     assert health["connections"][0]["totals_differ"] == 1
+    health_page = reverse("admin:sync_connection_health")
+    client.force_login(agent_user)
+    assert client.get(health_page).status_code == 403
+    client.force_login(admin_with_mfa)
+    page = client.get(health_page).content.decode()
+    assert "documents whose totals differ: 1" in page
+    assert sync("status")["totals_differ"] == 1
     # A later status push does not hide it.
     quote_services.quote_reject(quote=quote)
     drain_until_settled()
