@@ -17,12 +17,26 @@ $(STAMP): requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $(STAMP)
 
+# The demo: worker and web server in the background, the banner once the server answers, and
+# Ctrl-C (or TERM) stopping both within 5 s: TERM to each, then KILL to what is left (the worker
+# runs in its own process group, so its pool goes with it and Ctrl-C reaches it only through us).
+# E-mails the demo sends are written to var/mail/ (one file each), not to the console.
 demo: install
 	@export MFA_REQUIRED_FOR_ADMINS=$${MFA_REQUIRED_FOR_ADMINS:-False} SANDBOX_ENABLED=True \
-	  SANDBOX_BASE_URL=$${SANDBOX_BASE_URL:-http://$(HOST):$(PORT)/sandbox}; \
+	  SANDBOX_BASE_URL=$${SANDBOX_BASE_URL:-http://$(HOST):$(PORT)/sandbox} \
+	  EMAIL_URL=$${EMAIL_URL:-filemail://$(CURDIR)/var/mail}; \
 	set -e; \
+	mkdir -p var/mail; \
 	$(PY) manage.py migrate --noinput; \
 	$(PY) manage.py demo_setup; \
+	setsid $(PY) manage.py qcluster >var/demo-worker.log 2>&1 & worker=$$!; \
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & web=$$!; \
+	stop() { trap - INT TERM EXIT; kill -TERM $$web $$worker 2>/dev/null || true; \
+	  for _ in 1 2 3 4 5 6 7 8 9; do kill -0 $$web 2>/dev/null || kill -0 $$worker 2>/dev/null || break; sleep 0.5; done; \
+	  kill -KILL $$web 2>/dev/null || true; kill -KILL -- -$$worker 2>/dev/null || true; \
+	  wait 2>/dev/null || true; echo "Syncdesk stopped."; }; \
+	trap 'stop; exit 0' INT TERM; trap stop EXIT; \
+	for _ in $$(seq 1 120); do curl -fsS -o /dev/null http://$(HOST):$(PORT)/healthz && break; sleep 0.5; done; \
 	echo ""; \
 	echo "Syncdesk is running on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"; \
 	echo "Sandbox (the emulated Zoho and Xero): http://$(HOST):$(PORT)/sandbox/"; \
@@ -30,12 +44,11 @@ demo: install
 	echo "  Admin  admin@syncdesk.test"; \
 	echo "  Agent  agent@syncdesk.test"; \
 	echo "  Agent  agent2@syncdesk.test"; \
+	echo "E-mails the demo sends: var/mail/ (one file each); the worker's log: var/demo-worker.log"; \
 	if [ "$$MFA_REQUIRED_FOR_ADMINS" = "False" ]; then \
 	  echo "Note: MFA for admins is switched OFF for this demo (MFA_REQUIRED_FOR_ADMINS=False)."; \
 	fi; \
-	trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py qcluster & \
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+	wait $$web
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -90,3 +92,50 @@ def test_production_requires_a_real_mail_server(tmp_path):
     )
     assert result.returncode != 0
     assert "EMAIL_URL" in result.stderr
+
+
+def _production_check(tmp_path, **overrides) -> subprocess.CompletedProcess:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "PYTEST"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="p" * 20 + "-k9Xq2Lm7Vt4Rw8Zs1Nc5Bh3Jd6Fg0Ye" + "a1b2c3d4e5",
+        ALLOWED_HOSTS="office.example.com",
+        TOKEN_ENCRYPTION_KEYS="7pua8RzOwtgfLbU-uTbNpKruq4GizGpljlG_MvGCU4Y=",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        EMAIL_URL="smtp+tls://mailer:secret@smtp.example.com:587",
+    )
+    env.update(overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("TOKEN_ENCRYPTION_KEYS", ",", "TOKEN_ENCRYPTION_KEYS holds no key"),
+        ("TOKEN_ENCRYPTION_KEYS", "not-a-fernet-key", "key 1 is not a Fernet key"),
+        (
+            "TOKEN_ENCRYPTION_KEYS",
+            "7pua8RzOwtgfLbU-uTbNpKruq4GizGpljlG_MvGCU4Y=,short",
+            "key 2 is not a Fernet key",
+        ),
+        ("SECRET_KEY", "", "SECRET_KEY is empty"),
+        ("SECRET_KEY", "   ", "SECRET_KEY is empty"),
+    ],
+)
+def test_production_refuses_to_start_with_unusable_keys(tmp_path, variable, value, says):
+    """Issue 11, item 8: these passed `check --deploy` and failed at first use."""
+    result = _production_check(tmp_path, **{variable: value})
+    assert result.returncode != 0
+    assert says in result.stderr
+    assert "ImproperlyConfigured" in result.stderr

@@ -7,8 +7,9 @@ on the page, never a server error.
 from collections.abc import Callable, Iterable
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from apps.core.errors import ApplicationError
 
@@ -49,12 +50,27 @@ def run_service_action(
 
 
 class ReadOnlyHistoryMixin:
-    """simple_history's pages for viewing only: a revert would bypass the services."""
+    """simple_history's pages for viewing only (a revert would bypass the services), and only for
+    records the user may see through the admin's `get_queryset` (its object rules)."""
 
     def revert_disabled(self, request, obj=None) -> bool:
         return True
 
+    def _require_visible(self, request, object_id) -> None:
+        # simple_history reads the record through the model's manager (history_form_view) or
+        # falls back to its last historical copy (history_view): neither applies get_queryset,
+        # so an Agent could read another agent's commission bill there. A record outside the
+        # user's queryset (or deleted) is "not found", as on the change page.
+        pk_name = self.model._meta.pk.attname
+        if not self.get_queryset(request).filter(**{pk_name: unquote(object_id)}).exists():
+            raise Http404("No such record.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_visible(request, object_id)
         if request.method == "POST":
             raise PermissionDenied("Reverting from history is disabled; edit the record instead.")
         return super().history_form_view(request, object_id, version_id, extra_context)

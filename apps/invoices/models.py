@@ -162,7 +162,7 @@ class Payment(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} on {self.date:%Y-%m-%d} for {self.invoice_id}"
+        return f"Payment of {self.amount} on {self.date:%d %b %Y} for {self.invoice.number}"
 
 
 class CommissionBill(TimeStampedModel):

@@ -27,3 +27,11 @@ def commission_bill_list(*, user) -> QuerySet[CommissionBill]:
     if user.is_superuser or user.has_perm("invoices.change_commissionbill"):
         return bills
     return bills.filter(agent=user)
+
+
+def invoice_list_summary() -> QuerySet[Invoice]:
+    """Invoices for a list that names each client but shows no one else: one join, the client's
+    name only (the API's list: 100 rows a page at 100,000 invoices)."""
+    return Invoice.objects.select_related("client").only(
+        *(field.attname for field in Invoice._meta.concrete_fields), "client__name"
+    )

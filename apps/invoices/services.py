@@ -42,6 +42,7 @@ from apps.quotes.models import DiscountType, Quote
 from apps.quotes.numbering import INVOICE, sequence_next
 from apps.quotes.services import (
     EMAIL_RETRY_AFTER,
+    document_attachments,
     email_send,
     refuse_superseded,
     resend_each,
@@ -538,6 +539,7 @@ def invoice_email_send(*, invoice_id: int) -> bool:
                 "lines": list(invoice.lines.all()),
                 "client": invoice.client,
             },
+            attachments=document_attachments(kind="invoice", document=invoice),
         )
         invoice.emailed_at = timezone.now()
         invoice.save(update_fields=["emailed_at", "updated_at"])

@@ -7,12 +7,17 @@ forms, saving lines through services, refusals as messages) is reused by the inv
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from apps.core.admin_tools import ReadOnlyHistoryMixin, copy_saved, refusal_text, run_service_action
+from apps.core.admin_tools import (
+    ReadOnlyHistoryMixin,
+    add_refusal_to_form,
+    copy_saved,
+    refusal_text,
+    run_service_action,
+)
 from apps.core.errors import ApplicationError
 from apps.quotes import services
 from apps.quotes.models import DocumentSequence, Quote, QuoteLine
@@ -43,8 +48,19 @@ class DocumentLineForm(forms.ModelForm):
         for name in ("name", "rate", "tax_rate", "position"):
             if name in self.fields:
                 self.fields[name].required = False
+        if self.instance.pk is None:
+            # A new line shows no "0" in rate and tax: left blank they are copied from the
+            # service, and a pre-filled 0 would be taken as typed (every new user's 0.00 line).
+            for name in ("rate", "tax_rate", "position"):
+                self.initial.pop(name, None)
+                if name in self.fields:
+                    self.fields[name].initial = None
+        for name in ("quantity", "rate", "tax_rate"):
+            value = self.initial.get(name)
+            if value is not None and hasattr(value, "normalize"):
+                self.initial[name] = f"{value.normalize():f}"  # 2, not 2.000
         if "description" in self.fields:
-            self.fields["description"].widget = forms.Textarea(attrs={"rows": 1, "cols": 30})
+            self.fields["description"].widget = forms.Textarea(attrs={"rows": 1, "cols": 20})
 
     def _post_clean(self):
         # The line's checks (and its copy of the service) belong to the services.
@@ -64,6 +80,14 @@ class DocumentLineForm(forms.ModelForm):
         return {name: data.get(name) for name in self.changed_data if name in LINE_FORM_FIELDS}
 
 
+class LineRefused(Exception):
+    """A service refused line `index` of the inline (so the page can say which line)."""
+
+    def __init__(self, error: Exception, index: int) -> None:
+        super().__init__(refusal_text(error))
+        self.error, self.index = error, index
+
+
 class DocumentLineInline(admin.TabularInline):
     form = DocumentLineForm
     fields = [*LINE_FORM_FIELDS, *LINE_AMOUNT_FIELDS]
@@ -73,6 +97,26 @@ class DocumentLineInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("service")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        refused = getattr(request, "line_refusal", None)
+        if refused is None:
+            return formset
+
+        class RefusedLineFormSet(formset):
+            """The page shown again after a refused line: the error on that line's fields."""
+
+            def clean(self):
+                super().clean()
+                if refused.index < len(self.forms):
+                    add_refusal_to_form(self.forms[refused.index], refused.error)
+                    self._non_form_errors = self.error_class(
+                        [f"Line {refused.index + 1}: {refusal_text(refused.error)}"],
+                        renderer=self.renderer,
+                    )
+
+        return RefusedLineFormSet
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.status == "draft"
@@ -98,12 +142,30 @@ class DocumentAdminMixin:
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # The admin wraps the save in a transaction; a service refusal raised inside it rolls
-        # everything back and is shown as a message on the same page, never as a server error.
+        # everything back. The page is then shown again from the same POST, with the refusal on
+        # its field (or its line), so nothing the user typed is lost.
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
+        except LineRefused as refused:
+            request.line_refusal = refused
         except (ValidationError, ApplicationError) as error:
-            self.message_user(request, f"Not saved: {refusal_text(error)}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+            request.header_refusal = error
+        self.message_user(request, "Not saved: see the errors below.", messages.ERROR)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        refusal = getattr(request, "header_refusal", None)
+        if refusal is None:
+            return form
+
+        class RefusedForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                add_refusal_to_form(self, refusal)
+                return cleaned
+
+        return RefusedForm
 
     def has_change_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.status != "draft":
@@ -163,16 +225,19 @@ class DocumentAdminMixin:
             if line_form.instance.pk:
                 self.line_remove(line=line_form.instance)
                 formset.deleted_objects.append(line_form.instance)
-        for line_form in formset.forms:
+        for index, line_form in enumerate(formset.forms):
             if line_form in formset.deleted_forms or not line_form.has_changed():
                 continue
             arguments = line_form.service_arguments()
-            if line_form.instance.pk:
-                line = self.line_update(line=line_form.instance, **arguments)
-                formset.changed_objects.append((line, list(arguments)))
-            else:
-                line = self.line_add(**{self.document_field: document}, **arguments)
-                formset.new_objects.append(line)
+            try:
+                if line_form.instance.pk:
+                    line = self.line_update(line=line_form.instance, **arguments)
+                    formset.changed_objects.append((line, list(arguments)))
+                else:
+                    line = self.line_add(**{self.document_field: document}, **arguments)
+                    formset.new_objects.append(line)
+            except (ValidationError, ApplicationError) as error:
+                raise LineRefused(error, index) from error
         return None
 
     @admin.display(description="Printable page")
@@ -196,6 +261,7 @@ class QuoteForm(forms.ModelForm):
         model = Quote
         fields = [
             "client",
+            "ticket",
             "issue_date",
             "valid_until",
             "currency",
@@ -252,7 +318,7 @@ class QuoteAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     list_filter = ["status", "issue_date", "valid_until"]
     search_fields = ["^number", "client__name", "client__email", "client__company"]
     date_hierarchy = "issue_date"
-    autocomplete_fields = ["client"]
+    autocomplete_fields = ["client", "ticket"]
     readonly_fields = [
         "number",
         "status",
@@ -267,7 +333,7 @@ class QuoteAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
         "print_link",
     ]
     fieldsets = [
-        (None, {"fields": ["number", "status", "client", "issue_date", "valid_until"]}),
+        (None, {"fields": ["number", "status", "client", "ticket", "issue_date", "valid_until"]}),
         ("Money", {"fields": ["currency", "discount_type", "discount_value"]}),
         ("Totals", {"fields": ["subtotal", "discount_total", "tax_total", "total"]}),
         ("Text", {"fields": ["notes", "terms"]}),
@@ -286,6 +352,11 @@ class QuoteAdmin(DocumentAdminMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     line_update = staticmethod(services.quote_line_update)
     line_remove = staticmethod(services.quote_line_remove)
     document_field = "quote"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A quote is raised from a ticket when it is made; it stays with that ticket.
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "ticket"] if obj is not None else fields
 
     def create_document(self, request, **header):
         return services.quote_create(created_by=request.user, **header)

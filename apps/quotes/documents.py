@@ -24,6 +24,17 @@ LINE_EDITABLE_FIELDS = (
 )
 
 
+# The largest value each figure's column holds (max_digits, decimal_places in the models): a
+# value past it would be refused by the database after the row was half-written (a 500).
+LARGEST = {
+    "quantity": Decimal("999999999.999"),  # 12, 3
+    "rate": Decimal("99999999999.999"),  # 14, 3
+    "discount_value": Decimal("99999999999.999"),  # 14, 3
+    "tax_rate": Decimal("999.999"),  # 6, 3
+    "amount": Decimal("999999999999.99"),  # 14, 2: every money column
+}
+
+
 # --- header checks and totals ------------------------------------------------------------------
 
 
@@ -51,6 +62,11 @@ def check_decimal(field: str, value: object, *, minimum: Decimal = ZERO) -> Deci
         )
     if -number.as_tuple().exponent > 3:
         raise ValidationError({field: "At most three decimal places are allowed."})
+    largest = LARGEST.get(field, LARGEST["amount"])
+    if number > largest:
+        raise ValidationError(
+            {field: f"{field.replace('_', ' ').capitalize()} cannot be more than {largest:,}."}
+        )
     return number
 
 
@@ -61,9 +77,10 @@ def check_discount(discount_type: str, discount_value: object) -> Decimal:
 
 
 def totals_for(document, lines) -> "tuple":
-    """compute_totals over model lines; a bad discount becomes a ValidationError on its field."""
+    """compute_totals over model lines; a bad discount or an amount too large to store becomes a
+    ValidationError on its field."""
     try:
-        return compute_totals(
+        totals = compute_totals(
             lines=[
                 LineInput(quantity=line.quantity, rate=line.rate, tax_rate=line.tax_rate)
                 for line in lines
@@ -75,6 +92,28 @@ def totals_for(document, lines) -> "tuple":
     except ValueError as error:
         field, _, message = str(error).partition(": ")
         raise ValidationError({field: message}) from None
+    check_totals_fit(totals)
+    return totals
+
+
+def check_totals_fit(totals) -> None:
+    """Each bounded quantity and rate can still multiply past what a money column holds."""
+    largest = LARGEST["amount"]
+    for position, figures in enumerate(totals.lines, start=1):
+        if max(abs(figures.amount), abs(figures.discount), abs(figures.tax)) > largest:
+            raise ValidationError(
+                {
+                    "quantity": f"Line {position}: quantity times rate comes to more than "
+                    f"{largest:,}, the largest amount Syncdesk stores."
+                }
+            )
+    if max(abs(totals.subtotal), abs(totals.tax_total), abs(totals.total)) > largest:
+        raise ValidationError(
+            {
+                "__all__": f"The document's total comes to more than {largest:,}, the largest "
+                "amount Syncdesk stores."
+            }
+        )
 
 
 def apply_totals(document, lines) -> None:

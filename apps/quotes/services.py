@@ -14,6 +14,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
@@ -347,7 +348,28 @@ EMAIL_RETRY_AFTER = datetime.timedelta(minutes=10)
 EMAIL_TIMEOUT_SECONDS = 30
 
 
-def email_send(*, subject: str, to: str, template: str, context: dict) -> None:
+def document_attachments(*, kind: str, document) -> list[tuple[str, bytes, str]]:
+    """The document's PDF for its "sent" e-mail, from the renderer settings name.
+
+    The PDFs are made by the staff pages' app, above the domain; naming the renderer in a
+    setting (DOCUMENT_PDF_RENDERER, called with kind= and document=) keeps every import
+    pointing down. No renderer, or one that answers None, means an e-mail without it.
+    """
+    path = getattr(settings, "DOCUMENT_PDF_RENDERER", "")
+    if not path:
+        return []
+    attachment = import_string(path)(kind=kind, document=document)
+    return [attachment] if attachment else []
+
+
+def email_send(
+    *,
+    subject: str,
+    to: str,
+    template: str,
+    context: dict,
+    attachments: list[tuple[str, bytes, str]] | None = None,
+) -> None:
     """One plain-text and HTML e-mail from templates/emails/<template>.{txt,html}; raises on a
     failed send (the caller leaves the row unmarked so the retry sweep sends it again)."""
     connection = get_connection(timeout=settings.EMAIL_TIMEOUT or EMAIL_TIMEOUT_SECONDS)
@@ -356,6 +378,7 @@ def email_send(*, subject: str, to: str, template: str, context: dict) -> None:
         body=render_to_string(f"emails/{template}.txt", context),
         to=[to],
         connection=connection,
+        attachments=attachments or None,
     )
     message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
     message.send()
@@ -381,6 +404,7 @@ def quote_email_send(*, quote_id: int) -> bool:
             to=quote.client.email,
             template="quote_sent",
             context={"quote": quote, "lines": list(quote.lines.all()), "client": quote.client},
+            attachments=document_attachments(kind="quote", document=quote),
         )
         quote.emailed_at = timezone.now()
         quote.save(update_fields=["emailed_at", "updated_at"])

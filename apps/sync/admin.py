@@ -9,6 +9,7 @@ from django.urls import path
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from apps.core.errors import ApplicationError
 from apps.sync import services
 from apps.sync.engine import outbox, registry, taxes
 from apps.sync.engine.records import VendorError
@@ -17,6 +18,7 @@ from apps.sync.models import (
     Connection,
     OutboxItem,
     OutboxStatus,
+    QuarantinedRecord,
     RemoteTax,
     SyncLog,
     SyncRun,
@@ -352,6 +354,62 @@ class OutboxItemAdmin(ReadOnlyAdmin):
             "dead_letters": OutboxItem.objects.filter(status=OutboxStatus.DEAD).count(),
         }
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(QuarantinedRecord)
+class QuarantinedRecordAdmin(ReadOnlyAdmin):
+    """Vendor records that failed their schema: the reason, the raw payload, and a retry."""
+
+    list_display = [
+        "id",
+        "connection",
+        "entity",
+        "remote_id",
+        "status",
+        "attempts",
+        "created_at",
+        "short_reason",
+    ]
+    list_filter = ["status", "entity", "connection"]
+    search_fields = ["=remote_id", "reason"]
+    list_select_related = ["connection"]
+    readonly_fields = [
+        "connection",
+        "entity",
+        "run",
+        "remote_id",
+        "status",
+        "attempts",
+        "reason",
+        "payload",
+        "created_at",
+        "resolved_at",
+    ]
+    actions = ["retry"]
+    show_full_result_count = False
+
+    @admin.display(description="reason")
+    def short_reason(self, obj):
+        return (obj.reason[:120] + "…") if len(obj.reason) > 120 else obj.reason
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("sync.change_quarantinedrecord"):
+            actions.pop("retry", None)
+        return actions
+
+    @admin.action(description="Retry (fetch from the vendor again and apply)")
+    def retry(self, request, queryset):
+        for record in queryset.select_related("connection"):
+            try:
+                outcome = services.quarantine_retry(record=record)
+            except ApplicationError as error:
+                self.message_user(request, f"{record}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{record}: applied ({outcome}).")
 
 
 # Extensions registered with this module: the sync column on the domain lists, and the conflict

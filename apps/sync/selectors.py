@@ -22,6 +22,9 @@ from apps.sync.models import (
     Connection,
     OutboxItem,
     OutboxStatus,
+    QuarantinedRecord,
+    QuarantineStatus,
+    RunStatus,
     SyncLog,
     SyncRun,
 )
@@ -66,6 +69,14 @@ def connection_health(connection: Connection, *, since) -> dict:
         if credential.access_expires_at
         else None,
         "last_refresh_error": credential.last_refresh_error or None,
+        "quarantined": QuarantinedRecord.objects.filter(
+            connection=connection, status=QuarantineStatus.OPEN
+        ).count(),
+        "failed_runs_24h": SyncRun.objects.filter(
+            connection=connection,
+            started_at__gte=since,
+            status__in=[RunStatus.FAILED, RunStatus.PARTIAL],
+        ).count(),
     }
 
 
@@ -85,7 +96,9 @@ def sync_health() -> dict:
     return {
         "ok": all(c["status"] == "connected" for c in connections)
         and (not total or failed / total <= FAILURE_ALERT_RATE)
-        and not totals_differ,
+        and not totals_differ
+        # A quarantined record waits for an Admin: the sync is not "ok" until it is handled.
+        and not any(c["quarantined"] for c in connections),
         "success_rate": round(1 - failed / total, 4) if total else None,
         "queue_depth": sum(c["queue_depth"] for c in connections),
         "dead_letters": sum(c["dead_letters"] for c in connections),
@@ -105,6 +118,11 @@ def _incidents(health: dict) -> dict[str, str]:
         ):
             found[f"failures:{c['name']}"] = (
                 f"{c['name']}: {100 * (1 - c['success_rate']):.0f}% of vendor calls failed (24 h)"
+            )
+        if c["quarantined"]:
+            found[f"quarantine:{c['name']}"] = (
+                f"{c['name']}: {c['quarantined']} vendor record(s) quarantined; see Sync → "
+                "Quarantined records"
             )
         if c["last_refresh_error"] or c["status"] == "needs_reauth":
             found[f"token:{c['name']}"] = f"{c['name']}: the token refresh failed; reconnect it"

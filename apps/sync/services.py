@@ -17,7 +17,7 @@ from apps.sync.conflicts.services import (  # noqa: F401 - part of the public su
     conflict_revert,
     conflicts_resolve_bulk,
 )
-from apps.sync.engine import registry
+from apps.sync.engine import quarantine, registry
 from apps.sync.engine.connections import plain_client
 from apps.sync.engine.crypto import rotate_ciphertext
 from apps.sync.engine.outbox import outbox_discard, outbox_requeue  # noqa: F401 - public surface
@@ -29,6 +29,7 @@ from apps.sync.models import (
     Credential,
     Direction,
     OutboxStatus,
+    QuarantinedRecord,
     RunStatus,
     SyncLog,
     SyncRun,
@@ -147,3 +148,8 @@ def sync_run_record_push(*, run: SyncRun, counts: dict[str, int]) -> SyncRun:
 def dead_letters_requeue(*, items) -> int:
     """Requeue dead letters (the admin's and the API's action): attempts start again."""
     return outbox_requeue(items=items.filter(status=OutboxStatus.DEAD))
+
+
+def quarantine_retry(*, record: QuarantinedRecord) -> str:
+    """An Admin's retry of a quarantined vendor record (engine/quarantine.py)."""
+    return quarantine.quarantine_retry(record=record)

@@ -13,12 +13,20 @@ from django.urls import reverse
 
 from apps.core.errors import ApplicationError
 from apps.sync.engine import registry
+from apps.sync.engine.records import VendorError
 from apps.sync.models import Credential
 
 
 def require_admin(request) -> None:
     if not request.user.has_perm("sync.change_connection"):
         raise PermissionDenied
+
+
+def vendor_unreachable(request, label: str, error: VendorError):
+    """The vendor could not be reached (or answered nonsense) during the connect flow: a message
+    and back to the list, never a server error. The flow is over; the Admin starts again."""
+    messages.error(request, f"{label} could not be reached: {error.message} Try connecting again.")
+    return redirect("admin:sync_connection_changelist")
 
 
 def done(request, connections):

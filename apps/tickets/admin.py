@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -190,7 +191,7 @@ class TicketAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     search_fields = ["=id", "subject", "client__name", "client__email", "client__company"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["client"]
-    readonly_fields = ["status", "created_by", "created_at", "updated_at"]
+    readonly_fields = ["status", "created_by", "created_at", "updated_at", "raise_quote"]
     actions = ["assign_to_me", "mark_pending", "resolve", "close", "reopen"]
     show_full_result_count = False
     list_per_page = 50
@@ -209,7 +210,16 @@ class TicketAdmin(RefusalOnFormMixin, ReadOnlyHistoryMixin, SimpleHistoryAdmin):
             "created_by",
             "created_at",
             "updated_at",
+            "raise_quote",
         ]
+
+    @admin.display(description="Quote")
+    def raise_quote(self, obj) -> str:
+        # The quote builder fills in the client and this ticket (a page, not an import: tickets
+        # sit below quotes and the workspace).
+        return format_html(
+            '<a class="button" href="/quotes/new/?ticket={}">Raise quote</a>', obj.pk
+        )
 
     def get_inlines(self, request, obj):
         return [] if obj is None else [MessageThreadInline, NewMessageInline]

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -234,7 +235,36 @@ def ticket_reply(*, ticket: Ticket, author: User, body: str) -> Message:
         ticket=locked, direction=Message.Direction.OUTBOUND, body=body, author=author
     )
     ticket.updated_at = message.created_at
+    message_id = message.pk
+    transaction.on_commit(
+        lambda: _enqueue("apps.tickets.tasks.ticket_reply_email_task", message_id)
+    )
     return message
+
+
+def _enqueue(func: str, *args) -> None:
+    from django_q.tasks import async_task
+
+    async_task(func, *args)
+
+
+def ticket_reply_email_send(*, message_id: int) -> bool:
+    """E-mail the client a staff reply (after commit, from its task). False when there is no one
+    to write to: the client has no address, or the message is a note or the client's own."""
+    message = (
+        Message.objects.select_related("ticket__client", "author")
+        .filter(pk=message_id, direction=Message.Direction.OUTBOUND, is_internal_note=False)
+        .first()
+    )
+    if message is None or not message.ticket.client.email:
+        return False
+    send_mail(
+        subject=f"Re: {message.ticket.subject} [#{message.ticket_id}]",
+        message=message.body,
+        from_email=None,
+        recipient_list=[message.ticket.client.email],
+    )
+    return True
 
 
 @transaction.atomic

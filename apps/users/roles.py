@@ -13,7 +13,8 @@ ROLE_NAMES = (AGENT, ADMIN)
 
 ALL_ACTIONS = ("view", "add", "change", "delete")
 
-# (app_label, model) -> actions. A model that does not exist (yet) is simply skipped.
+# (app_label, model) -> actions (or a model's own permission codenames). A model that does not
+# exist (yet) is simply skipped.
 AGENT_PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("clients", "client"): ("view", "add", "change"),
     ("catalog", "service"): ("view",),
@@ -26,6 +27,8 @@ AGENT_PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("invoices", "invoiceline"): ("view", "add", "change", "delete"),
     ("invoices", "payment"): ("view", "add"),
     ("invoices", "commissionbill"): ("view",),
+    # Agents import clients only (and see their own import jobs); Admins import everything.
+    ("imports", "importjob"): ("view", "import_clients"),
 }
 
 # Admins hold every permission of these apps.
@@ -36,12 +39,19 @@ ADMIN_APPS = (
     "tickets",
     "quotes",
     "invoices",
+    "imports",
     "sync",
+    "workspace",
     "django_q",
 )
 # Not these: their admin pages show other users' addresses and TOTP data, which would let an
 # Admin take over any account. Only superusers manage them.
 SUPERUSER_ONLY_APPS = ("account", "mfa")
+
+
+def _codename(action: str, model: str) -> str:
+    """`view` on `client` is `view_client`; a model's own permission is named in full."""
+    return f"{action}_{model}" if action in ALL_ACTIONS else action
 
 
 def roles_grant_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kwargs) -> None:
@@ -69,7 +79,7 @@ def roles_grant_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kw
     for (app_label, model), actions in AGENT_PERMISSIONS.items():
         agent_filter |= Q(
             content_type__app_label=app_label,
-            codename__in=[f"{action}_{model}" for action in actions],
+            codename__in=[_codename(action, model) for action in actions],
         )
     agent_permissions = permission_model.objects.using(using).filter(agent_filter)
     admin_permissions = permission_model.objects.using(using).filter(

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "simple_history",
+    "django_htmx",
     "apps.core",
     "apps.users",
     "apps.clients",
@@ -41,9 +42,12 @@ INSTALLED_APPS = [
     "apps.tickets",
     "apps.quotes",
     "apps.invoices",
+    "apps.imports",
     "apps.sync",
+    "apps.api",
     "apps.sandbox",
     "apps.sandbox.xero",
+    "apps.workspace",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "apps.users.middleware.AdminMfaRequiredMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
@@ -128,7 +133,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 ACCOUNT_ADAPTER = "apps.users.adapters.StaffOnlyAccountAdapter"
@@ -194,12 +199,35 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "NUM_PROXIES": ALLAUTH_TRUSTED_PROXY_COUNT,
+    "EXCEPTION_HANDLER": "apps.api.errors.api_exception_handler",
+    # Requests per token (or signed-in user) per period; 429 with Retry-After past it.
+    "DEFAULT_THROTTLE_RATES": {"api": env("API_THROTTLE_RATE", default="600/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Syncdesk API",
     "VERSION": "1",
+    "DESCRIPTION": (
+        "REST v1 over Syncdesk's clients, catalogue, tickets, quotes, invoices and payments. "
+        "Sign in with the browser's session or send `Authorization: Bearer <token>`. Money is a "
+        "decimal string. Errors are RFC 9457 problem details (`application/problem+json`). Every "
+        "POST accepts an `Idempotency-Key`; PATCH accepts `If-Match` with the record's ETag."
+    ),
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": [
+        "apps.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.schema.postprocess",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "apps.tickets.models.Ticket.Status",
+        "QuoteStatusEnum": "apps.quotes.models.Quote.Status",
+        "InvoiceStatusEnum": "apps.invoices.models.Invoice.Status",
+    },
     # Swagger UI served from our own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -257,6 +285,13 @@ SYNC_CONNECTORS = [
 ]
 SYNC_HTTP_TIMEOUT = env.float("SYNC_HTTP_TIMEOUT", default=30.0)
 SYNC_TOKEN_TIMEOUT = env.float("SYNC_TOKEN_TIMEOUT", default=10.0)
+# The timeout above is per socket read; a vendor call (its whole answer) ends by this deadline,
+# and an answer larger than this many bytes is refused (read in chunks, never whole).
+SYNC_HTTP_DEADLINE = env.float("SYNC_HTTP_DEADLINE", default=60.0)
+SYNC_HTTP_MAX_BODY_BYTES = env.int("SYNC_HTTP_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+# A pull stops with an error past this many pages in one run (Zoho's page context has no total,
+# so a vendor that always says "more" would otherwise spend the daily budget).
+SYNC_PULL_MAX_PAGES = env.int("SYNC_PULL_MAX_PAGES", default=2000)
 # Multiplies the rate governor's windows (1 = real minutes and days); the sandbox and tests scale.
 SYNC_CLOCK_SCALE = env.float("SYNC_CLOCK_SCALE", default=1.0)
 # Per-provider overrides of the built-in vendor limits, e.g. {"xero": {"per_day": 1000}}.
@@ -265,6 +300,9 @@ SYNC_RATE_LIMITS: dict = {}
 SYNC_PRIORITY_RESERVE = env.float("SYNC_PRIORITY_RESERVE", default=0.1)
 # Pulls re-read this many seconds before the cursor (clock skew between the vendor's servers).
 SYNC_PULL_OVERLAP_SECONDS = env.int("SYNC_PULL_OVERLAP_SECONDS", default=300)
+# Updates are merged with the vendor's records read by one list per page of changes
+# (engine/refresh.py); a drain reads the changes again after this many updates.
+SYNC_PUSH_REFRESH_EVERY = env.int("SYNC_PUSH_REFRESH_EVERY", default=50)
 # A running pull whose heartbeat is older than this is taken over and resumed.
 SYNC_RUN_STALE_SECONDS = env.int("SYNC_RUN_STALE_SECONDS", default=600)
 SYNC_LOG_RETENTION_DAYS = env.int("SYNC_LOG_RETENTION_DAYS", default=30)
@@ -308,9 +346,22 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# --- Staff pages (apps.workspace) ------------------------------------------------------------
+# The domain's "sent" e-mails attach the document's PDF from this renderer (a dotted path called
+# with kind= and document=), so quotes and invoices never import the workspace above them.
+DOCUMENT_PDF_RENDERER = env(
+    "DOCUMENT_PDF_RENDERER", default="apps.workspace.pdf.document_pdf_attachment"
+)
+
 # import-export keeps uploads between preview and confirm in the cache, not on one disk.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
+# Our imports (apps/imports): the largest file accepted, how day-first dates and decimal commas
+# are read (ISO dates are always accepted), and from how many rows an import runs as a task.
+IMPORT_MAX_FILE_MB = env.int("IMPORT_MAX_FILE_MB", default=20)
+IMPORT_DATE_ORDER = env("IMPORT_DATE_ORDER", default="DMY")
+IMPORT_DECIMAL_COMMA = env.bool("IMPORT_DECIMAL_COMMA", default=False)
+IMPORT_TASK_ABOVE_ROWS = env.int("IMPORT_TASK_ABOVE_ROWS", default=1000)
 
 LOGGING = {
     "version": 1,
@@ -318,7 +369,18 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Access logs print the request line: OAuth callbacks carry the authorization code there.
+    "filters": {"redact_query": {"()": "apps.core.log_filters.RedactQuerySecrets"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_query"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -1,5 +1,6 @@
 """Settings for a real deployment behind a TLS-terminating proxy; every secret is required."""
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
@@ -13,9 +14,32 @@ if SANDBOX_ENABLED:
         "SANDBOX_ENABLED must be off in production (config.settings.production); "
         "the vendor sandbox is for demos and tests."
     )
-SECRET_KEY = env("SECRET_KEY")
+SECRET_KEY = env("SECRET_KEY").strip()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS")
+TOKEN_ENCRYPTION_KEYS = [key.strip() for key in env.list("TOKEN_ENCRYPTION_KEYS") if key.strip()]
+
+
+def _refuse_unusable_keys() -> None:
+    """Keys that `check --deploy` lets through would otherwise fail at first use (a 500 at the
+    MFA step, or a sync that cannot store its tokens): refuse to start, naming the variable."""
+    if not SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY is empty: set it to a long random value.")
+    if not TOKEN_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured(
+            "TOKEN_ENCRYPTION_KEYS holds no key: set it to one or more Fernet keys, comma "
+            "separated (newest first)."
+        )
+    for position, key in enumerate(TOKEN_ENCRYPTION_KEYS, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"TOKEN_ENCRYPTION_KEYS: key {position} is not a Fernet key (32 url-safe "
+                "base64-encoded bytes, as Fernet.generate_key() makes)."
+            ) from None
+
+
+_refuse_unusable_keys()
 # Password-reset links must reach people, never a console log: a real mail server is required.
 EMAIL_CONFIG = env.email_url("EMAIL_URL")
 vars().update(EMAIL_CONFIG)

@@ -67,23 +67,23 @@ def test_fault_subcommand_sets_and_clears_a_plan():
     assert faults.fault_plan_get("zoho", "42") is None
 
 
-def test_overview_needs_staff(client, django_user_model, agent_user):
+def test_overview_needs_an_admin(client, django_user_model, agent_user, admin_with_mfa):
+    _sandbox("seed", "--contacts", "2", "--org-name", "Hidden Org", "--skip-xero")
     assert client.get("/sandbox/").status_code == 302
     outsider = django_user_model.objects.create_user(email="out@example.com", password="x")
     client.force_login(outsider)
     assert client.get("/sandbox/").status_code == 403
-    client.force_login(agent_user)  # staff (every role works in the back office)
+    client.force_login(agent_user)  # staff, but an Agent: clients' e-mails are not theirs to list
+    assert client.get("/sandbox/").status_code == 403
+    client.force_login(admin_with_mfa)
     assert client.get("/sandbox/").status_code == 200
 
 
-def test_overview_shows_each_organization_its_records_and_faults(client, django_user_model):
+def test_overview_shows_each_organization_its_records_and_faults(client, admin_with_mfa):
     _sandbox("seed", "--contacts", "4", "--org-name", "Shown Org", "--skip-xero")
     organization = ZohoOrganization.objects.get(name="Shown Org")
     faults.fault_plan_set(vendor="zoho", account=organization.organization_id, error_share=0.25)
-    staff = django_user_model.objects.create_user(
-        email="staff@example.com", password="x", is_staff=True
-    )
-    client.force_login(staff)
+    client.force_login(admin_with_mfa)
     page = client.get("/sandbox/")
     assert page.status_code == 200
     text = page.content.decode()
@@ -93,20 +93,26 @@ def test_overview_shows_each_organization_its_records_and_faults(client, django_
 
 
 @override_settings(DEBUG=True)
-def test_overview_is_open_in_debug(client):
-    assert client.get("/sandbox/").status_code == 200
+def test_overview_stays_closed_to_anonymous_visitors_under_debug(client, agent_user):
+    """Issue 11, item 10: under DEBUG anyone saw the seeded clients' names and e-mails."""
+    _sandbox("seed", "--contacts", "3", "--org-name", "Debug Org", "--skip-xero")
+    contact = BooksContact.objects.first()
+    page = client.get("/sandbox/")
+    assert page.status_code == 302
+    assert contact.email not in page.content.decode()
+    client.force_login(agent_user)
+    page = client.get("/sandbox/")
+    assert page.status_code == 403
+    assert contact.contact_name not in page.content.decode()
 
 
 def test_overview_query_count_does_not_grow_with_records(
-    client, django_user_model, django_assert_max_num_queries
+    client, admin_with_mfa, django_assert_max_num_queries
 ):
-    staff = django_user_model.objects.create_user(
-        email="staff@example.com", password="x", is_staff=True
-    )
-    client.force_login(staff)
+    client.force_login(admin_with_mfa)
     _sandbox("seed", "--contacts", "3", "--org-name", "One", "--skip-xero")
     with django_assert_max_num_queries(40) as few:
-        client.get("/sandbox/")
+        assert client.get("/sandbox/").status_code == 200
     _sandbox("seed", "--contacts", "30", "--org-name", "One", "--skip-xero")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/sandbox/")

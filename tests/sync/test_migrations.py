@@ -64,3 +64,25 @@ def test_migrating_from_the_landed_schema_keeps_data_and_moves_schedules():
     assert Schedule.objects.get(pk=schedule.pk).func == (
         "apps.sync.connectors.zoho.tasks.crm_watch_renew_task"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrading_masks_the_webhook_secret_in_call_logs_already_written():
+    """Issue 11, item 2: logs written before the fix held the Books webhook secret in clear."""
+    from apps.sync.models import SyncLog
+
+    before = [("sync", "0005_connectors_registry")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    old.get_model("sync", "SyncLog").objects.create(
+        method="POST",
+        url="https://www.zohoapis.com/books/v3/settings/webhooks?organization_id=1",
+        request_body='{"entity": "contact", "secret": "BooksSecret0123456789"}',
+        response_body='{"webhook": {"secret":"BooksSecret0123456789", "entity": "contact"}}',
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    log = SyncLog.objects.get()
+    assert "BooksSecret0123456789" not in log.request_body + log.response_body
+    assert '"entity": "contact"' in log.request_body

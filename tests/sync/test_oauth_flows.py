@@ -95,7 +95,7 @@ def test_connect_xero_with_pkce_one_connection_per_chosen_tenant(sandbox, admin_
         items=0,
         redirect_uris=["http://testserver/sync/oauth/xero/callback/"],
     )
-    start = admin_client_mfa.get("/sync/connect/xero/")
+    start = admin_client_mfa.post("/sync/connect/xero/")
     authorize = start["Location"]
     query = parse_qs(urlsplit(authorize).query)
     assert query["code_challenge_method"] == ["S256"] and query["code_challenge"]

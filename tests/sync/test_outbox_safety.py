@@ -104,7 +104,8 @@ def test_an_edit_while_the_create_is_in_flight_queues_an_update_that_waits():
 
     reference = f"SD-C-{client.pk:06d}"
     responses.put(XERO_CONTACTS, json={"Contacts": [xero_contact(reference)]})
-    responses.get(f"{XERO_CONTACTS}/c-{reference}", json={"Contacts": [xero_contact(reference)]})
+    # Before the update: one list of the contacts changed since the base (it has not changed).
+    responses.get(XERO_CONTACTS, json={"Contacts": [xero_contact(reference)]})
     responses.post(
         f"{XERO_CONTACTS}/c-{reference}", json={"Contacts": [xero_contact(reference, "Ada L.")]}
     )

@@ -87,6 +87,8 @@ def test_bulk_saved_clients_are_queued_once_per_connection(django_assert_max_num
         items = OutboxItem.objects.filter(connection=connection, entity="clients")
         assert items.count() == 50
     assert OutboxItem.objects.get(connection=books, object_id=clients[0].pk).operation == "update"
+    keys = OutboxItem.objects.values_list("idempotency_key", flat=True)
+    assert len(set(keys)) == 100  # each item its own key (written by plain INSERTs)
     assert set(OutboxItem.objects.filter(connection=xero).values_list("operation", flat=True)) == {
         "create"
     }

@@ -313,3 +313,40 @@ def test_failed_webhook_processing_alerts_admins_once(settings, mailoutbox):
     assert sync_health_alert() is True
     assert sync_health_alert() is False
     assert len(mailoutbox) == 1 and "inbound webhook(s) failed" in mailoutbox[0].body
+
+
+def test_no_call_log_holds_the_webhook_secret_or_the_channel_token(live, admin_client_mfa):
+    """Issue 11, item 2: POST /settings/webhooks sent the secret and Books echoed it; both
+    bodies were stored in clear and shown in the admin. The connector names its secret fields
+    and the transport masks their values, whatever the key list."""
+    from apps.sync.models import SyncLog
+
+    registrations = SyncLog.objects.filter(method="POST", url__contains="settings/webhooks")
+    assert registrations.count() == 3
+    assert all("[redacted]" in log.request_body for log in registrations)
+    assert all("[redacted]" in log.response_body for log in registrations)
+    for log in SyncLog.objects.all():
+        for text in (log.url, log.request_body, log.response_body):
+            assert SECRET not in text, (log.method, log.url)
+            assert TOKEN not in text, (log.method, log.url)
+    shown = admin_client_mfa.get(
+        f"/admin/sync/synclog/{registrations.first().pk}/change/"
+    ).content.decode()
+    assert "settings/webhooks" in shown
+    assert SECRET not in shown
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_upload_limit_is_refused_and_counted(client, secrets, settings):
+    """Issue 11, item 9: Django answered 400 before verification and nothing counted it."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    connection = make_zoho_books()
+    body = json.dumps({"contact": {"contact_id": "1", "notes": "x" * 20_000}}).encode()
+    answer = signed_post(client, body, org=connection.remote_account_id)
+    assert answer.status_code == 413
+    assert refusals("too_large") == 1
+    assert sync_health()["webhooks"]["too_large"] == 1
+    assert InboundWebhook.objects.count() == 0
+    crm = client.post(CRM_URL, body, "application/json")
+    assert crm.status_code == 413
+    assert refusals("too_large") == 2

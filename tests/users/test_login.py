@@ -17,7 +17,8 @@ def login(client, email, password):
 def test_login_by_email_in_any_letter_case(client, agent_user, password):
     response = login(client, "AGENT@Example.com", password)
     assert response.status_code == 302
-    assert response["Location"] == "/admin/"
+    assert response["Location"] == "/"  # Agents land in the staff workspace
+    assert client.get("/").status_code == 200
     assert client.get("/admin/").status_code == 200
 
 

@@ -32,7 +32,9 @@ def insert_rows(model, rows: list[dict]) -> None:
     if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in rows[0]]
-    defaults = {f.attname: (f.get_default() if f.has_default() or f.null else None) for f in fields}
+    # Django's own default per field ("" for a text field without one); a callable default is
+    # called once, so rows must carry their own values for those (a UUID per row).
+    defaults = {f.attname: f.get_default() for f in fields}
     columns = ", ".join(db_connection.ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = (

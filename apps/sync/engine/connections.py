@@ -29,8 +29,9 @@ def call_context(connection: Connection, *, run_id=None, priority=Priority.BULK)
 def adapter_for(connection: Connection, *, run_id=None, priority=Priority.BULK):
     context = call_context(connection, run_id=run_id, priority=priority)
     auth = CredentialAuth(connection.credential_id, connection.credential.vendor)
-    client = HttpClient(context=context, auth=auth)
-    return registry.connector(connection.provider).adapter(connection, client)
+    connector = registry.connector(connection.provider)
+    client = HttpClient(context=context, auth=auth, secret_fields=connector.secret_fields)
+    return connector.adapter(connection, client)
 
 
 def connections_pushing(entity: str, operation: str):

@@ -10,9 +10,11 @@ import logging
 import os
 import random
 import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -26,11 +28,13 @@ from apps.sync.engine.bindings import (
     binding_mark_synced,
     bound_remote_id,
 )
+from apps.sync.engine.bulk import insert_rows
 from apps.sync.engine.context import PushContext
 from apps.sync.engine.entities import DOCUMENT_ENTITIES
 from apps.sync.engine.entities import entity as entity_spec
 from apps.sync.engine.recording import RecordHeld, merge_before_push
 from apps.sync.engine.records import NoLookupKey, NotFound, Rejected, RemoteRecord, VendorError
+from apps.sync.engine.refresh import BaseRefresh
 from apps.sync.models import (
     Binding,
     BindingStatus,
@@ -150,23 +154,30 @@ def outbox_enqueue_many(
     )
     spec = entity_spec(entity)
     now = timezone.now()
+    allowed = {op: _pushes(connection, entity, op) for op in (Operation.CREATE, Operation.UPDATE)}
+    key_field = OutboxItem._meta.get_field("idempotency_key")
+    # Plain INSERTs (engine/bulk.py): at an import's ten thousand rows the ORM's per-instance
+    # preparation costs more than the database's work.
     new = []
     for obj in {obj.pk: obj for obj in objs if obj.pk not in waiting}.values():
         operation = Operation.UPDATE if obj.pk in bound else Operation.CREATE
-        if not _pushes(connection, entity, operation):
+        if not allowed[operation]:
             continue
         new.append(
-            OutboxItem(
-                connection=connection,
-                entity=entity,
-                operation=operation,
-                object_id=obj.pk,
-                reference=spec.reference(obj)[:100],
-                priority=priority,
-                next_attempt_at=now,
-            )
+            {
+                "connection_id": connection.pk,
+                "entity": entity,
+                "operation": operation,
+                "object_id": obj.pk,
+                "intent": {},
+                "reference": spec.reference(obj)[:100],
+                "idempotency_key": key_field.get_db_prep_value(uuid.uuid4(), db_connection),
+                "priority": priority,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
         )
-    OutboxItem.objects.bulk_create(new, batch_size=500)
+    insert_rows(OutboxItem, new)
     if new:
         transaction.on_commit(_kick)
     return len(new)
@@ -246,8 +257,9 @@ def outbox_claim(
 
 
 # --- process ------------------------------------------------------------------------------------
-def outbox_process(*, item_id: int, owner: str) -> str:
-    """Send one claimed item through its connector's exporter; returns its new status."""
+def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = None) -> str:
+    """Send one claimed item through its connector's exporter; returns its new status.
+    `refresh` (one per drain) answers what the vendor has now for updates, from a list."""
     item = OutboxItem.objects.select_related("connection__credential").get(pk=item_id)
     if item.status != OutboxStatus.IN_FLIGHT or item.lease_owner != owner:
         return item.status  # the lease went to someone else
@@ -270,7 +282,7 @@ def outbox_process(*, item_id: int, owner: str) -> str:
     ctx = PushContext.for_item(item)
     was_uncertain = item.uncertain
     try:
-        record = _push(ctx, exporter, spec, obj)
+        record = _push(ctx, exporter, spec, obj, refresh)
     except LeaseLost:
         return OutboxItem.objects.get(pk=item.pk).status
     except NoLookupKey as error:
@@ -290,13 +302,17 @@ def outbox_process(*, item_id: int, owner: str) -> str:
             return OutboxItem.objects.get(pk=item.pk).status
         if record is not None and item.operation != Operation.ACTION and not ctx.bound:
             _bind(ctx, exporter, record)
+            if refresh is not None and exporter.base is not None:
+                refresh.remember(item.connection_id, item.entity, record, exporter.base(record))
         else:
             binding_mark_synced(item.connection, item.entity, item.object_id)
         remote_id = record.remote_id if record is not None else ctx.remote_id
         return _finish_locked(item, OutboxStatus.DONE, remote_id=remote_id)
 
 
-def _push(ctx: PushContext, exporter, spec, obj) -> RemoteRecord | None:
+def _push(
+    ctx: PushContext, exporter, spec, obj, refresh: BaseRefresh | None
+) -> RemoteRecord | None:
     item = ctx.item
     remote_id = bound_remote_id(item.connection, item.entity, obj.pk)
     if item.operation == Operation.CREATE and not remote_id:
@@ -318,19 +334,16 @@ def _push(ctx: PushContext, exporter, spec, obj) -> RemoteRecord | None:
         update = registry.connector(item.connection.provider).exporters.get(
             (item.entity, Operation.UPDATE), exporter
         )
-        if update.fetch is not None:
-            current = update.fetch(ctx, remote_id)
-            binding = Binding.objects.get(
-                connection=item.connection, entity=item.entity, object_id=obj.pk
-            )
-            if not merge_before_push(
-                binding=binding,
-                obj=obj,
-                remote_record=current,
-                snapshot=spec.snapshot,
-                from_remote=update.base,
-            ):
-                return current
+        binding = Binding.objects.get(
+            connection=item.connection, entity=item.entity, object_id=obj.pk
+        )
+        remote = refresh.remote_snapshot(ctx, binding) if refresh is not None else None
+        if remote is None and update.fetch is not None:
+            remote = update.base(update.fetch(ctx, remote_id))
+        if remote is not None and not merge_before_push(
+            binding=binding, obj=obj, remote=remote, snapshot=spec.snapshot
+        ):
+            return None  # the vendor already has every merged value: nothing to send
         return update.send(ctx, obj)
     return exporter.send(ctx, obj)
 
@@ -546,6 +559,7 @@ def outbox_drain(
 ) -> dict[str, int]:
     """Claim and send due items until none is due; returns counts per outcome."""
     owner = _owner()
+    refresh = BaseRefresh()
     counts: dict[str, int] = {}
     handled = 0
     handled_ids: set[int] = set()
@@ -561,7 +575,7 @@ def outbox_drain(
         if not ids:
             break
         for item_id in ids:
-            status = outbox_process(item_id=item_id, owner=owner)
+            status = outbox_process(item_id=item_id, owner=owner, refresh=refresh)
             counts[status] = counts.get(status, 0) + 1
             handled += 1
             handled_ids.add(item_id)

@@ -2,6 +2,8 @@
 time with an overlap, checkpointed in the SyncRun after every committed page so a killed run
 resumes where it stopped; the cursor moves only when the whole run has been applied."""
 
+import hashlib
+import json
 import os
 import socket
 from collections.abc import Callable
@@ -15,8 +17,39 @@ from django.utils.dateparse import parse_datetime
 from apps.core.errors import ApplicationError
 from apps.sync.engine import importer, registry
 from apps.sync.engine.connections import adapter_for
-from apps.sync.engine.records import Page
+from apps.sync.engine.quarantine import quarantine_store
+from apps.sync.engine.records import BadRecord, MalformedAnswer, Page
 from apps.sync.models import Connection, Direction, RunStatus, SyncCursor, SyncRun
+
+
+class PullStopped(ApplicationError):
+    """The vendor's paging went wrong (the same page again, or past the page cap): the run ends
+    failed rather than spend the day's budget on a loop."""
+
+
+def _page_digest(page: Page) -> str:
+    """What a page holds: two pages in a row with the same digest mean the vendor is looping."""
+    content = [
+        (record.remote_id, record.modified_at.isoformat() if record.modified_at else None)
+        for record in page.records
+    ]
+    return hashlib.sha256(json.dumps([content, page.next_token]).encode()).hexdigest()
+
+
+def check_paging(run: SyncRun, page: Page, checkpoint: dict) -> None:
+    """Raise PullStopped when the vendor's paging loops (used by connectors' own pulls too)."""
+    digest = _page_digest(page)
+    if digest == checkpoint.get("last_page_digest"):
+        raise PullStopped(
+            f"The vendor answered the same page twice (after page {run.pages}) while saying "
+            "there are more: the pull stopped instead of looping."
+        )
+    checkpoint["last_page_digest"] = digest
+    if run.pages + 1 > settings.SYNC_PULL_MAX_PAGES:
+        raise PullStopped(
+            f"The pull passed {settings.SYNC_PULL_MAX_PAGES} pages (SYNC_PULL_MAX_PAGES) and the "
+            "vendor still says there are more: stopped."
+        )
 
 
 def pull_entities(provider: str) -> list[str]:
@@ -130,13 +163,18 @@ def pull(
             if token:
                 kwargs["page_token"] = token
             page: Page = adapter.list_page(spec.resource, **kwargs)
+            check_paging(run, page, checkpoint)
             # Records the vendor's filter let through although older than `since` are dropped;
             # a vendor that ignores the filter must not cost a write per record (notes §2.5).
-            mapped = [
-                (record, spec.mapper(record))
-                for record in page.records
-                if since is None or record.modified_at is None or record.modified_at >= since
-            ]
+            mapped, bad = _map(
+                spec.mapper,
+                [
+                    record
+                    for record in page.records
+                    if since is None or record.modified_at is None or record.modified_at >= since
+                ],
+            )
+            bad = page.rejected + bad
             mapped = importer.keep_pulled(connection=connection, entity=entity, mapped=mapped)
             page_number, token = page.next_page, page.next_token
             _apply(
@@ -144,14 +182,29 @@ def pull(
                 connection,
                 entity,
                 mapped,
-                len(page.records),
+                len(page.records) + len(page.rejected),
                 page_number,
                 token,
                 checkpoint,
                 dry_run,
+                bad,
             )
             if on_progress:
                 on_progress(run)
+    except (PullStopped, MalformedAnswer) as error:
+        # Resuming would meet the same answer again: the run ends failed, its cursor unmoved,
+        # the reason kept (the pages before it stay applied).
+        run.status = RunStatus.FAILED
+        run.last_error = error.message
+        run.finished_at = timezone.now()
+        if not dry_run:
+            SyncRun.objects.filter(pk=run.pk).update(
+                status=run.status,
+                last_error=run.last_error,
+                finished_at=run.finished_at,
+                requests=run.requests,
+            )
+        raise
     except Exception as error:
         if not dry_run:
             # Left RUNNING with its checkpoint: the next run resumes it from the last page.
@@ -160,6 +213,13 @@ def pull(
             )
         raise
     run.status = RunStatus.SUCCEEDED
+    quarantined = checkpoint.get("quarantined", 0)
+    if quarantined:
+        run.status = RunStatus.PARTIAL
+        run.last_error = (
+            f"{quarantined} record(s) failed the vendor schema and were quarantined (Sync → "
+            f"Quarantined records): {checkpoint.get('first_quarantine_reason', '')}"
+        )[:2000]
     run.finished_at = timezone.now()
     if not dry_run:
         with transaction.atomic():
@@ -184,9 +244,30 @@ def _cursor_after(checkpoint: dict, run: SyncRun):
     return cursor
 
 
-def _apply(run, connection, entity, mapped, fetched, next_page, next_token, checkpoint, dry_run):
+def _map(mapper, records) -> tuple[list, list[BadRecord]]:
+    """Each record through the connector's mapper; one the mapper cannot read is quarantined."""
+    mapped, bad = [], []
+    for record in records:
+        try:
+            mapped.append((record, mapper(record)))
+        except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as error:
+            bad.append(BadRecord(record.remote_id, f"unreadable: {error}", record.data))
+    return mapped, bad
+
+
+def _apply(
+    run, connection, entity, mapped, fetched, next_page, next_token, checkpoint, dry_run, bad=()
+):
     with transaction.atomic():
         result = importer.apply_page(connection=connection, entity=entity, mapped=mapped)
+        if bad:
+            # Quarantined with the page they came on; they count as handled for the cursor
+            # (DESIGN.md), so one bad record never stalls the pull.
+            quarantine_store(connection=connection, entity=entity, bad=list(bad), run_id=run.pk)
+            checkpoint["quarantined"] = checkpoint.get("quarantined", 0) + len(bad)
+            checkpoint.setdefault(
+                "first_quarantine_reason", f"{bad[0].remote_id or '(no id)'}: {bad[0].reason}"
+            )
         if result.max_modified is not None:
             current = checkpoint.get("max_modified")
             if current is None or result.max_modified > parse_datetime(current):

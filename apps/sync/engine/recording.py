@@ -115,12 +115,13 @@ class RecordHeld(Exception):
     """The record has a conflict waiting for an admin: nothing is sent until it is decided."""
 
 
-def merge_before_push(*, binding: Binding, obj, remote_record, snapshot, from_remote) -> bool:
-    """Merge what the vendor has now into the local record before pushing it.
+def merge_before_push(*, binding: Binding, obj, remote: dict, snapshot) -> bool:
+    """Merge what the vendor has now (`remote`, canonical) into the local record before
+    pushing it.
 
     Remote-only changes are applied here (no echo), conflicts are logged; a held record raises
     RecordHeld. Returns True when there is something to push, False when the vendor already
-    has every merged value (the caller then records its answer as the base, without a call).
+    has every merged value (the merged base is recorded here, without a call).
     """
     held = ""
     with transaction.atomic():
@@ -132,7 +133,7 @@ def merge_before_push(*, binding: Binding, obj, remote_record, snapshot, from_re
         outcome = merge(
             base=binding.base_snapshot or {},
             local=snapshot(obj),
-            remote=from_remote(remote_record),
+            remote=remote,
             policies=conflict_policies(connection=binding.connection, entity=binding.entity),
         )
         if outcome.conflicts or binding.status == BindingStatus.CONFLICT:

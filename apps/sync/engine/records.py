@@ -67,6 +67,22 @@ class Rejected(VendorError):
         self.fields: dict[str, list[str]] = fields or {}
 
 
+class MalformedAnswer(VendorError):
+    """The vendor's answer as a whole is unusable (not an object, its list not a list): nothing
+    of it can be applied. A single bad record is a BadRecord on its page instead."""
+
+    kind = "malformed"
+
+
+@dataclass(frozen=True, slots=True)
+class BadRecord:
+    """A record of a page that failed the connector's schema: quarantined, never applied."""
+
+    remote_id: str
+    reason: str
+    payload: object = field(repr=False)
+
+
 @dataclass(frozen=True, slots=True)
 class RemoteRecord:
     """One vendor record as the engine sees it: identity, number, modified time, raw data."""
@@ -83,6 +99,8 @@ class Page:
     # Where the next page starts: a page number or a token; None when this was the last page.
     next_page: int | None = None
     next_token: str | None = None
+    # Records of this page that failed the connector's schema (quarantined by the pull).
+    rejected: list[BadRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

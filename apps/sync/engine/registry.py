@@ -75,6 +75,9 @@ class Connector:
     pulls: dict[str, PullSpec] = {}
     exporters: dict[tuple[str, str], Exporter] = {}
     webhook: WebhookSource | None = None
+    # Fields of its API's requests and answers that carry a secret (a webhook signing secret):
+    # their values are masked in every call log, whatever the transport's list of key names.
+    secret_fields: tuple[str, ...] = ()
     schedules: list = []  # apps.core.schedules.ScheduleSpec rows the connector needs
     # Documents name taxes and currencies by the vendor's ids (engine/taxes.py keeps the lists).
     reads_settings: bool = False

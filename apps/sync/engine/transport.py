@@ -1,13 +1,15 @@
-"""The shared HTTP transport: the one client every connector's adapter uses: timeouts, the rate
-governor, refresh on 401, a SyncLog row per call with secrets redacted, and translation into the
-error taxonomy."""
+"""The shared HTTP transport: the one client every connector's adapter uses: timeouts, a total
+deadline and a body size limit per call, no redirect to another host, the rate governor, refresh
+on 401, a SyncLog row per call with secrets redacted, and translation into the error taxonomy."""
 
+import contextlib
 import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -45,18 +47,58 @@ _HEADER_SECRET = re.compile(
     r"([A-Za-z-]*oauthtoken|Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE
 )
 BODY_LOG_LIMIT = 2000
+READ_CHUNK = 64 * 1024
+MAX_REDIRECTS = 3
 
 
-def redact(text: str) -> str:
-    """Mask every token, secret and authorization code in a body, query string or header."""
+class ResponseTooLarge(Rejected):
+    """The vendor's answer passed SYNC_HTTP_MAX_BODY_BYTES: reading stopped there."""
+
+    kind = "too_large"
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Mask every token, secret and authorization code in a body, query string or header, and
+    every value in `secrets` wherever it appears (a connector names its secret fields and the
+    values it sends under them, so a key name we have not listed cannot leak one)."""
     if not text:
         return ""
     text = _JSON_SECRET.sub(r'\1"[redacted]"', text)
     text = _FORM_SECRET.sub(r"\1=[redacted]", text)
-    return _HEADER_SECRET.sub(r"\1 [redacted]", text)
+    text = _HEADER_SECRET.sub(r"\1 [redacted]", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
 
 
-def _body_text(body) -> str:
+def secret_values(body, fields: Iterable[str]) -> list[str]:
+    """The values under `fields` anywhere in a JSON-like body (nested dicts and lists)."""
+    names = {name.lower() for name in fields}
+    found: list[str] = []
+    if not names:
+        return found
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if str(key).lower() in names and isinstance(value, str | int) and str(value):
+                    found.append(str(value))
+                    if isinstance(value, str):
+                        # The same value as it appears inside JSON text (escaped quotes etc.).
+                        found.append(json.dumps(value)[1:-1])
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(body)
+    # Longest first, so a secret that contains another is masked whole.
+    return sorted(set(found), key=len, reverse=True)
+
+
+def _body_text(body, secrets: Iterable[str] = ()) -> str:
     if body is None:
         return ""
     if isinstance(body, bytes):
@@ -66,7 +108,12 @@ def _body_text(body) -> str:
             body = json.dumps(body)[: BODY_LOG_LIMIT * 2]
         except (TypeError, ValueError):
             body = repr(body)[: BODY_LOG_LIMIT * 2]
-    return redact(body[: BODY_LOG_LIMIT * 2])[:BODY_LOG_LIMIT]
+    return redact(body[: BODY_LOG_LIMIT * 2], secrets)[:BODY_LOG_LIMIT]
+
+
+def _same_origin(first: str, second: str) -> bool:
+    a, b = urlsplit(first), urlsplit(second)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -105,8 +152,13 @@ class HttpClient:
         auth=None,
         session: requests.Session | None = None,
         timeout: float | None = None,
+        secret_fields: Iterable[str] = (),
     ) -> None:
         self.context = context or CallContext()
+        # Field names whose values are secrets in this vendor's requests and answers (the
+        # connector names them): masked by value in every SyncLog body, whatever the key list.
+        self.secret_fields = tuple(secret_fields)
+        self._call_secret_fields: tuple[str, ...] = ()
         self.auth = auth
         self.session = session or requests.Session()
         self.timeout = timeout or settings.SYNC_HTTP_TIMEOUT
@@ -124,7 +176,11 @@ class HttpClient:
         basic_auth: tuple[str, str] | None = None,
         error_parser: Callable[[requests.Response], Rejected | None] | None = None,
         expect_json: bool = True,
+        secret_fields: Iterable[str] = (),
     ) -> requests.Response:
+        """`secret_fields`: more names of fields in the request or the answer that hold a
+        secret, for this call only: their values are masked in its log."""
+        self._call_secret_fields = tuple(secret_fields)
         for attempt in (1, 2):
             call_headers = {"Accept": "application/json", **(headers or {})}
             stale_token = None
@@ -158,17 +214,17 @@ class HttpClient:
         response = None
         error: Exception | None = None
         try:
-            response = self.session.request(
+            response = self._send_following(
                 method,
                 url,
                 params=params,
-                json=json_body,
+                json_body=json_body,
                 data=data,
                 headers=headers,
-                auth=basic_auth,
-                timeout=self.timeout,
+                basic_auth=basic_auth,
+                deadline=time.monotonic() + settings.SYNC_HTTP_DEADLINE,
             )
-        except requests.RequestException as exc:
+        except (requests.RequestException, VendorError) as exc:
             error = exc
         finally:
             if lease is not None:
@@ -186,6 +242,8 @@ class HttpClient:
             error,
             latency_ms,
         )
+        if isinstance(error, VendorError):
+            raise error
         if error is not None:
             raise self._translate_exception(error, method) from error
         if response.status_code == 429 and self.context.budget_key:
@@ -195,6 +253,107 @@ class HttpClient:
                 self.context.limits,
             )
         return response
+
+    def _send_following(
+        self, method, url, *, params, json_body, data, headers, basic_auth, deadline
+    ) -> requests.Response:
+        """One call, its answer read whole within the deadline and the size limit. A redirect is
+        followed only to the same scheme, host and port (and only where the method survives it):
+        elsewhere it would hand our request to another server and read its answer as the vendor's
+        (a pull "succeeded" with 0 records)."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                data=data,
+                headers=headers,
+                auth=basic_auth,
+                timeout=(self.timeout, max(0.001, min(self.timeout, deadline - time.monotonic()))),
+                stream=True,
+                allow_redirects=False,
+            )
+            self._read_body(response, deadline, method)
+            if not response.is_redirect:
+                return response
+            target = urljoin(response.url or url, response.headers.get("Location", ""))
+            keeps_method = response.status_code in (307, 308) or method.upper() == "GET"
+            if not _same_origin(url, target) or not keeps_method:
+                raise Rejected(
+                    f"The vendor redirected the call to {urlsplit(target).netloc or target} "
+                    f"(HTTP {response.status_code}); Syncdesk follows no redirect to another "
+                    "host or one that changes the method.",
+                    status=response.status_code,
+                )
+            url, params = target, None
+        raise Rejected(f"The vendor redirected the call more than {MAX_REDIRECTS} times.")
+
+    @staticmethod
+    def _read_body(response: requests.Response, deadline: float, method: str) -> None:
+        """Read the answer in chunks, stopping at the deadline or the size limit (the timeout
+        alone is per socket read: a slow drip held a pull for minutes, a 50 MB body was read
+        whole into memory)."""
+        limit = settings.SYNC_HTTP_MAX_BODY_BYTES
+        uncertain = method.upper() != "GET"
+        declared = response.headers.get("Content-Length", "")
+        too_large = ResponseTooLarge(
+            f"The vendor's answer is larger than {limit} bytes (SYNC_HTTP_MAX_BODY_BYTES); "
+            "reading stopped.",
+            status=response.status_code,
+        )
+        if declared.isdigit() and int(declared) > limit:
+            response.close()
+            raise too_large
+        raw = response.raw
+        if raw is None or not hasattr(raw, "read1"):
+            content = response.content  # a test double already holding its body
+            if len(content) > limit:
+                raise too_large
+            return
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TransientError(
+                        "The vendor's answer did not complete within "
+                        f"{settings.SYNC_HTTP_DEADLINE:g} s (SYNC_HTTP_DEADLINE).",
+                        status=response.status_code,
+                        uncertain=uncertain,
+                    )
+                sock = getattr(getattr(raw, "connection", None), "sock", None)
+                if sock is not None:
+                    # The next read may wait only for what is left of the deadline.
+                    sock.settimeout(min(remaining, 3600.0))
+                # read1 returns whatever one socket read brings: a drip of a byte a second
+                # comes back to this loop, where read(n) would wait for n bytes.
+                chunk = raw.read1(READ_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise too_large
+                chunks.append(chunk)
+        except requests.RequestException:
+            raise
+        except VendorError:
+            response.close()
+            raise
+        except Exception as exc:  # urllib3 read errors: a socket timeout, a broken connection
+            response.close()
+            if isinstance(exc, TimeoutError) or "timed out" in str(exc).lower():
+                raise TransientError(
+                    "The vendor's answer did not complete within "
+                    f"{settings.SYNC_HTTP_DEADLINE:g} s (SYNC_HTTP_DEADLINE).",
+                    status=response.status_code,
+                    uncertain=uncertain,
+                ) from exc
+            raise requests.ConnectionError(str(exc)) from exc
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+        response.close()
 
     @staticmethod
     def _translate_exception(error: Exception, method: str) -> TransientError:
@@ -254,6 +413,13 @@ class HttpClient:
         return response
 
     def _log(self, method, url, params, body, response, error, latency_ms) -> None:
+        secrets: list[str] = []
+        fields = self.secret_fields + self._call_secret_fields
+        if fields:
+            secrets = secret_values(body, fields)
+            if response is not None and response.content:
+                with contextlib.suppress(ValueError):  # not JSON: nothing named to mask
+                    secrets += secret_values(response.json(), fields)
         full_url = url
         if params:
             full_url += "?" + "&".join(f"{k}={v}" for k, v in params.items())
@@ -283,11 +449,13 @@ class HttpClient:
                 status_code=status,
                 latency_ms=latency_ms,
                 error_kind=kind,
-                request_body=_body_text(body),
-                response_body=_body_text(response.content) if response is not None else "",
+                request_body=_body_text(body, secrets),
+                response_body=(
+                    _body_text(response.content, secrets) if response is not None else ""
+                ),
             )
         except Exception:  # a log row must never break the call it describes
             logger.exception("could not write SyncLog")
 
 
-__all__ = ["CallContext", "HttpClient", "VendorError", "redact"]
+__all__ = ["CallContext", "HttpClient", "ResponseTooLarge", "VendorError", "redact"]

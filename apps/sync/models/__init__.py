@@ -146,6 +146,8 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    # Finished, but some records were quarantined (malformed at the vendor): see Quarantine.
+    PARTIAL = "partial", "Partial (records quarantined)"
     RESUMED = "resumed", "Interrupted, resumed by a later run"
 
 
@@ -367,6 +369,40 @@ class RateBudget(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class QuarantineStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Applied on retry"
+
+
+class QuarantinedRecord(models.Model):
+    """A vendor record that failed the connector's schema (or its mapper): kept with its raw
+    payload for an Admin to see and retry, while the rest of its page was applied and the
+    cursor moved on (DESIGN.md: a quarantined record counts as handled)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="quarantined")
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True)
+    # Empty when the record came without its id (it cannot be fetched again).
+    remote_id = models.CharField(max_length=100, blank=True)
+    reason = models.TextField()
+    payload = models.TextField(help_text="The record as the vendor sent it (secrets masked).")
+    status = models.CharField(
+        max_length=10, choices=QuarantineStatus.choices, default=QuarantineStatus.OPEN
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["connection", "status"], name="sync_quarantine_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.remote_id or '(no id)'} on {self.connection}"
 
 
 # The conflict queue and the inbound webhooks live in their sub-packages; their models are

@@ -51,6 +51,7 @@ class WebhookRefusal(models.Model):
     class Reason(models.TextChoices):
         FORGED = "forged", "Forged (401)"
         MALFORMED = "malformed", "Malformed (400)"
+        TOO_LARGE = "too_large", "Too large (413)"
 
     source = models.CharField(
         max_length=20, help_text="The provider key of the connector that received it."

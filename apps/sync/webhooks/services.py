@@ -184,5 +184,6 @@ def webhook_health(*, since) -> dict:
         "refused": refused,
         "forged": sum(r.count for r in WebhookRefusal.objects.filter(reason="forged")),
         "malformed": sum(r.count for r in WebhookRefusal.objects.filter(reason="malformed")),
+        "too_large": sum(r.count for r in WebhookRefusal.objects.filter(reason="too_large")),
         "crm_channels": channels,
     }

@@ -3,7 +3,9 @@
 from datetime import datetime
 
 from apps.sync.connectors.xero.dates import format_http_time, parse_xero_time
-from apps.sync.engine.records import Page, PagedAdapter, Rejected, RemoteRecord
+from apps.sync.connectors.xero.schemas import SCHEMAS
+from apps.sync.engine.records import MalformedAnswer, Page, PagedAdapter, Rejected, RemoteRecord
+from apps.sync.engine.schema import list_field, object_body, one_record, split_rows
 from apps.sync.engine.transport import HttpClient
 
 # resource -> (collection, id field, number field, paged, page size)
@@ -48,7 +50,8 @@ class XeroAdapter(PagedAdapter):
             headers={"xero-tenant-id": self.tenant_id, **(headers or {})},
             error_parser=parse_error,
         )
-        return response.json() if response.content else {}
+        body = response.json() if response.content else {}
+        return object_body(body, what=f"Xero {method} {path}")
 
     @staticmethod
     def _record(resource: str, data: dict) -> RemoteRecord:
@@ -80,23 +83,38 @@ class XeroAdapter(PagedAdapter):
         if modified_since is not None:
             headers["If-Modified-Since"] = format_http_time(modified_since)
         body = self._call("GET", collection, params=params, headers=headers)
-        rows = body.get(collection) or []
-        records = [self._record(resource, row) for row in rows]
+        rows = list_field(body, collection, what=f"Xero {collection} page {page}")
+        records, rejected = split_rows(
+            rows,
+            schema=SCHEMAS[resource],
+            id_field=RESOURCES[resource][1],
+            build=lambda row: self._record(resource, row),
+        )
         next_page = None
         if paged:
-            pagination = body.get("pagination") or {}
-            page_count = pagination.get("pageCount")
+            pagination = body.get("pagination")
+            page_count = pagination.get("pageCount") if isinstance(pagination, dict) else None
             limit = page_size or 100
-            if page_count is not None:
-                next_page = page + 1 if page < int(page_count) else None
+            if isinstance(page_count, int) and not isinstance(page_count, bool):
+                next_page = page + 1 if page < page_count else None
             elif len(rows) >= limit:
                 next_page = page + 1
-        return Page(records=records, next_page=next_page)
+        return Page(records=records, next_page=next_page, rejected=rejected)
 
     def get(self, resource: str, remote_id: str) -> RemoteRecord:
         collection = RESOURCES[resource][0]
         rows = self._call("GET", f"{collection}/{remote_id}").get(collection) or []
-        return self._record(resource, rows[0])
+        return self._one(resource, rows, f"Xero {collection} {remote_id}")
+
+    def _one(self, resource: str, rows: object, what: str) -> RemoteRecord:
+        if not isinstance(rows, list) or not rows:
+            raise MalformedAnswer(f"{what}: the answer holds no record.")
+        return one_record(
+            rows[0],
+            schema=SCHEMAS[resource],
+            build=lambda row: self._record(resource, row),
+            what=what,
+        )
 
     def create(self, resource: str, payload: dict, *, idempotency_key: str) -> RemoteRecord:
         """PUT creates only; the Idempotency-Key makes a resend within Xero's window a replay."""
@@ -108,7 +126,7 @@ class XeroAdapter(PagedAdapter):
             json_body={collection: [payload]},
             headers={"Idempotency-Key": idempotency_key},
         )
-        return self._record(resource, (body.get(collection) or [])[0])
+        return self._one(resource, body.get(collection), f"Xero {collection}")
 
     def update(
         self, resource: str, remote_id: str, payload: dict, *, idempotency_key: str | None = None
@@ -118,7 +136,7 @@ class XeroAdapter(PagedAdapter):
         body = self._call(
             "POST", f"{collection}/{remote_id}", json_body={collection: [payload]}, headers=headers
         )
-        return self._record(resource, (body.get(collection) or [])[0])
+        return self._one(resource, body.get(collection), f"Xero {collection}")
 
     def status_action(self, resource: str, remote_id: str, status: str) -> RemoteRecord:
         """Xero changes status by posting the new Status (e.g. AUTHORISED, VOIDED, ARCHIVED)."""

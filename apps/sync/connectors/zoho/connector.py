@@ -102,6 +102,8 @@ class ZohoBooks(Connector):
         Entity.INVOICES: PullSpec(run=invoices_pull),
     }
     exporters = books_exporters.EXPORTERS
+    # POST /settings/webhooks sends the signing secret, and Books echoes it in its answer.
+    secret_fields = ("secret",)
     webhook = WebhookSource(
         path="zoho/books/",
         url_name=books_webhooks.URL_NAME,
@@ -150,6 +152,8 @@ class ZohoCrm(Connector):
     limits = {"per_window": 100, "concurrent": 5, "per_day": 50_000}
     pulls = {Entity.CLIENTS: PullSpec("contacts", contact_from_crm)}
     exporters = crm_exporters.EXPORTERS
+    # The watch channel's token is the only proof a notification is CRM's (crm/webhooks.py).
+    secret_fields = ("token",)
     webhook = WebhookSource(
         path="zoho/crm/",
         url_name=crm_webhooks.URL_NAME,

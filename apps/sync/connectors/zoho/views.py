@@ -10,9 +10,16 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
 from apps.sync.engine.connections import plain_client
-from apps.sync.engine.records import OAuthError
+from apps.sync.engine.records import OAuthError, VendorError
 from apps.sync.engine.tokens import credential_create
-from apps.sync.views import callback_flow, choose_page, code_refused, done, require_admin
+from apps.sync.views import (
+    callback_flow,
+    choose_page,
+    code_refused,
+    done,
+    require_admin,
+    vendor_unreachable,
+)
 
 from .accounts import (
     VENDOR,
@@ -67,6 +74,12 @@ def zoho_callback(request):
     ).rstrip("/")
     if accounts_server not in _allowed_accounts_servers():
         return HttpResponseBadRequest("Unknown Zoho accounts server.")
+    # `location` names the user's data centre; it is stored on the connection and picks the API
+    # host, so only a known one is taken (Zoho says "us" for the .com centre).
+    location = request.GET.get("location", "")
+    if location and location not in ZOHO_DATA_CENTRES:
+        return HttpResponseBadRequest("Unknown Zoho data centre in 'location'.")
+    region = {"us": "com"}.get(location, location) or flow["region"]
     try:
         tokens = zoho_exchange_code(
             plain_client(),
@@ -76,9 +89,13 @@ def zoho_callback(request):
         )
     except OAuthError as error:
         return code_refused(request, "Zoho", error)
+    except VendorError as error:
+        return vendor_unreachable(request, "Zoho", error)
     credential = credential_create(vendor=VENDOR, tokens=tokens, accounts_server=accounts_server)
-    region = request.GET.get("location") or flow["region"]
-    organizations = zoho_organizations(credential=credential)
+    try:
+        organizations = zoho_organizations(credential=credential)
+    except VendorError as error:
+        return vendor_unreachable(request, "Zoho Books", error)
     if len(organizations) == 1:
         return done(
             request,

@@ -2,8 +2,10 @@
 
 from datetime import datetime
 
+from apps.sync.connectors.zoho.books.schemas import SCHEMAS
 from apps.sync.connectors.zoho.dates import format_zoho_time, parse_zoho_time
 from apps.sync.engine.records import Page, PagedAdapter, Rejected, RemoteRecord
+from apps.sync.engine.schema import list_field, object_body, one_record, split_rows
 from apps.sync.engine.transport import HttpClient
 
 # resource -> (path, list key, single key, id field, number field)
@@ -48,7 +50,15 @@ class ZohoBooksAdapter(PagedAdapter):
             json_body=json_body,
             error_parser=parse_error,
         )
-        return response.json()
+        return object_body(response.json(), what=f"Zoho Books {method} {path}")
+
+    def _one(self, resource: str, body: dict, key: str, what: str) -> RemoteRecord:
+        return one_record(
+            body.get(key),
+            schema=SCHEMAS[resource],
+            build=lambda row: self._record(resource, row),
+            what=what,
+        )
 
     @staticmethod
     def _record(resource: str, data: dict) -> RemoteRecord:
@@ -79,22 +89,31 @@ class ZohoBooksAdapter(PagedAdapter):
         if modified_since is not None:
             params["last_modified_time"] = format_zoho_time(modified_since)
         body = self._call("GET", path, params=params)
-        records = [self._record(resource, row) for row in body.get(list_key) or []]
-        more = bool((body.get("page_context") or {}).get("has_more_page"))
-        return Page(records=records, next_page=page + 1 if more else None)
+        what = f"Zoho Books {resource} page {page}"
+        records, rejected = split_rows(
+            list_field(body, list_key, what=what),
+            schema=SCHEMAS[resource],
+            id_field=RESOURCES[resource][3],
+            build=lambda row: self._record(resource, row),
+        )
+        context = body.get("page_context")
+        more = isinstance(context, dict) and context.get("has_more_page") is True
+        return Page(records=records, next_page=page + 1 if more else None, rejected=rejected)
 
     def get(self, resource: str, remote_id: str) -> RemoteRecord:
         path, _, single_key, *_ = RESOURCES[resource]
-        return self._record(resource, self._call("GET", f"{path}/{remote_id}")[single_key])
+        body = self._call("GET", f"{path}/{remote_id}")
+        return self._one(resource, body, single_key, f"Zoho Books {resource} {remote_id}")
 
     def create(self, resource: str, payload: dict) -> RemoteRecord:
         path, _, single_key, *_ = RESOURCES[resource]
-        return self._record(resource, self._call("POST", path, json_body=payload)[single_key])
+        body = self._call("POST", path, json_body=payload)
+        return self._one(resource, body, single_key, f"Zoho Books new {resource}")
 
     def update(self, resource: str, remote_id: str, payload: dict) -> RemoteRecord:
         path, _, single_key, *_ = RESOURCES[resource]
         body = self._call("PUT", f"{path}/{remote_id}", json_body=payload)
-        return self._record(resource, body[single_key])
+        return self._one(resource, body, single_key, f"Zoho Books {resource} {remote_id}")
 
     def status_action(self, resource: str, remote_id: str, action: str) -> None:
         """`active`/`inactive` (contacts, items) or `status/sent|accepted|declined|void|draft`."""

@@ -12,7 +12,9 @@ from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice, Payment
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.echo import applying_remote_changes
-from apps.sync.engine.records import RemoteRecord
+from apps.sync.engine.pull import PullStopped, check_paging
+from apps.sync.engine.quarantine import quarantine_store
+from apps.sync.engine.records import MalformedAnswer, RemoteRecord
 from apps.sync.models import (
     Binding,
     Connection,
@@ -56,9 +58,42 @@ def invoices_pull(
     if cursor.modified_at:
         since = cursor.modified_at - timedelta(seconds=settings.SYNC_PULL_OVERLAP_SECONDS)
     newest = cursor.modified_at
+    try:
+        newest, quarantined = _invoice_pages(run, connection, adapter, since, newest, dry_run)
+    except (PullStopped, MalformedAnswer) as error:
+        # The same answer would come again on a retry: the run ends failed with the reason.
+        run.status, run.last_error, run.finished_at = (
+            RunStatus.FAILED,
+            error.message,
+            timezone.now(),
+        )
+        if not dry_run:
+            run.save()
+        raise
+    run.status = RunStatus.PARTIAL if quarantined else RunStatus.SUCCEEDED
+    if quarantined:
+        run.last_error = f"{quarantined} invoice(s) failed the vendor schema and were quarantined."
+    run.finished_at = timezone.now()
+    run.requests = adapter.client.context.request_count
+    if not dry_run:
+        with transaction.atomic():
+            if newest:
+                SyncCursor.objects.filter(pk=cursor.pk).update(modified_at=newest)
+            run.save()
+    return run
+
+
+def _invoice_pages(run, connection, adapter, since, newest, dry_run):
     page: int | None = 1
+    paging: dict = {}
+    quarantined = 0
     while page is not None:
         result = adapter.list_page("invoices", page=page, modified_since=since)
+        check_paging(run, result, paging)
+        if result.rejected and not dry_run:
+            quarantined += quarantine_store(
+                connection=connection, entity=Entity.INVOICES, bad=result.rejected, run_id=run.pk
+            )
         run.pages += 1
         run.records += len(result.records)
         bindings = dict(
@@ -85,12 +120,4 @@ def invoices_pull(
             else:
                 run.unchanged += 1
         page = result.next_page
-    run.status = RunStatus.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.requests = adapter.client.context.request_count
-    if not dry_run:
-        with transaction.atomic():
-            if newest:
-                SyncCursor.objects.filter(pk=cursor.pk).update(modified_at=newest)
-            run.save()
-    return run
+    return newest, quarantined

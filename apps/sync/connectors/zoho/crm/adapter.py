@@ -2,8 +2,10 @@
 
 from datetime import datetime
 
+from apps.sync.connectors.zoho.crm.schemas import SCHEMAS
 from apps.sync.connectors.zoho.dates import format_zoho_time, parse_zoho_time
 from apps.sync.engine.records import Page, PagedAdapter, Rejected, RemoteRecord
+from apps.sync.engine.schema import list_field, object_body, split_rows
 from apps.sync.engine.transport import HttpClient
 
 MODULES = {
@@ -85,14 +87,25 @@ class ZohoCrmAdapter(PagedAdapter):
         )
         if response.status_code in (204, 304) or not response.content:
             return Page(records=[])
-        body = response.json()
-        records = [self._record(row, number_field) for row in body.get("data") or []]
-        info = body.get("info") or {}
-        if not info.get("more_records"):
-            return Page(records=records)
+        what = f"Zoho CRM {module} page {page}"
+        body = object_body(response.json(), what=what)
+        records, rejected = split_rows(
+            list_field(body, "data", what=what),
+            schema=SCHEMAS[resource],
+            id_field="id",
+            build=lambda row: self._record(row, number_field),
+        )
+        info = body.get("info")
+        if not isinstance(info, dict) or info.get("more_records") is not True:
+            return Page(records=records, rejected=rejected)
         if page_token or page >= PAGE_NUMBER_LIMIT:
-            return Page(records=records, next_token=info.get("next_page_token"))
-        return Page(records=records, next_page=page + 1)
+            token = info.get("next_page_token")
+            return Page(
+                records=records,
+                next_token=token if isinstance(token, str) and token else None,
+                rejected=rejected,
+            )
+        return Page(records=records, next_page=page + 1, rejected=rejected)
 
     def get(self, resource: str, remote_id: str) -> RemoteRecord:
         module, number_field, _ = MODULES[resource]

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0003_sku_unique_in_any_letter_case'),
-        ('sync', '0005_connectors_registry'),
+        ('sync', '0006_quarantine'),
     ]
 
     operations = [
