@@ -251,6 +251,8 @@ def test_totals_that_differ_are_marked_with_both_figures_and_counted_in_health(
     client.force_login(admin_with_mfa)
     page = client.get(health_page).content.decode()
     assert "documents whose totals differ: 1" in page
+    staff_page = client.get("/sync/").content.decode()  # the staff workspace's sync page
+    assert '<span class="big">1</span> document whose totals differ from ours' in staff_page
     assert sync("status")["totals_differ"] == 1
     # A later status push does not hide it.
     quote_services.quote_reject(quote=quote)
