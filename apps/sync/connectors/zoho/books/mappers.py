@@ -84,7 +84,7 @@ def settings_from_books(*, taxes: list[dict], currencies: list[dict]) -> VendorS
                 rate=Decimal(percent_text(tax.get("tax_percentage")) or "0"),
             )
             for tax in taxes
-            if tax.get("tax_id")
+            if isinstance(tax, dict) and tax.get("tax_id")
         ],
         currencies=[
             VendorCurrency(
@@ -93,6 +93,8 @@ def settings_from_books(*, taxes: list[dict], currencies: list[dict]) -> VendorS
                 is_base=bool(currency.get("is_base_currency")),
             )
             for currency in currencies
-            if currency.get("currency_id") and currency.get("currency_code")
+            if isinstance(currency, dict)
+            and currency.get("currency_id")
+            and currency.get("currency_code")
         ],
     )
