@@ -27,10 +27,11 @@ from apps.sandbox.models import (
     SandboxClock,
     WebhookDelivery,
 )
-from apps.sandbox.zoho import accounts, books
+from apps.sandbox.zoho import accounts, books, books_settings
 from apps.sandbox.zoho.models import (
     BooksContact,
     BooksItem,
+    BooksTax,
     BooksWebhook,
     CrmRecord,
     ZohoClient,
@@ -105,6 +106,8 @@ def contacts_top_up(organization: ZohoOrganization, count: int) -> int:
 def items_top_up(organization: ZohoOrganization, count: int) -> int:
     have = BooksItem.objects.filter(organization=organization).count()
     moment = books.now_for(organization)
+    books_settings.settings_seed(organization)
+    vat = BooksTax.objects.filter(organization=organization, tax_name="VAT").first()
     rows = []
     for index in range(have, count):
         name, description, rate, unit = SERVICES[index % len(SERVICES)]
@@ -116,6 +119,7 @@ def items_top_up(organization: ZohoOrganization, count: int) -> int:
                 rate=Decimal(rate),
                 unit=unit,
                 sku=f"SVC-{index + 1:04d}",
+                tax_id=vat.tax_id if vat else "",
                 tax_name="VAT",
                 tax_percentage=Decimal("15"),
                 created_time=moment,

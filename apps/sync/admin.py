@@ -1,8 +1,9 @@
 """Admin for the sync engine: connections (never a token), runs, logs, bindings, the outbox and
 its dead letters, and the health panel. Every action calls a service."""
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -10,15 +11,18 @@ from django_q.tasks import async_task
 
 from apps.core.errors import ApplicationError
 from apps.sync import services
-from apps.sync.engine import outbox
+from apps.sync.engine import outbox, registry, taxes
+from apps.sync.engine.records import VendorError
 from apps.sync.models import (
     Binding,
     Connection,
     OutboxItem,
     OutboxStatus,
     QuarantinedRecord,
+    RemoteTax,
     SyncLog,
     SyncRun,
+    TaxMapping,
 )
 from apps.sync.selectors import sync_health
 
@@ -31,6 +35,61 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class TaxMappingForm(forms.ModelForm):
+    class Meta:
+        model = TaxMapping
+        fields = ["remote_tax"]
+
+    def clean_remote_tax(self):
+        remote_tax = self.cleaned_data.get("remote_tax")
+        mapping = self.instance
+        if remote_tax is not None and remote_tax.rate != mapping.tax_rate.rate:
+            raise ValidationError(
+                f"“{remote_tax}” is {remote_tax.rate.normalize()}%, and “{mapping.tax_rate.name}” "
+                f"is {mapping.tax_rate.rate.normalize()}%: choose a tax of the same percentage."
+            )
+        return remote_tax
+
+
+class TaxMappingInline(admin.TabularInline):
+    """The connection's tax mapping: each local rate and the vendor tax it is sent as. Matched
+    by percentage and name when the taxes are read; an Admin chooses where that cannot."""
+
+    model = TaxMapping
+    form = TaxMappingForm
+    fields = ["tax_rate", "percentage", "remote_tax", "source", "problem"]
+    readonly_fields = ["tax_rate", "percentage", "source", "problem"]
+    extra = 0
+    can_delete = False
+    verbose_name = "tax mapping"
+    verbose_name_plural = "tax mapping (local rate → the vendor's tax)"
+
+    def has_add_permission(self, request, obj=None):
+        return False  # a row per local rate is made when the vendor's taxes are read
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tax_rate", "remote_tax")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self._connection = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "remote_tax":
+            connection = getattr(self, "_connection", None)
+            kwargs["queryset"] = RemoteTax.objects.filter(connection=connection, active=True)
+            kwargs["required"] = False
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="percentage")
+    def percentage(self, obj):
+        return f"{obj.tax_rate.rate.normalize()}%"
+
+    @admin.display(description="problem")
+    def problem(self, obj):
+        return taxes.mapping_problem(obj) or "—"
 
 
 @admin.register(Connection)
@@ -60,8 +119,10 @@ class ConnectionAdmin(admin.ModelAdmin):
         "token_expiry",
         "last_refresh_error",
     ]
+    inlines = [TaxMappingInline]
     actions = [
         "disconnect",
+        "read_taxes",
         "sync_now_clients",
         "sync_now_services",
         "sync_now_quotes",
@@ -118,6 +179,44 @@ class ConnectionAdmin(admin.ModelAdmin):
     @admin.display(description="last refresh error")
     def last_refresh_error(self, obj):
         return obj.credential.last_refresh_error or "—"
+
+    def get_inlines(self, request, obj):
+        # Only connectors whose documents name taxes by the vendor's ids keep a mapping.
+        if obj is None or not registry.connector(obj.provider).reads_settings:
+            return []
+        return super().get_inlines(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not TaxMapping:
+            return super().save_formset(request, form, formset, change)
+        # Written through the service, not formset.save(); the admin's change message reads
+        # what the formset would have recorded.
+        formset.new_objects, formset.deleted_objects, formset.changed_objects = [], [], []
+        for mapping_form in formset.forms:
+            if mapping_form.has_changed():
+                mapping = taxes.tax_mapping_set(
+                    connection=form.instance,
+                    tax_rate=mapping_form.instance.tax_rate,
+                    remote_tax=mapping_form.cleaned_data.get("remote_tax"),
+                )
+                formset.changed_objects.append((mapping, mapping_form.changed_data))
+        return None
+
+    @admin.action(description="Read taxes and currencies now (and map)", permissions=["change"])
+    def read_taxes(self, request, queryset):
+        for connection in queryset.select_related("credential"):
+            if not registry.connector(connection.provider).reads_settings:
+                continue
+            try:
+                found = taxes.vendor_settings_refresh(connection=connection)
+            except VendorError as error:
+                self.message_user(request, f"{connection}: {error}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"{connection}: {found['taxes']} tax(es) and {found['currencies']} "
+                f"currenc(ies) read; {found['mapped']} local rate(s) mapped.",
+            )
 
     @admin.action(description="Disconnect (revoke at the vendor)", permissions=["change"])
     def disconnect(self, request, queryset):

@@ -1,5 +1,6 @@
 """A "sync" column on the client, service, quote and invoice admin lists: the worst binding
-status of the row across connections (failed with its reason, conflict, pending, synced), read
+status of the row across connections (failed with its reason, totals differ with both figures,
+conflict, pending, synced), read
 with the page's own query through two subqueries, so the column costs no query per row."""
 
 from django.contrib import admin
@@ -15,6 +16,7 @@ from apps.sync.models import Binding, BindingStatus
 MODELS = (Client, Service, Quote, Invoice)
 RANK = Case(
     When(status=BindingStatus.FAILED, then=Value(0)),
+    When(status=BindingStatus.TOTALS_DIFFER, then=Value(1)),
     When(status=BindingStatus.CONFLICT, then=Value(1)),
     When(status=BindingStatus.PENDING, then=Value(2)),
     default=Value(3),
@@ -50,6 +52,8 @@ class SyncStatusMixin:
         if state == BindingStatus.FAILED:
             error = (obj.sync_error or "").splitlines()[0][:120] if obj.sync_error else ""
             return f"failed: {error}" if error else "failed"
+        if state == BindingStatus.TOTALS_DIFFER and obj.sync_error:
+            return obj.sync_error.splitlines()[0][:160].lower()
         return BindingStatus(state).label.lower()
 
 

@@ -26,6 +26,13 @@ SCHEDULES = [
         args="'services'",
     ),
     ScheduleSpec(
+        # Before the catalogue pull, so a pulled item's tax finds its mapping.
+        name="syncdesk:sync.vendor_settings",
+        func="apps.sync.tasks.vendor_settings_refresh_task",
+        schedule_type=DAILY,
+        hour=1,
+    ),
+    ScheduleSpec(
         name="syncdesk:sync.logs_prune",
         func="apps.sync.tasks.logs_prune_task",
         schedule_type=DAILY,

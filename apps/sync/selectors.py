@@ -18,6 +18,7 @@ from apps.sync.engine import governor
 from apps.sync.engine.connections import budget_key
 from apps.sync.models import (
     Binding,
+    BindingStatus,
     Connection,
     OutboxItem,
     OutboxStatus,
@@ -56,6 +57,10 @@ def connection_health(connection: Connection, *, since) -> dict:
         "dead_letters": OutboxItem.objects.filter(
             connection=connection, status=OutboxStatus.DEAD
         ).count(),
+        # Documents whose vendor totals are not ours (engine/totals.py): never silent.
+        "totals_differ": Binding.objects.filter(
+            connection=connection, status=BindingStatus.TOTALS_DIFFER
+        ).count(),
         "budget": governor.budget_snapshot(budget_key(connection), limits),
         "token_age_s": int((now - credential.refreshed_at).total_seconds())
         if credential.refreshed_at
@@ -87,14 +92,17 @@ def sync_health() -> dict:
         for c in connections
         if c["success_rate"] is not None
     )
+    totals_differ = sum(c["totals_differ"] for c in connections)
     return {
         "ok": all(c["status"] == "connected" for c in connections)
         and (not total or failed / total <= FAILURE_ALERT_RATE)
+        and not totals_differ
         # A quarantined record waits for an Admin: the sync is not "ok" until it is handled.
         and not any(c["quarantined"] for c in connections),
         "success_rate": round(1 - failed / total, 4) if total else None,
         "queue_depth": sum(c["queue_depth"] for c in connections),
         "dead_letters": sum(c["dead_letters"] for c in connections),
+        "totals_differ": totals_differ,
         "connections": connections,
         "webhooks": webhook_health(since=since),
     }
@@ -118,6 +126,10 @@ def _incidents(health: dict) -> dict[str, str]:
             )
         if c["last_refresh_error"] or c["status"] == "needs_reauth":
             found[f"token:{c['name']}"] = f"{c['name']}: the token refresh failed; reconnect it"
+        if c["totals_differ"]:
+            found[f"totals:{c['name']}"] = (
+                f"{c['name']}: {c['totals_differ']} document(s) whose totals differ from ours"
+            )
         day_left, day_used = c["budget"].get("day_left", 1), c["budget"].get("day_used", 0)
         if day_used and day_left <= 0.1 * (day_left + day_used):
             found[f"budget:{c['name']}"] = f"{c['name']}: under 10% of today's API budget left"

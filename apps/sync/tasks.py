@@ -3,7 +3,7 @@ Their dotted paths are stored in queued tasks and schedules: keep them stable (f
 keeps the paths of the previous release working)."""
 
 from apps.sync import services
-from apps.sync.engine import outbox, pull
+from apps.sync.engine import outbox, pull, taxes
 from apps.sync.models import Connection, ConnectionStatus, Direction, RunStatus, SyncRun
 from apps.sync.selectors import sync_health_alert
 from apps.sync.webhooks.services import webhook_process
@@ -53,3 +53,8 @@ def logs_prune_task() -> int:
 
 def health_alert_task() -> bool:
     return sync_health_alert()
+
+
+def vendor_settings_refresh_task() -> dict:
+    """Daily: read every account's taxes and currencies and map the local tax rates to them."""
+    return taxes.vendor_settings_refresh_all()

@@ -26,7 +26,7 @@ from apps.users.models import User
 HOME_ROWS = 10
 SEARCH_ROWS = 8
 TIMELINE_ROWS = 50
-PROBLEM_STATUSES = (BindingStatus.FAILED, BindingStatus.CONFLICT)
+PROBLEM_STATUSES = (BindingStatus.FAILED, BindingStatus.CONFLICT, BindingStatus.TOTALS_DIFFER)
 
 
 # --- home ----------------------------------------------------------------------------------------

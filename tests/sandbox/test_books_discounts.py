@@ -10,12 +10,19 @@ from decimal import Decimal
 
 import pytest
 
-from apps.sandbox.zoho.models import BooksEstimate
+from apps.sandbox.zoho.models import BooksEstimate, BooksTax
+
+
+def _tax_id(percentage) -> str:
+    """The organisation's tax of that percentage ("" is Books' explicit no tax for 0)."""
+    if not Decimal(str(percentage)):
+        return ""
+    return BooksTax.objects.get(tax_percentage=Decimal(str(percentage))).tax_id
 
 
 def _lines(rows):
     return [
-        {"name": f"Line {n}", "quantity": q, "rate": r, "tax_percentage": t}
+        {"name": f"Line {n}", "quantity": q, "rate": r, "tax_id": _tax_id(t)}
         for n, (q, r, t) in enumerate(rows, start=1)
     ]
 
@@ -120,8 +127,8 @@ def test_item_level_discounts_come_off_their_lines(books_api):
         books_api,
         [("1", "100", "15"), ("2", "25", "0")],
         line_items=[
-            {"name": "A", "quantity": 1, "rate": 100, "tax_percentage": 15, "discount": "10%"},
-            {"name": "B", "quantity": 2, "rate": 25, "tax_percentage": 0, "discount": 5},
+            {"name": "A", "quantity": 1, "rate": 100, "tax_id": _tax_id(15), "discount": "10%"},
+            {"name": "B", "quantity": 2, "rate": 25, "tax_id": "", "discount": 5},
         ],
     )
     estimate = answer.json()["estimate"]

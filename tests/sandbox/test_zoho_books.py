@@ -6,7 +6,7 @@ import pytest
 
 from apps.sandbox import faults, seed
 from apps.sandbox.models import WebhookDelivery
-from apps.sandbox.zoho.models import BooksContact, BooksWebhook
+from apps.sandbox.zoho.models import BooksContact, BooksTax, BooksWebhook
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,8 @@ def _contact(books_api, **fields):
 
 
 def _item(books_api, **fields):
-    body = {"name": "Labour", "rate": 520, "sku": "LAB-1", "tax_name": "VAT", "tax_percentage": 15}
+    vat = BooksTax.objects.get(tax_name="VAT")
+    body = {"name": "Labour", "rate": 520, "sku": "LAB-1", "tax_id": vat.tax_id}
     body |= fields
     answer = books_api.post("items", body)
     assert answer.status_code == 201, answer.content

@@ -64,6 +64,7 @@ def record(name: str) -> RemoteRecord:
                 "unit": "qty",
                 "sku": "HD-500",
                 "active": False,
+                "tax_rate": "",
             },
         ),
         (

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.sandbox import clock, faults, ratelimit
+from apps.sandbox.zoho import books_settings
 from apps.sandbox.zoho.models import (
     ZohoAccessToken,
     ZohoClient,
@@ -76,7 +77,9 @@ def client_register(
 
 
 def organization_create(*, name: str, currency_code: str = "ZAR") -> ZohoOrganization:
-    return ZohoOrganization.objects.create(name=name, currency_code=currency_code)
+    organization = ZohoOrganization.objects.create(name=name, currency_code=currency_code)
+    books_settings.settings_seed(organization)
+    return organization
 
 
 def _client(client_id: str, client_secret: str) -> ZohoClient:

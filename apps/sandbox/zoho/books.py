@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.core.money import ZERO, round_money, to_decimal
 from apps.sandbox import clock, webhooks
+from apps.sandbox.zoho import books_settings
 from apps.sandbox.zoho.models import (
     BooksContact,
     BooksEstimate,
@@ -240,8 +241,10 @@ def estimate_json(estimate: BooksEstimate, organization: ZohoOrganization) -> di
         "status": estimate.status,
         "customer_id": estimate.customer.contact_id,
         "customer_name": estimate.customer.contact_name,
+        "currency_id": books_settings.currency_id_for(organization, estimate.currency_code),
         "currency_code": estimate.currency_code,
         "exchange_rate": 1.0,
+        "is_inclusive_tax": estimate.is_inclusive_tax,
         # `discount` answers the entity discount in money (whether Zoho echoes "10%" here is
         # UNCONFIRMED); the line shares are not shown.
         "discount": number(estimate.discount),
@@ -281,8 +284,10 @@ def invoice_json(invoice: BooksInvoice, organization: ZohoOrganization) -> dict:
         "customer_id": invoice.customer.contact_id,
         "customer_name": invoice.customer.contact_name,
         "estimate_id": invoice.estimate.estimate_id if invoice.estimate else "",
+        "currency_id": books_settings.currency_id_for(organization, invoice.currency_code),
         "currency_code": invoice.currency_code,
         "exchange_rate": 1.0,
+        "is_inclusive_tax": invoice.is_inclusive_tax,
         "line_items": _lines_json(invoice.line_items),
         "sub_total": number(invoice.sub_total),
         "tax_total": number(invoice.tax_total),
@@ -882,13 +887,15 @@ def contact_delete(*, contact: BooksContact) -> None:
 
 
 def _item_apply(item: BooksItem, data: dict, organization: ZohoOrganization) -> None:
-    for name in ("name", "description", "unit", "sku", "product_type", "tax_id", "tax_name"):
+    for name in ("name", "description", "unit", "sku", "product_type"):
         if data.get(name) is not None:
             setattr(item, name, str(data[name]))
     if data.get("rate") is not None:
         item.rate = round_money(money(data["rate"], "rate"))
-    if data.get("tax_percentage") is not None:
-        item.tax_percentage = money(data["tax_percentage"], "tax_percentage")
+    try:  # the tax comes from `tax_id` only (books_settings' docstring)
+        books_settings.item_tax_apply(item, data)
+    except books_settings.SettingMissing as error:
+        raise missing(error.label) from None
     if not item.name.strip():
         raise invalid("name")
     if item.sku:
@@ -945,6 +952,7 @@ class Totals:
     discount_input: str = ""
     is_discount_before_tax: bool = True
     discount_type: str = DiscountType.ENTITY_LEVEL
+    is_inclusive_tax: bool = False
 
 
 HUNDRED = Decimal(100)
@@ -990,6 +998,7 @@ def document_totals(
     discount: object = 0,
     is_discount_before_tax: object = True,
     discount_type: str | None = None,
+    is_inclusive_tax: object = False,
 ) -> Totals:
     """Price a document line by line (half up to the currency's places), then its discount.
 
@@ -1008,11 +1017,13 @@ def document_totals(
       other entity_level (a sandbox choice). `is_discount_before_tax` defaults to true.
 
     Everything is rounded per line; tax_total is the sum of the line taxes and
-    total = sub_total + tax_total - discount.
+    total = sub_total + tax_total - discount (tax-inclusive: sub_total - discount). A line's tax
+    is chosen by books_settings.line_tax (its `tax_id`, else its item's).
     """
     if not isinstance(raw_lines, list) or not raw_lines:
         raise invalid("line_items")
     before_tax = _flag(is_discount_before_tax, "is_discount_before_tax")
+    inclusive = _flag(is_inclusive_tax, "is_inclusive_tax")
     items = {
         item.item_id: item
         for item in BooksItem.objects.filter(
@@ -1047,9 +1058,10 @@ def document_totals(
         line_discount = round_money(gross * value / HUNDRED if percent else value, currency)
         if line_discount > gross:
             raise invalid("discount")
-        tax_percentage = money(
-            raw.get("tax_percentage", item.tax_percentage if item else 0), "tax_percentage"
-        )
+        try:
+            tax_id, tax_name, tax_percentage = books_settings.line_tax(organization, raw, item)
+        except books_settings.SettingMissing as error:
+            raise missing(error.label) from None
         name = raw.get("name") or (item.name if item else "")
         if not name and not raw.get("description"):
             raise invalid("line_items")
@@ -1065,8 +1077,8 @@ def document_totals(
                 "unit": raw.get("unit", item.unit if item else ""),
                 "discount": str(raw.get("discount", 0) or 0),
                 "discount_amount": str(line_discount),
-                "tax_id": raw.get("tax_id", item.tax_id if item else ""),
-                "tax_name": raw.get("tax_name", item.tax_name if item else ""),
+                "tax_id": tax_id,
+                "tax_name": tax_name,
                 "tax_type": "tax",
                 "tax_percentage": str(tax_percentage),
                 "item_total": str(gross - line_discount),
@@ -1085,12 +1097,15 @@ def document_totals(
             raise invalid("discount")
         shares = _spread(entity_discount, amounts, currency)
     for line, amount, share in zip(lines, amounts, shares, strict=True):
-        tax = round_money((amount - share) * Decimal(line["tax_percentage"]) / HUNDRED, currency)
+        percentage = Decimal(line["tax_percentage"])
+        divisor = HUNDRED + percentage if inclusive else HUNDRED
+        tax = round_money((amount - share) * percentage / divisor, currency)
         line["_entity_discount"] = str(share)
         line["_tax_amount"] = str(tax)
     tax_total = sum((Decimal(line["_tax_amount"]) for line in lines), ZERO)
+    added_tax = ZERO if inclusive else tax_total
     if not before_tax and entity_value:
-        gross_total = sub_total + tax_total
+        gross_total = sub_total + added_tax
         entity_discount = round_money(
             gross_total * entity_value / HUNDRED if entity_percent else entity_value, currency
         )
@@ -1101,9 +1116,10 @@ def document_totals(
         sub_total=sub_total,
         tax_total=tax_total,
         discount=entity_discount,
-        total=sub_total + tax_total - entity_discount,
+        total=sub_total + added_tax - entity_discount,
         discount_input=f"{entity_value}%" if entity_percent else str(entity_value),
         is_discount_before_tax=before_tax,
+        is_inclusive_tax=inclusive,
         discount_type=discount_type,
     )
 
@@ -1148,7 +1164,11 @@ def _document_apply(document, data: dict, organization: ZohoOrganization, *, cre
     if creating or "customer_id" in data:
         document.customer = _customer(organization, data.get("customer_id"))
     if creating:
-        document.currency_code = data.get("currency_code") or organization.currency_code
+        # Books' create takes `currency_id`, not `currency_code` (books_settings' docstring).
+        try:
+            document.currency_code = books_settings.document_currency(organization, data)
+        except books_settings.SettingMissing as error:
+            raise missing(error.label) from None
     for name in ("reference_number", "notes", "terms", "zcrm_potential_id"):
         if data.get(name) is not None:
             setattr(document, name, str(data[name]))
@@ -1156,7 +1176,13 @@ def _document_apply(document, data: dict, organization: ZohoOrganization, *, cre
         raise invalid("reference_number")
     if data.get("date") is not None or creating:
         document.date = date_value(data.get("date"), "date") or today_for(organization)
-    pricing = ("line_items", "discount", "is_discount_before_tax", "discount_type")
+    pricing = (
+        "line_items",
+        "discount",
+        "is_discount_before_tax",
+        "discount_type",
+        "is_inclusive_tax",
+    )
     if creating or any(name in data for name in pricing):
         totals = document_totals(
             organization=organization,
@@ -1170,6 +1196,9 @@ def _document_apply(document, data: dict, organization: ZohoOrganization, *, cre
                 "discount_type",
                 None if creating or "line_items" in data else document.discount_type,
             ),
+            is_inclusive_tax=data.get(
+                "is_inclusive_tax", False if creating else document.is_inclusive_tax
+            ),
         )
         document.line_items = totals.lines
         document.sub_total = totals.sub_total
@@ -1178,6 +1207,7 @@ def _document_apply(document, data: dict, organization: ZohoOrganization, *, cre
         document.discount_input = totals.discount_input
         document.is_discount_before_tax = totals.is_discount_before_tax
         document.discount_type = totals.discount_type
+        document.is_inclusive_tax = totals.is_inclusive_tax
         document.total = totals.total
     document.last_modified_time = now_for(organization)
 

@@ -140,6 +140,40 @@ class BooksContact(BooksRecord):
         return self.contact_name
 
 
+class BooksTax(TimeStampedModel):
+    """A tax of the organisation (`GET /settings/taxes`): what a line's `tax_id` names."""
+
+    organization = models.ForeignKey(ZohoOrganization, on_delete=models.CASCADE)
+    tax_id = models.CharField(max_length=30, unique=True, default=zoho_id)
+    tax_name = models.CharField(max_length=100)
+    tax_percentage = models.DecimalField(max_digits=6, decimal_places=3)
+    tax_type = models.CharField(max_length=20, default="tax")
+    is_default_tax = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.tax_name} ({self.tax_percentage}%)"
+
+
+class BooksCurrency(TimeStampedModel):
+    """A currency of the organisation (`GET /settings/currencies`); documents name it by id."""
+
+    organization = models.ForeignKey(ZohoOrganization, on_delete=models.CASCADE)
+    currency_id = models.CharField(max_length=30, unique=True, default=zoho_id)
+    currency_code = models.CharField(max_length=3)
+    currency_name = models.CharField(max_length=100, blank=True)
+    is_base_currency = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "currency_code"], name="sandbox_books_currency_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.currency_code
+
+
 class BooksItem(BooksRecord):
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -188,6 +222,7 @@ class BooksEstimate(BooksRecord):
     discount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     discount_input = models.CharField(max_length=30, blank=True)
     is_discount_before_tax = models.BooleanField(default=True)
+    is_inclusive_tax = models.BooleanField(default=False)
     discount_type = models.CharField(
         max_length=20, choices=DiscountType.choices, default=DiscountType.ENTITY_LEVEL
     )
@@ -227,6 +262,7 @@ class BooksInvoice(BooksRecord):
     discount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     discount_input = models.CharField(max_length=30, blank=True)
     is_discount_before_tax = models.BooleanField(default=True)
+    is_inclusive_tax = models.BooleanField(default=False)
     discount_type = models.CharField(
         max_length=20, choices=DiscountType.choices, default=DiscountType.ENTITY_LEVEL
     )

@@ -23,8 +23,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.sandbox import access, clock, faults, ratelimit
-from apps.sandbox.zoho import accounts, books, crm
-from apps.sandbox.zoho.models import ZohoClient, ZohoOrganization
+from apps.sandbox.zoho import accounts, books, books_settings, crm
+from apps.sandbox.zoho.models import BooksCurrency, BooksTax, ZohoClient, ZohoOrganization
 
 VENDOR = "zoho"
 DAY_SECONDS = 86400
@@ -352,6 +352,44 @@ def _webhooks(request, organization, data, match):
     }
 
 
+def _taxes(request, organization, data, match):
+    """`settings/taxes` (list, get, create) and `settings/currencies` (list)."""
+    if match["kind"] == "currencies":
+        if request.method != "GET" or match["id"]:
+            raise books.BooksError(405, 4, "Method not allowed.")
+        currencies = BooksCurrency.objects.filter(organization=organization).order_by("pk")
+        return 200, {
+            "code": 0,
+            "message": "success",
+            "currencies": [books_settings.currency_json(c) for c in currencies],
+        }
+    if match["id"]:
+        try:
+            tax = books_settings.tax_get(organization, match["id"])
+        except books_settings.SettingMissing as error:
+            raise books.missing(error.label) from None
+        return 200, {"code": 0, "message": "success", "tax": books_settings.tax_json(tax)}
+    if request.method == "POST":
+        name = str(data.get("tax_name") or "").strip()
+        if not name:
+            raise books.invalid("tax_name")
+        percentage = books.money(data.get("tax_percentage"), "tax_percentage")
+        if not 0 <= percentage <= 100:
+            raise books.invalid("tax_percentage")
+        tax = books_settings.tax_create(organization=organization, name=name, percentage=percentage)
+        return 201, {
+            "code": 0,
+            "message": "The record has been saved.",
+            "tax": books_settings.tax_json(tax),
+        }
+    taxes = BooksTax.objects.filter(organization=organization).order_by("pk")
+    return 200, {
+        "code": 0,
+        "message": "success",
+        "taxes": [books_settings.tax_json(t) for t in taxes],
+    }
+
+
 BOOKS_ROUTES: list[tuple[re.Pattern, BooksHandler]] = [
     (
         re.compile(r"^(?P<resource>contacts|items|estimates|invoices|customerpayments)/?$"),
@@ -378,6 +416,7 @@ BOOKS_ROUTES: list[tuple[re.Pattern, BooksHandler]] = [
         _status,
     ),
     (re.compile(r"^settings/webhooks(?:/(?P<id>\d+))?/?$"), _webhooks),
+    (re.compile(r"^settings/(?P<kind>taxes|currencies)(?:/(?P<id>\d+))?/?$"), _taxes),
 ]
 
 

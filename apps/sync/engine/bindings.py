@@ -69,13 +69,19 @@ def binding_mark_pending(connection: Connection, entity: str, object_id: int) ->
         object_id=object_id,
         defaults={"content_type": _content_type(entity), "status": BindingStatus.PENDING},
     )
+    # A document whose totals differ keeps saying so until a comparison finds them equal.
     Binding.objects.filter(
         connection=connection, entity=entity, object_id=object_id, remote_id__isnull=False
-    ).exclude(status=BindingStatus.CONFLICT).update(status=BindingStatus.PENDING, last_error="")
+    ).exclude(status__in=[BindingStatus.CONFLICT, BindingStatus.TOTALS_DIFFER]).update(
+        status=BindingStatus.PENDING, last_error=""
+    )
 
 
 def binding_mark_synced(connection: Connection, entity: str, object_id: int) -> None:
-    Binding.objects.filter(connection=connection, entity=entity, object_id=object_id).update(
+    """Sent; "totals differ" stays (only engine/totals.py, comparing again, clears it)."""
+    rows = Binding.objects.filter(connection=connection, entity=entity, object_id=object_id)
+    rows.filter(status=BindingStatus.TOTALS_DIFFER).update(synced_at=timezone.now())
+    rows.exclude(status=BindingStatus.TOTALS_DIFFER).update(
         status=BindingStatus.SYNCED, last_error="", synced_at=timezone.now()
     )
 

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from apps.catalog.models import Service
+from apps.catalog.models import Service, TaxRate
 from apps.clients.models import Client
 from apps.core.money import round_money
 from apps.invoices.models import Invoice, Payment
 from apps.quotes.models import Quote
+from apps.sync.engine.taxes import local_tax_rate_for
 from apps.sync.models import Entity
 
 CLIENT_FIELDS = (
@@ -23,7 +24,7 @@ CLIENT_FIELDS = (
     "tax_number",
     "active",
 )
-SERVICE_FIELDS = ("name", "description", "rate", "unit", "sku", "active")
+SERVICE_FIELDS = ("name", "description", "rate", "unit", "sku", "active", "tax_rate")
 
 
 def text(value) -> str:
@@ -38,6 +39,19 @@ def money_text(value) -> str:
         return str(round_money(Decimal(str(value))))
     except InvalidOperation:
         return "0.00"
+
+
+def percent_text(value) -> str:
+    """A tax percentage as three-place text ("15.000"); "" for no tax (none, zero, not a number)."""
+    if isinstance(value, TaxRate):
+        value = value.rate
+    if value in (None, ""):
+        return ""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return ""
+    return str(number.quantize(Decimal("0.001"))) if number else ""
 
 
 def client_snapshot(client) -> dict:
@@ -58,6 +72,8 @@ def service_snapshot(service) -> dict:
         "unit": text(get("unit")) or "Each",
         "sku": text(get("sku")),
         "active": bool(get("active")),
+        # The percentage, not the local row: the vendor's tax and ours agree when it is equal.
+        "tax_rate": percent_text(get("tax_rate")),
     }
 
 
@@ -103,6 +119,8 @@ class EntitySpec:
             return Decimal(value)
         if name == "sku":
             return value or None
+        if name == "tax_rate":
+            return local_tax_rate_for(value)
         return value
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 MONEY_FIELDS = frozenset({"rate"})
+PERCENT_FIELDS = frozenset({"tax_rate"})
 EMAIL_FIELDS = frozenset({"email"})
 
 
@@ -27,12 +28,21 @@ class Policy:
 
 # Client and catalogue fields: the books are the source of truth unless an admin says otherwise.
 DEFAULT_POLICY = Policy.REMOTE_WINS
+# Except a service's tax: bindings made before it was synced have no base for it, and the vendor's
+# items we made then carry no tax because we never sent one; taking theirs would untax the
+# catalogue, so ours is sent instead (a change on one side only still flows either way).
+FIELD_POLICIES = {"tax_rate": Policy.LOCAL_WINS}
 
 
 def normalize(name: str, value):
     """The comparable form of a canonical value: cosmetic differences are not changes."""
     if isinstance(value, bool):
         return value
+    if name in PERCENT_FIELDS:
+        try:
+            return Decimal(str(value or 0)).quantize(Decimal("0.001"))
+        except InvalidOperation:
+            return str(value).strip()
     if name in MONEY_FIELDS:
         if value in (None, ""):
             return Decimal("0.00")
@@ -121,7 +131,7 @@ def merge(
         elif not remote_changed:
             result.to_remote[name] = l_
         else:
-            policy = policies.get(name, DEFAULT_POLICY)
+            policy = policies.get(name, FIELD_POLICIES.get(name, DEFAULT_POLICY))
             result.conflicts.append(
                 FieldConflict(
                     field=name,

@@ -79,9 +79,15 @@ class Connector:
     # their values are masked in every call log, whatever the transport's list of key names.
     secret_fields: tuple[str, ...] = ()
     schedules: list = []  # apps.core.schedules.ScheduleSpec rows the connector needs
+    # Documents name taxes and currencies by the vendor's ids (engine/taxes.py keeps the lists).
+    reads_settings: bool = False
 
     def adapter(self, connection, client) -> Any:
         raise NotImplementedError
+
+    def read_settings(self, adapter) -> Any:
+        """The account's taxes and currencies (engine.taxes.VendorSettings), or None."""
+        return None
 
     def on_connect(self, connection) -> str:
         """After connecting (webhook subscriptions and the like); returns what it did."""

@@ -1,6 +1,7 @@
 """The sync app's tables: connections and their encrypted credentials, bindings, runs, per-call
-logs, the outbox and the shared rate budgets (the conflict and webhook tables live in their
-sub-packages and are re-exported here)."""
+logs, the outbox, the shared rate budgets, and each account's taxes and currencies with the
+mapping of local tax rates to them (the conflict and webhook tables live in their sub-packages
+and are re-exported here)."""
 
 import uuid
 
@@ -8,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 
+from apps.catalog.models import TaxRate
 from apps.core.models import TimeStampedModel
 from apps.sync.engine import registry
 
@@ -93,6 +95,8 @@ class BindingStatus(models.TextChoices):
     SYNCED = "synced", "Synced"
     FAILED = "failed", "Failed"
     CONFLICT = "conflict", "Conflict"
+    # Pushed, but the vendor's figures (tax, total, balance) are not ours: `totals` has both.
+    TOTALS_DIFFER = "totals_differ", "Totals differ"
 
 
 class Binding(models.Model):
@@ -107,10 +111,13 @@ class Binding(models.Model):
     remote_modified_at = models.DateTimeField(null=True, blank=True)
     base_snapshot = models.JSONField(default=dict, blank=True)
     status = models.CharField(
-        max_length=10, choices=BindingStatus.choices, default=BindingStatus.PENDING
+        max_length=20, choices=BindingStatus.choices, default=BindingStatus.PENDING
     )
     last_error = models.TextField(blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    # A document's money as the vendor answered it beside ours, from the last comparison:
+    # {"ours": {...}, "theirs": {...}, "differ": [field, ...], "checked_at": iso}.
+    totals = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -274,6 +281,73 @@ class OutboxItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.entity} #{self.object_id} → {self.connection}"
+
+
+class RemoteTax(models.Model):
+    """A tax the vendor account has (read at connect and daily): what a line's tax names."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="taxes")
+    remote_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    rate = models.DecimalField(max_digits=6, decimal_places=3)
+    # Gone from the vendor's list at the last read: kept so a mapping to it can say so.
+    active = models.BooleanField(default=True)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["rate", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "remote_id"], name="sync_remote_tax_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.rate.normalize()}%)"
+
+
+class RemoteCurrency(models.Model):
+    """A currency the vendor account has; documents in it name it by the vendor's id."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="currencies")
+    remote_id = models.CharField(max_length=100)
+    code = models.CharField(max_length=3)
+    is_base = models.BooleanField(default=False)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "code"], name="sync_remote_currency_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class TaxMapping(models.Model):
+    """Which vendor tax a local tax rate is sent as on one connection (matched by percentage
+    and name when the taxes are read; an Admin may choose another of the same percentage)."""
+
+    class Source(models.TextChoices):
+        MATCHED = "matched", "Matched by percentage and name"
+        ADMIN = "admin", "Chosen by an Admin"
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="tax_mappings"
+    )
+    tax_rate = models.ForeignKey(TaxRate, on_delete=models.CASCADE, related_name="+")
+    remote_tax = models.ForeignKey(
+        RemoteTax, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MATCHED)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tax_rate__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "tax_rate"], name="sync_tax_mapping_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tax_rate} → {self.remote_tax or 'not mapped'}"
 
 
 class RateBudget(models.Model):

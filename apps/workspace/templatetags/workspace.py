@@ -85,6 +85,7 @@ STATUS_TONES = {
     "rejected": "bad",
     "failed": "bad",
     "conflict": "bad",
+    "totals_differ": "bad",
     "void": "neutral",
     "closed": "neutral",
     "superseded": "neutral",

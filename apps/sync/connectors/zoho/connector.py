@@ -7,7 +7,7 @@ import logging
 from django.conf import settings
 
 from apps.core.schedules import MINUTES, ScheduleSpec
-from apps.sync.engine import registry
+from apps.sync.engine import registry, taxes
 from apps.sync.engine.records import TokenSet, VendorError
 from apps.sync.engine.registry import Accounts, Connector, PullSpec, WebhookSource
 from apps.sync.engine.tokens import access_token, credential_refresh_token
@@ -18,7 +18,7 @@ from .books import exporters as books_exporters
 from .books import webhooks as books_webhooks
 from .books.adapter import ZohoBooksAdapter
 from .books.importers import invoices_pull
-from .books.mappers import contact_from_books, item_from_books
+from .books.mappers import contact_from_books, item_from_books, settings_from_books
 from .crm import exporters as crm_exporters
 from .crm import webhooks as crm_webhooks
 from .crm.adapter import ZohoCrmAdapter
@@ -111,6 +111,8 @@ class ZohoBooks(Connector):
         process=books_webhooks.books_process,
     )
 
+    reads_settings = True
+
     def adapter(self, connection, client) -> ZohoBooksAdapter:
         return ZohoBooksAdapter(
             client,
@@ -118,8 +120,22 @@ class ZohoBooks(Connector):
             api_base=zoho_api_base(connection),
         )
 
+    def read_settings(self, adapter) -> taxes.VendorSettings:
+        return settings_from_books(taxes=adapter.taxes(), currencies=adapter.currencies())
+
     def on_connect(self, connection) -> str:
-        """The organisation's outgoing webhooks to us; a refusal is reported, never fatal."""
+        """The organisation's taxes mapped and its outgoing webhooks to us; a refusal is
+        reported, never fatal (the daily read and the first document try again)."""
+        return "; ".join(
+            [_subscribe(connection, self._read_taxes), _subscribe(connection, self._register)]
+        )
+
+    @staticmethod
+    def _read_taxes(connection) -> str:
+        found = taxes.vendor_settings_refresh(connection=connection)
+        return f"{found['taxes']} Books tax(es) read, {found['mapped']} local rate(s) mapped"
+
+    def webhooks_ensure(self, connection) -> str:
         return _subscribe(connection, self._register)
 
     @staticmethod

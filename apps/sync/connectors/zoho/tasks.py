@@ -12,5 +12,5 @@ def crm_watch_renew_task() -> list[str]:
     for books in Connection.objects.filter(
         provider=BOOKS.key, status=ConnectionStatus.CONNECTED
     ).select_related("credential"):
-        BOOKS.on_connect(books)
+        BOOKS.webhooks_ensure(books)  # not on_connect: the taxes are read daily, not half-hourly
     return crm_watch_renew_due()

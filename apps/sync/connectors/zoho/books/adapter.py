@@ -132,6 +132,14 @@ class ZohoBooksAdapter(PagedAdapter):
                 return record
         return None
 
+    def taxes(self) -> list[dict]:
+        """`GET /settings/taxes`: the organisation's taxes (what a line's `tax_id` names)."""
+        return list(self._call("GET", "settings/taxes").get("taxes") or [])
+
+    def currencies(self) -> list[dict]:
+        """`GET /settings/currencies`: a document names its currency by `currency_id`."""
+        return list(self._call("GET", "settings/currencies").get("currencies") or [])
+
     def webhooks_list(self) -> list[dict]:
         """`GET /settings/webhooks`: the outgoing webhooks (vendor-contracts §2.9)."""
         return list(self._call("GET", "settings/webhooks").get("webhooks") or [])

@@ -2,12 +2,16 @@
 the engine's merge), estimates (created and marked sent, then accepted or declined), invoices
 (created against their estimate, sent, voided) and customer payments. Each returns the vendor's
 record or raises; the outbox binds, finishes and retries. A client created here goes to Zoho CRM
-first when the organisation is linked to CRM (CRM is then the master of contacts)."""
+first when the organisation is linked to CRM (CRM is then the master of contacts). Taxes and
+currencies go by the ids engine/taxes.py maps; after each document push Books' totals are
+compared with ours (engine/totals.py)."""
 
+from apps.sync.engine import taxes
 from apps.sync.engine.bindings import bound_remote_id, ensure_bound
 from apps.sync.engine.entities import client_snapshot, service_snapshot
 from apps.sync.engine.records import NoLookupKey, Rejected, RemoteRecord
 from apps.sync.engine.registry import Exporter
+from apps.sync.engine.totals import totals_compare
 from apps.sync.models import Connection, ConnectionStatus, Entity, Operation
 
 from . import documents
@@ -99,12 +103,54 @@ def contact_update(ctx, client) -> RemoteRecord:
     return ctx.adapter.update("contacts", ctx.remote_id, payload)
 
 
+def _item_payload(ctx, service) -> dict:
+    tax_id = ""
+    if service.tax_rate_id:
+        tax_id = taxes.tax_reference(
+            connection=ctx.connection, rate=service.tax_rate.rate, preferred=service.tax_rate
+        )
+    return item_to_books(service_snapshot(service), tax_id=tax_id)
+
+
 def item_create(ctx, service) -> RemoteRecord:
-    return ctx.adapter.create("items", item_to_books(service_snapshot(service)))
+    return ctx.adapter.create("items", _item_payload(ctx, service))
 
 
 def item_update(ctx, service) -> RemoteRecord:
-    return ctx.adapter.update("items", ctx.remote_id, item_to_books(service_snapshot(service)))
+    return ctx.adapter.update("items", ctx.remote_id, _item_payload(ctx, service))
+
+
+# --- what every document carries: tax ids, currency id; its totals compared after --------------
+def _tax_ids(ctx, lines) -> dict[int, str]:
+    """Each line's Books tax id ("" untaxed); an unmapped rate raises Rejected naming it."""
+    found: dict[tuple, str] = {}
+    tax_ids = {}
+    for line in lines:
+        preferred = line.service.tax_rate if line.service and line.service.tax_rate_id else None
+        key = (line.tax_rate, preferred.pk if preferred else None)
+        if key not in found:
+            found[key] = taxes.tax_reference(
+                connection=ctx.connection, rate=line.tax_rate, preferred=preferred
+            )
+        tax_ids[line.pk] = found[key]
+    return tax_ids
+
+
+def _currency_id(ctx, document) -> str:
+    return taxes.currency_reference(connection=ctx.connection, code=document.currency)
+
+
+def _compare(ctx, entity: str, resource: str, document, record: RemoteRecord | None) -> None:
+    """Books' figures beside ours on the binding (a retry re-reads the document). A balance is
+    compared only while nothing is paid here: payments reach Books after the invoice, and each
+    compares the balance itself."""
+    if record is None:
+        record = ctx.adapter.get(resource, ctx.remote_id)
+    document.refresh_from_db()
+    theirs = documents.books_totals(record.data)
+    if getattr(document, "amount_paid", 0):
+        theirs.pop("balance")
+    totals_compare(connection=ctx.connection, entity=entity, document=document, theirs=theirs)
 
 
 # --- estimates ----------------------------------------------------------------------------------
@@ -112,14 +158,23 @@ def estimate_create(ctx, quote) -> RemoteRecord:
     lines = _lines(quote)
     customer_id = ensure_bound(ctx, Entity.CLIENTS, quote.client)
     item_ids = _item_ids(ctx, lines)
-    payload = documents.estimate_payload(quote, lines, customer_id=customer_id, item_ids=item_ids)
+    payload = documents.estimate_payload(
+        quote,
+        lines,
+        customer_id=customer_id,
+        item_ids=item_ids,
+        tax_ids=_tax_ids(ctx, lines),
+        currency_id=_currency_id(ctx, quote),
+    )
     return ctx.adapter.create("estimates", payload)
 
 
 def estimate_mark_sent(ctx, quote, record: RemoteRecord | None) -> None:
-    """A quote reaches Books when it is sent: its estimate is created as a draft, then sent."""
+    """A quote reaches Books when it is sent: its estimate is created as a draft, then sent;
+    its totals are compared with ours."""
     if record is None:
         record = ctx.adapter.get("estimates", ctx.remote_id)
+    _compare(ctx, Entity.QUOTES, "estimates", quote, record)
     if record.data.get("status") == "draft":
         ctx.adapter.status_action("estimates", ctx.remote_id, "status/sent")
 
@@ -143,9 +198,20 @@ def invoice_create(ctx, invoice) -> RemoteRecord:
     customer_id = ensure_bound(ctx, Entity.CLIENTS, invoice.client)
     item_ids = _item_ids(ctx, lines)
     payload = documents.invoice_payload(
-        invoice, lines, customer_id=customer_id, item_ids=item_ids, estimate_id=estimate_id
+        invoice,
+        lines,
+        customer_id=customer_id,
+        item_ids=item_ids,
+        tax_ids=_tax_ids(ctx, lines),
+        currency_id=_currency_id(ctx, invoice),
+        estimate_id=estimate_id,
     )
     return ctx.adapter.create("invoices", payload)
+
+
+def invoice_compare(ctx, invoice, record: RemoteRecord | None) -> None:
+    """A new invoice's total and balance against ours (it is a draft there: balance = total)."""
+    _compare(ctx, Entity.INVOICES, "invoices", invoice, record)
 
 
 def payment_create(ctx, payment) -> RemoteRecord:
@@ -157,6 +223,19 @@ def payment_create(ctx, payment) -> RemoteRecord:
     customer_id = ensure_bound(ctx, Entity.CLIENTS, payment.invoice.client)
     payload = documents.payment_payload(payment, customer_id=customer_id, invoice_id=invoice_id)
     return ctx.adapter.create("payments", payload)
+
+
+def payment_compare(ctx, payment, record: RemoteRecord | None) -> None:
+    """After a payment the invoice's balance there must be ours: compared on its binding."""
+    invoice_id = bound_remote_id(ctx.connection, Entity.INVOICES, payment.invoice_id)
+    invoice_record = ctx.adapter.get("invoices", invoice_id)
+    payment.invoice.refresh_from_db()
+    totals_compare(
+        connection=ctx.connection,
+        entity=Entity.INVOICES,
+        document=payment.invoice,
+        theirs=documents.books_totals(invoice_record.data),
+    )
 
 
 EXPORTERS = {
@@ -189,6 +268,7 @@ EXPORTERS = {
         send=invoice_create,
         lookup=_lookup("invoices", lambda invoice: invoice.number),
         base=_document_base,
+        after=invoice_compare,
     ),
     (Entity.INVOICES, Operation.ACTION): Exporter(
         send=_status_action("invoices", documents.INVOICE_STATUS, "invoices")
@@ -196,5 +276,6 @@ EXPORTERS = {
     (Entity.PAYMENTS, Operation.CREATE): Exporter(
         send=payment_create,
         lookup=_lookup("payments", documents.payment_reference),
+        after=payment_compare,
     ),
 }

@@ -3,8 +3,9 @@ snapshots (apps/sync/engine/entities.py) and Books payloads."""
 
 from decimal import Decimal
 
-from apps.sync.engine.entities import money_text, text
+from apps.sync.engine.entities import money_text, percent_text, text
 from apps.sync.engine.records import RemoteRecord
+from apps.sync.engine.taxes import VendorCurrency, VendorSettings, VendorTax
 
 
 def _address_lines(parts) -> str:
@@ -50,17 +51,50 @@ def item_from_books(record: RemoteRecord) -> dict:
         "unit": text(data.get("unit"))[:30] or "Each",
         "sku": text(data.get("sku"))[:64],
         "active": (data.get("status") or "active") == "active",
+        # An item's tax is named by its tax_id; its percentage is what the local rate matches.
+        "tax_rate": percent_text(data.get("tax_percentage"))
+        if data.get("tax_id") or data.get("tax_percentage")
+        else "",
     }
 
 
-def item_to_books(service: dict) -> dict:
+def item_to_books(service: dict, *, tax_id: str = "") -> dict:
+    """`tax_id` names the item's Books tax; "" is Books' explicit no tax."""
     payload = {
         "name": service["name"],
         "description": service.get("description", ""),
         "rate": float(Decimal(service["rate"])),
         "unit": service.get("unit") or "Each",
         "product_type": "service",
+        "tax_id": tax_id,
     }
     if service.get("sku"):
         payload["sku"] = service["sku"]
     return payload
+
+
+def settings_from_books(*, taxes: list[dict], currencies: list[dict]) -> VendorSettings:
+    """`settings/taxes` and `settings/currencies` answers as the engine keeps them (tax groups
+    included: a group's percentage is what a line pays)."""
+    return VendorSettings(
+        taxes=[
+            VendorTax(
+                remote_id=str(tax["tax_id"]),
+                name=text(tax.get("tax_name"))[:200],
+                rate=Decimal(percent_text(tax.get("tax_percentage")) or "0"),
+            )
+            for tax in taxes
+            if isinstance(tax, dict) and tax.get("tax_id")
+        ],
+        currencies=[
+            VendorCurrency(
+                remote_id=str(currency["currency_id"]),
+                code=text(currency.get("currency_code")).upper()[:3],
+                is_base=bool(currency.get("is_base_currency")),
+            )
+            for currency in currencies
+            if isinstance(currency, dict)
+            and currency.get("currency_id")
+            and currency.get("currency_code")
+        ],
+    )

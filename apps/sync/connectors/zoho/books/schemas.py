@@ -46,12 +46,18 @@ class ItemRow(BooksRow):
     rate: Number = None
     unit: Text = None
     sku: Text = None
+    tax_id: Id | None = None
+    tax_percentage: Number = None
 
 
 class DocumentRow(BooksRow):
     reference_number: Text = None
     line_items: list[dict] | None = None
+    sub_total: Number = None
+    discount: Number = None
+    tax_total: Number = None
     total: Number = None
+    balance: Number = None
 
 
 class EstimateRow(DocumentRow):
