@@ -98,6 +98,15 @@ def secret_values(body, fields: Iterable[str]) -> list[str]:
     return sorted(set(found), key=len, reverse=True)
 
 
+def _names_a_field(content: bytes, fields: Iterable[str]) -> bool:
+    """Whether a JSON answer has a key named like one of `fields` (a byte search): a page of
+    records that names none is not walked value by value (a 200-record page, every call)."""
+    if not content:
+        return False
+    lowered = content.lower()
+    return any(f'"{name.lower()}"'.encode() in lowered for name in fields)
+
+
 def _body_text(body, secrets: Iterable[str] = ()) -> str:
     if body is None:
         return ""
@@ -417,7 +426,7 @@ class HttpClient:
         fields = self.secret_fields + self._call_secret_fields
         if fields:
             secrets = secret_values(body, fields)
-            if response is not None and response.content:
+            if response is not None and _names_a_field(response.content, fields):
                 with contextlib.suppress(ValueError):  # not JSON: nothing named to mask
                     secrets += secret_values(response.json(), fields)
         full_url = url
