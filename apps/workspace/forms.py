@@ -121,6 +121,10 @@ def totals_inputs(rows: list[dict]) -> tuple[list[LineInput], str]:
             return [], f"Line {index} has a number that cannot be read."
         if not (quantity.is_finite() and rate.is_finite() and tax_rate.is_finite()):
             return [], f"Line {index} has a number that cannot be read."
+        if quantity < 0 or rate < 0 or tax_rate < 0:
+            # Totalled anyway, a negative line turns into a misleading message about the
+            # discount; the line itself is what to correct.
+            return [], f"Line {index} has a negative quantity, rate or tax."
         inputs.append(LineInput(quantity=quantity, rate=rate, tax_rate=tax_rate))
     return inputs, ""
 

@@ -161,6 +161,7 @@ def test_a_refused_save_keeps_the_input(browser, live_server, agent):
         assert page.input_value("#lines-body input[name=line_quantity]") == "-3"
         assert page.input_value("#id_notes") == "Collect on Friday"
         assert page.get_attribute("#lines-body input[name=line_quantity]", "aria-invalid")
+        assert "cannot exceed the subtotal" not in page.inner_text("body")
         page.screenshot(path=str(SCREENSHOTS / "quote-refused-laptop.png"), full_page=True)
     finally:
         context.close()

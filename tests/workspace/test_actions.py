@@ -108,6 +108,9 @@ def test_a_refused_save_keeps_every_typed_value_and_names_the_line(agent_client)
     html = response.content.decode()
     assert response.status_code == 400
     assert "Line 2: Quantity cannot be negative." in html
+    # The totals name the line too, not the discount the negative line would seem to exceed.
+    assert "Line 2 has a negative quantity, rate or tax." in html
+    assert "cannot exceed the subtotal" not in html
     assert 'value="Typed name kept"' in html and 'value="99.5"' in html and 'value="-2"' in html
     assert "Please call first" in html and 'value="5"' in html
     assert 'aria-invalid="true" aria-describedby="err-qty-k1"' in html
