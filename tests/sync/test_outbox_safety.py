@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
-from apps.sync.engine import outbox
+from apps.sync.engine import leases, outbox
 from apps.sync.models import Binding, Operation, OutboxItem, OutboxStatus
 from tests.sync.factories import make_xero, make_zoho_books
 
@@ -87,7 +87,7 @@ def test_a_lost_lease_is_checked_right_before_the_create_is_sent(monkeypatch):
     OutboxItem.objects.update(lease_owner="b")  # taken over after our claim
     item.lease_owner = "a"
     with pytest.raises(outbox.LeaseLost):
-        outbox._mark_attempted(item)
+        leases.mark_attempted(item)
     assert not OutboxItem.objects.get().uncertain
 
 

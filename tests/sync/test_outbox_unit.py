@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.clients.models import Client
-from apps.sync.engine import outbox
+from apps.sync.engine import leases, outbox
 from apps.sync.models import Binding, Entity, Operation, OutboxItem, OutboxStatus
 from tests.sync.factories import make_xero, make_zoho_books
 
@@ -128,7 +128,7 @@ def test_backoff_is_full_jitter_under_a_growing_cap(settings):
     settings.SYNC_OUTBOX_BACKOFF_BASE = 10
     settings.SYNC_OUTBOX_BACKOFF_CAP = 100
     for attempts, ceiling in ((1, 10), (2, 20), (3, 40), (5, 100), (12, 100)):
-        samples = [outbox.backoff_seconds(attempts) for _ in range(200)]
+        samples = [leases.backoff_seconds(attempts) for _ in range(200)]
         assert min(samples) >= 0 and max(samples) <= ceiling
         assert max(samples) > ceiling * 0.5  # spread out, not a fixed delay
 

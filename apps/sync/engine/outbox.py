@@ -11,7 +11,7 @@ import os
 import random
 import socket
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection as db_connection
@@ -23,7 +23,6 @@ from django_q.tasks import async_task
 from apps.sync.engine import registry
 from apps.sync.engine.bindings import (
     binding_bind,
-    binding_mark_failed,
     binding_mark_pending,
     binding_mark_synced,
     bound_remote_id,
@@ -32,6 +31,17 @@ from apps.sync.engine.bulk import insert_rows
 from apps.sync.engine.context import PushContext
 from apps.sync.engine.entities import DOCUMENT_ENTITIES
 from apps.sync.engine.entities import entity as entity_spec
+from apps.sync.engine.leases import (
+    HELD_UNTIL,
+    LeaseLost,
+    finish,
+    finish_locked,
+    mark_attempted,
+    park,
+    retry_later,
+    settle_uncertain,
+    still_ours,
+)
 from apps.sync.engine.recording import RecordHeld, merge_before_push
 from apps.sync.engine.records import NoLookupKey, NotFound, Rejected, RemoteRecord, VendorError
 from apps.sync.engine.refresh import BaseRefresh
@@ -48,21 +58,9 @@ from apps.sync.models import (
 
 logger = logging.getLogger(__name__)
 
-# A push held by a conflict waits as pending with this due time; it is claimable again once its
-# binding is no longer in conflict (the admin decided, or a pull found the sides agree).
-HELD_UNTIL = datetime(2999, 12, 31, tzinfo=UTC)
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
 # The task the queue runs to drain; the path is stored in queued tasks and schedules.
 DRAIN_TASK = "apps.sync.tasks.outbox_drain_task"
-
-
-def backoff_seconds(attempts: int) -> float:
-    """Full jitter: a random wait up to base * 2^(attempts-1), capped."""
-    ceiling = min(
-        settings.SYNC_OUTBOX_BACKOFF_CAP,
-        settings.SYNC_OUTBOX_BACKOFF_BASE * 2 ** max(0, attempts - 1),
-    )
-    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
 
 
 # --- enqueue ------------------------------------------------------------------------------------
@@ -270,11 +268,11 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
             return _wait_behind(item, blocker)
     obj = spec.model.objects.filter(pk=item.object_id).first()
     if obj is None:
-        return _finish(item, OutboxStatus.DISCARDED, error="The local record no longer exists.")
+        return finish(item, OutboxStatus.DISCARDED, error="The local record no longer exists.")
     connector = registry.connector(item.connection.provider)
     exporter = connector.exporters.get((item.entity, item.operation))
     if exporter is None:
-        return _finish(
+        return finish(
             item,
             OutboxStatus.DEAD,
             error=f"{connector.label} has no {item.operation} for {item.entity}.",
@@ -286,17 +284,17 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
     except LeaseLost:
         return OutboxItem.objects.get(pk=item.pk).status
     except NoLookupKey as error:
-        return _finish(item, OutboxStatus.DEAD, error=str(error))
+        return finish(item, OutboxStatus.DEAD, error=str(error))
     except (Rejected, NotFound) as error:
-        _settle_uncertain(item, was_uncertain, error)
-        return _finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
+        settle_uncertain(item, was_uncertain, error)
+        return finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
     except VendorError as error:  # transient, throttled, credentials refused
-        _settle_uncertain(item, was_uncertain, error)
-        return _retry_later(item, error)
+        settle_uncertain(item, was_uncertain, error)
+        return retry_later(item, error)
     except RecordHeld as error:
-        return _park(item, error)
+        return park(item, error)
     with transaction.atomic():
-        if not _still_ours(item):
+        if not still_ours(item):
             # The lease lapsed and another worker holds the item: it looks the create up by
             # our reference (marked uncertain before the call) and binds it itself.
             return OutboxItem.objects.get(pk=item.pk).status
@@ -307,7 +305,7 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
         else:
             binding_mark_synced(item.connection, item.entity, item.object_id)
         remote_id = record.remote_id if record is not None else ctx.remote_id
-        return _finish_locked(item, OutboxStatus.DONE, remote_id=remote_id)
+        return finish_locked(item, OutboxStatus.DONE, remote_id=remote_id)
 
 
 def _push(
@@ -362,10 +360,10 @@ def _create(ctx: PushContext, exporter, obj) -> RemoteRecord:
             )
         record = exporter.lookup(ctx, obj)
     if record is None:
-        _mark_attempted(item)
+        mark_attempted(item)
         record = exporter.send(ctx, obj)
     with transaction.atomic():
-        if not _still_ours(item):
+        if not still_ours(item):
             raise LeaseLost(f"Outbox item #{item.pk} went to another worker during the call.")
         _bind(ctx, exporter, record)
     ctx.bound = True
@@ -403,7 +401,7 @@ def _blocker(item: OutboxItem) -> OutboxItem | None:
 def _wait_behind(item: OutboxItem, blocker: OutboxItem) -> str:
     """Not an attempt: wait behind the earliest unfinished item, keeping the order."""
     with transaction.atomic():
-        if not _still_ours(item):
+        if not still_ours(item):
             return OutboxItem.objects.get(pk=item.pk).status
         item.status = OutboxStatus.PENDING
         item.attempts = max(0, item.attempts - 1)
@@ -415,137 +413,6 @@ def _wait_behind(item: OutboxItem, blocker: OutboxItem) -> str:
         item.save(
             update_fields=["status", "attempts", "lease_until", "next_attempt_at", "last_error"]
         )
-    return item.status
-
-
-def _settle_uncertain(item: OutboxItem, was_uncertain: bool, error: VendorError) -> None:
-    """A create marked as attempted that the vendor answered definitely (a rejection, a 429,
-    refused credentials, a connection never made) made nothing: it is certain again."""
-    if item.uncertain and not was_uncertain and not getattr(error, "uncertain", False):
-        item.uncertain = False
-        OutboxItem.objects.filter(pk=item.pk, lease_owner=item.lease_owner).update(uncertain=False)
-
-
-class LeaseLost(Exception):
-    """Our lease on the item went to another worker before the call: we must not send."""
-
-
-def _still_ours(item: OutboxItem) -> bool:
-    """Lock the item and check we still hold it; call inside a transaction."""
-    return (
-        OutboxItem.objects.select_for_update()
-        .filter(pk=item.pk, status=OutboxStatus.IN_FLIGHT, lease_owner=item.lease_owner)
-        .exists()
-    )
-
-
-def _mark_attempted(item: OutboxItem) -> None:
-    """Before a create leaves: commit that it may reach the vendor (so any later claimer looks
-    it up first), renew the lease, and check it is still ours. Raises LeaseLost if it is not."""
-    lease_until = timezone.now() + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
-    with transaction.atomic():
-        marked = OutboxItem.objects.filter(
-            pk=item.pk, status=OutboxStatus.IN_FLIGHT, lease_owner=item.lease_owner
-        ).update(uncertain=True, lease_until=lease_until)
-    if not marked:
-        raise LeaseLost(f"Outbox item #{item.pk} is no longer leased to {item.lease_owner}.")
-    item.uncertain = True
-    item.lease_until = lease_until
-
-
-def _finish(item, status, *, error="", http_status=None, remote_id="") -> str:
-    with transaction.atomic():
-        if not _still_ours(item):
-            return OutboxItem.objects.get(pk=item.pk).status  # another worker holds it now
-        return _finish_locked(
-            item, status, error=error, http_status=http_status, remote_id=remote_id
-        )
-
-
-def _finish_locked(item, status, *, error="", http_status=None, remote_id="") -> str:
-    item.status = status
-    item.lease_until = None
-    item.last_error = error[:2000]
-    item.last_http_status = http_status
-    item.remote_id = remote_id or item.remote_id
-    item.finished_at = timezone.now()
-    item.save(
-        update_fields=[
-            "status",
-            "lease_until",
-            "last_error",
-            "last_http_status",
-            "remote_id",
-            "finished_at",
-        ]
-    )
-    if status == OutboxStatus.DEAD:
-        binding_mark_failed(item.connection_id, item.entity, item.object_id, error=error)
-    return status
-
-
-def _park(item: OutboxItem, error: RecordHeld) -> str:
-    """Keep a push held by a conflict waiting (not discarded) until the conflict is decided;
-    the hold is not a failed attempt."""
-    with transaction.atomic():
-        if not _still_ours(item):
-            return OutboxItem.objects.get(pk=item.pk).status
-        item.status = OutboxStatus.PENDING
-        item.lease_until = None
-        item.next_attempt_at = HELD_UNTIL
-        item.attempts = max(0, item.attempts - 1)
-        item.last_error = str(error)[:2000]
-        item.last_http_status = None
-        item.save(
-            update_fields=[
-                "status",
-                "lease_until",
-                "next_attempt_at",
-                "attempts",
-                "last_error",
-                "last_http_status",
-            ]
-        )
-    return item.status
-
-
-def _retry_later(item: OutboxItem, error: VendorError) -> str:
-    with transaction.atomic():
-        if not _still_ours(item):
-            return OutboxItem.objects.get(pk=item.pk).status  # another worker holds it now
-        return _retry_later_locked(item, error)
-
-
-def _retry_later_locked(item: OutboxItem, error: VendorError) -> str:
-    if getattr(error, "uncertain", False) and item.operation == Operation.CREATE:
-        item.uncertain = True
-    if item.attempts >= settings.SYNC_OUTBOX_MAX_ATTEMPTS:
-        item.save(update_fields=["uncertain"])
-        return _finish_locked(
-            item,
-            OutboxStatus.DEAD,
-            error=f"{error} (after {item.attempts} attempts)",
-            http_status=error.status,
-        )
-    delay = backoff_seconds(item.attempts)
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        delay = max(delay, retry_after * settings.SYNC_CLOCK_SCALE)
-    item.status = OutboxStatus.PENDING
-    item.lease_until = None
-    item.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-    item.last_error = str(error)[:2000]
-    item.last_http_status = error.status
-    item.save(
-        update_fields=[
-            "status",
-            "lease_until",
-            "next_attempt_at",
-            "last_error",
-            "last_http_status",
-            "uncertain",
-        ]
-    )
     return item.status
 
 
