@@ -11,7 +11,7 @@ from django_q.tasks import async_task
 
 from apps.core.errors import ApplicationError
 from apps.sync import services
-from apps.sync.engine import outbox, registry, taxes
+from apps.sync.engine import circuit, outbox, registry, taxes
 from apps.sync.engine.records import VendorError
 from apps.sync.models import (
     Binding,
@@ -94,10 +94,18 @@ class TaxMappingInline(admin.TabularInline):
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
-    list_display = ["name", "provider", "remote_account_id", "status", "token_age", "token_expiry"]
+    list_display = [
+        "name",
+        "provider",
+        "remote_account_id",
+        "status",
+        "queue",
+        "token_age",
+        "token_expiry",
+    ]
     list_filter = ["provider", "status"]
     search_fields = ["name", "remote_account_id"]
-    list_select_related = ["credential"]
+    list_select_related = ["credential", "circuit"]
     # The credential is shown only by its non-secret facts; the token set is never a field.
     fields = [
         "name",
@@ -105,6 +113,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "remote_account_id",
         "region",
         "status",
+        "queue",
         "daily_limit",
         "token_age",
         "token_expiry",
@@ -115,6 +124,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "remote_account_id",
         "region",
         "status",
+        "queue",
         "token_age",
         "token_expiry",
         "last_refresh_error",
@@ -163,6 +173,11 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # connecting is the OAuth flow (buttons above the list) or the CLI
+
+    @admin.display(description="queue")
+    def queue(self, obj):
+        # The circuit breaker's state (engine/circuit.py): "paused: vendor unreachable since …".
+        return circuit.pause_label(getattr(obj, "circuit", None), obj) or "sending"
 
     @admin.display(description="token age")
     def token_age(self, obj):

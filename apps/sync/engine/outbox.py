@@ -20,7 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from apps.sync.engine import registry
+from apps.sync.engine import circuit, registry
 from apps.sync.engine.bindings import (
     binding_bind,
     binding_mark_pending,
@@ -232,6 +232,7 @@ def outbox_claim(
     with transaction.atomic():
         query = OutboxItem.objects.select_for_update(skip_locked=True).filter(due)
         query = query.exclude(connection__status=ConnectionStatus.DISABLED).exclude(busy)
+        query = query.exclude(circuit.paused(now))  # circuit breaker: paused connections wait
         if connection_id:
             query = query.filter(connection_id=connection_id)
         if entity:
@@ -277,10 +278,13 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
             OutboxStatus.DEAD,
             error=f"{connector.label} has no {item.operation} for {item.entity}.",
         )
+    if not circuit.admits(item):  # circuit breaker: paused, or another item is the probe
+        return circuit.hold(item)
     ctx = PushContext.for_item(item)
     was_uncertain = item.uncertain
     try:
-        record = _push(ctx, exporter, spec, obj, refresh)
+        with circuit.watch(item) as watched:  # circuit breaker: sees the vendor's answer
+            record = _push(ctx, exporter, spec, obj, refresh)
     except LeaseLost:
         return OutboxItem.objects.get(pk=item.pk).status
     except NoLookupKey as error:
@@ -290,6 +294,8 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
         return finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
     except VendorError as error:  # transient, throttled, credentials refused
         settle_uncertain(item, was_uncertain, error)
+        if watched.paused:  # circuit breaker: a connection-level failure spends no attempt
+            return circuit.hold(item)
         return retry_later(item, error)
     except RecordHeld as error:
         return park(item, error)

@@ -45,6 +45,9 @@ class Credential(TimeStampedModel):
     # served from the same file), a refresh is single-flight through this lease instead.
     refresh_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     refresh_lease_owner = models.CharField(max_length=64, blank=True, editable=False)
+    # The refresh token's last use (refreshed_at) an Admin was warned about: one e-mail before
+    # a vendor whose refresh tokens die unused (Xero, 60 days) would expire it.
+    disuse_warned_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"{self.vendor.title()} credential #{self.pk}"
@@ -408,6 +411,11 @@ class QuarantinedRecord(models.Model):
 # The conflict queue and the inbound webhooks live in their sub-packages; their models are
 # imported here so that Django finds them in the sync app.
 from apps.sync.conflicts.models import Conflict, ConflictPolicy  # noqa: E402,F401
+from apps.sync.models.circuit import (  # noqa: E402,F401
+    CircuitReason,
+    CircuitState,
+    ConnectionCircuit,
+)
 from apps.sync.webhooks.models import (  # noqa: E402,F401
     CrmWatchChannel,
     InboundWebhook,
