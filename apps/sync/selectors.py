@@ -118,11 +118,14 @@ def _incidents(health: dict) -> dict[str, str]:
     found = {}
     for c in health["connections"]:
         paused = bool(c["circuit"]["paused"])
+        # A run of connection-level failures is the breaker's to judge (it opens, or an answer
+        # ends the run): the failure rate it raises is not mailed as an incident of its own.
+        breaker_counting = paused or c["circuit"]["failures"] > 0
         # An outage is the circuit breaker's incident, with its own two e-mails (opened, over):
         # its failed calls and refused token are not mailed again, during it or after it.
         calls, success_rate = _calls_since_recovery(c)
         if (
-            not paused
+            not breaker_counting
             and success_rate is not None
             and calls >= 10
             and (1 - success_rate > FAILURE_ALERT_RATE)

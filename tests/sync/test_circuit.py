@@ -238,3 +238,17 @@ def test_the_health_alert_leaves_an_outage_to_the_circuit(books):
     )
     assert sync_health_alert() is True  # a new failure rate after it is a new incident
     assert "failed" in mail.outbox[-1].body
+
+
+def test_a_run_of_connection_failures_is_left_to_the_breaker(books, settings):
+    settings.SYNC_CIRCUIT_FAILURES = 10
+    SyncLog.objects.bulk_create(
+        SyncLog(connection=books, method="GET", url="/contacts", status_code=200) for _ in range(20)
+    )
+    fail(books, 4)  # not yet open: the breaker is counting
+    SyncLog.objects.bulk_create(
+        SyncLog(connection=books, method="POST", url="/contacts", status_code=503) for _ in range(4)
+    )
+    assert sync_health_alert() is False
+    circuit.report_answer(books.pk)  # it was a blip, and the rate stays: now an incident
+    assert sync_health_alert() is True

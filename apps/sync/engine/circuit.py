@@ -294,8 +294,8 @@ def _when(moment) -> str:
 
 
 def circuit_states(connections) -> dict[int, dict]:
-    """Per connection: {"state", "reason", "since", "next_probe_at", "closed_at", "paused"
-    (the label, "" when sending)}, from one query."""
+    """Per connection: {"state", "reason", "since", "next_probe_at", "closed_at", "failures"
+    (connection-level, in a row), "paused" (the label, "" when sending)}, from one query."""
     circuits = ConnectionCircuit.objects.in_bulk([c.pk for c in connections])
     states = {}
     for connection in connections:
@@ -307,6 +307,7 @@ def circuit_states(connections) -> dict[int, dict]:
             "since": circuit.opened_at if open_ else None,
             "next_probe_at": circuit.next_probe_at if open_ else None,
             "closed_at": circuit.closed_at if circuit else None,
+            "failures": circuit.failures if circuit else 0,
             "paused": pause_label(circuit, connection),
         }
     return states
