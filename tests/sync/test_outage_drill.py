@@ -28,6 +28,7 @@ def stack(tmp_path):
     stack.stop()
 
 
+@pytest.mark.timeout(900)  # a stack to migrate, a scaled day of outage, the drain after it
 def test_outage_drill(stack, settings, monkeypatch, agent_user):
     figures = run_drill(
         stack=stack,
