@@ -170,6 +170,10 @@ class Pages:
             figures[f"{name}_up_ms"] = round(up, 1)
             figures[f"{name}_down_ms"] = round(down, 1)
             figures[f"{name}_ratio"] = round(down / up, 2)
+            # Against the pages once the vendor is back, with the outage's rows in the database.
+            after = statistics.median(self.samples[f"after:{name}"])
+            figures[f"{name}_after_ms"] = round(after, 1)
+            figures[f"{name}_ratio_vs_after"] = round(down / after, 2)
         return figures
 
 
@@ -329,6 +333,9 @@ def run_drill(
             time.sleep(min(vendor_minute / 10, 0.05))
     recovery_seconds = time.monotonic() - started
     sync_health_alert()
+    # Up again with all the outage's data: the same pages, for a like-for-like ratio.
+    for _ in range(page_rounds):
+        pages.open_all(driver, "after")
 
     calls = list(
         SyncLog.objects.filter(created_at__gte=recovered_at)
