@@ -16,6 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
+from django.utils.text import capfirst
 
 from apps.clients.models import Client
 from apps.invoices.models import Invoice, Payment
@@ -218,7 +219,7 @@ def _history_entries(obj, *, admin_links: bool) -> list[Entry]:
     rows.reverse()  # oldest first, to diff each against the one before
     # By attname: a foreign key is compared by its id, never loaded (one query per row).
     tracked = [
-        (f.attname, str(f.verbose_name))
+        (f.attname, capfirst(str(f.verbose_name)))
         for f in model._meta.concrete_fields
         if not f.primary_key and f.name not in QUIET_FIELDS
     ]
@@ -337,7 +338,8 @@ def _item_entry(item: OutboxItem, bindings, *, admin_links: bool, can_replay: bo
     )
     tone, state = ITEM_STATES.get(item.status, ("neutral", item.get_status_display()))
     entry = Entry(
-        when=item.created_at,
+        # Where it stands in the story: when it was sent (or died), else when it was queued.
+        when=item.finished_at or item.created_at,
         kind="outbound",
         title=f"Push to {label}: {doing} the {spec.label}",
         who=item.connection.name,
