@@ -101,15 +101,21 @@ def test_failed_quote_push_fixed_and_replayed_from_its_journal_is_one_estimate(
     assert BooksItem.objects.filter(name="Unabridged birth certificate").count() == 1
     assert estimate.line_items[0]["item_id"]
 
-    # The journal tells the story: the replay by the Admin, the push now sent with its estimate.
+    # The journal tells the story, oldest first: failed (the vendor's refusal under it), replayed
+    # by the Admin, sent (the estimate it made linked).
     journal = record_journal(obj=quote, user=admin_with_mfa)
-    replays = [e for e in journal.entries if e.kind == "replay"]
-    assert len(replays) == 1 and replays[0].who == admin_with_mfa.get_username()
-    assert "Invalid value passed for name" in replays[0].detail
-    push = next(e for e in journal.entries if e.kind == "outbound" and "quote" in e.title)
-    assert push.status_label == "Sent" and push.replay is None
-    assert any(estimate.estimate_number in text for text, _ in push.links)
-    summaries = [call.summary for call in push.calls]
-    assert "Create items: refused (HTTP 400)" in summaries
-    assert "Create estimates: done (HTTP 201)" in summaries
-    assert all(call.request_body or call.response_body for call in push.calls if not call.ok)
+    story = [e for e in reversed(journal.entries) if e.kind in ("outbound", "replay")]
+    assert [(e.kind, e.status_label) for e in story] == [
+        ("outbound", "Failed"),
+        ("replay", ""),
+        ("outbound", "Sent"),
+    ]
+    failed, replay, sent = story
+    assert "Invalid value passed for name" in failed.detail
+    assert "Create items: refused (HTTP 400)" in [call.summary for call in failed.calls]
+    assert all(call.response_body for call in failed.calls if not call.ok)  # Admins: bodies
+    assert replay.who == admin_with_mfa.get_username() and f"#{item.pk}" in replay.detail
+    assert sent.replay is None and failed.replay is None
+    assert any(estimate.estimate_number in text for text, _ in sent.links)
+    assert "Create estimates: done (HTTP 201)" in [call.summary for call in sent.calls]
+    assert all(call.when > replay.when for call in sent.calls)

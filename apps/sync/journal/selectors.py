@@ -7,7 +7,7 @@ A fixed number of queries whatever the record's age; bodies only for those who m
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -38,7 +38,9 @@ from apps.sync.models import (
 # The most a journal shows of each source (a record synced every 15 minutes for years would
 # otherwise make the page grow without end); the newest are kept.
 LIMIT = 200
+# The admin log row of a replay: REPLAY_MESSAGE + FAILED_WITH + the error it had died of.
 REPLAY_MESSAGE = "Replayed from the journal"
+FAILED_WITH = ". It had failed: "
 # Fields every save touches: not a change anyone made.
 QUIET_FIELDS = {"updated_at", "created_at", "modified_at"}
 _RUN = re.compile(r"^sync pull · run (\d+)")
@@ -86,6 +88,7 @@ class Entry:
     replay: dict | None = None
     # The correlation id of the calls that belong under this entry (a webhook's).
     correlation_id: object = None
+    failed_with: str = ""  # a replay: the error the push had died of
 
 
 @dataclass
@@ -358,7 +361,7 @@ def _item_entry(item: OutboxItem, bindings, *, admin_links: bool, can_replay: bo
     if item.status == OutboxStatus.DONE and binding is not None and binding.remote_id:
         made = binding.remote_number or binding.remote_id
         url = _admin_url("sync_binding_change", binding.pk) if admin_links else ""
-        entry.links.append((f"{label} {spec.label} {made}", url))
+        entry.links.append((f"{made} in {label}", url))
     if admin_links:
         entry.links.append(
             (f"Outbox item #{item.pk}", _admin_url("sync_outboxitem_change", item.pk))
@@ -366,9 +369,10 @@ def _item_entry(item: OutboxItem, bindings, *, admin_links: bool, can_replay: bo
     return entry
 
 
-def _replay_entries(items: dict[int, OutboxItem]) -> list[Entry]:
+def _replays(items: dict[int, OutboxItem]) -> dict[int, list[Entry]]:
+    """Each item's replays (admin log rows), oldest first."""
     if not items:
-        return []
+        return {}
     rows = (
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(OutboxItem),
@@ -378,16 +382,44 @@ def _replay_entries(items: dict[int, OutboxItem]) -> list[Entry]:
         .select_related("user")
         .order_by("-action_time")[:LIMIT]
     )
-    return [
-        Entry(
+    found: dict[int, list[Entry]] = {}
+    for row in reversed(list(rows)):
+        _, _, error = row.change_message.partition(FAILED_WITH)
+        entry = Entry(
             when=row.action_time,
             kind="replay",
             title="Failed push replayed",
             who=_person(row.user),
-            detail=row.change_message[len(REPLAY_MESSAGE) :].lstrip(": "),
+            detail=f"Queued again through the outbox (item #{row.object_id}).",
         )
-        for row in rows
-    ]
+        entry.failed_with = error
+        found.setdefault(int(row.object_id), []).append(entry)
+    return found
+
+
+def _split_at_replays(entry: Entry, replays: list[Entry]) -> list[Entry]:
+    """An item replayed after dying is one row that was tried again: each death before a replay
+    becomes its own failed entry (with the calls made before it), so the timeline reads failed,
+    replayed, then whatever came of it."""
+    earlier: list[Entry] = []
+    calls = entry.calls
+    for replay in replays:
+        before = [c for c in calls if c.when <= replay.when]
+        calls = [c for c in calls if c.when > replay.when]
+        earlier.append(
+            Entry(
+                when=replay.when - timedelta(microseconds=1),
+                kind="outbound",
+                title=entry.title,
+                who=entry.who,
+                detail=replay.failed_with,
+                status="failed",
+                status_label="Failed",
+                calls=before,
+            )
+        )
+    entry.calls = calls
+    return earlier
 
 
 # --- the journal --------------------------------------------------------------------------------
@@ -418,7 +450,9 @@ def record_journal(*, obj, user) -> Journal:
             item, bindings, admin_links=admin_links, can_replay=can_replay
         )
     entries += by_item.values()
-    entries += _replay_entries(items)
+    replays = _replays(items)
+    for found in replays.values():
+        entries += found
 
     # The calls: made for the record, or under the correlation id of one of its items or of a
     # webhook that changed it; each goes under its item, a webhook's under the webhook's entry.
@@ -453,6 +487,8 @@ def record_journal(*, obj, user) -> Journal:
             webhook_entries[log.correlation_id].calls.append(call)
         else:
             loose.append(call)
+    for item_id, found in replays.items():
+        entries += _split_at_replays(by_item[item_id], found)
     for call in loose:  # made for the record outside any item still kept (an item purged)
         entries.append(Entry(when=call.when, kind="call", title=call.summary, calls=[call]))
     entries.sort(key=lambda e: e.when, reverse=True)

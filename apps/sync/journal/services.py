@@ -13,7 +13,7 @@ from django_q.tasks import async_task
 
 from apps.core.errors import ApplicationError
 from apps.sync.engine import outbox
-from apps.sync.journal.selectors import REPLAY_MESSAGE
+from apps.sync.journal.selectors import FAILED_WITH, REPLAY_MESSAGE
 from apps.sync.models import OutboxItem, OutboxStatus
 
 logger = logging.getLogger(__name__)
@@ -62,8 +62,7 @@ def journal_replay(*, item_id: int, token: str, actor) -> OutboxItem:
             object_repr=str(item)[:200],
             action_flag=CHANGE,
             action_time=timezone.now(),
-            change_message=f"{REPLAY_MESSAGE}: {item.operation} {item.entity} "
-            f"#{item.object_id} had failed with: {error}"[:2000],
+            change_message=f"{REPLAY_MESSAGE}{FAILED_WITH}{error}"[:2000],
         )
         transaction.on_commit(_drain_soon)
     item.refresh_from_db()
