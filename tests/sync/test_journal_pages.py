@@ -3,15 +3,18 @@ and the Replay button; Agents see the story without them and cannot replay; a re
 the dead item once, whatever is clicked again; an invoice's journal holds its payments' pushes."""
 
 import json
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.db import connections
 from django.utils import timezone
 
 from apps.invoices import services as invoice_services
 from apps.sync.journal.selectors import record_journal
+from apps.sync.journal.services import AlreadyReplayed, journal_replay
 from apps.sync.models import OutboxItem, OutboxStatus, SyncLog
 from tests.sync.factories import make_zoho_books
 from tests.workspace.helpers import make_invoice
@@ -119,3 +122,38 @@ def test_an_invoice_journal_holds_its_payments_pushes(agent_user, admin_with_mfa
     assert f"Push to Zoho Books: create the payment #{payment.pk}" in titles
     assert "Push to Zoho Books: create the invoice" in titles
     assert any(t.startswith("Push to Zoho Books: mark sent") for t in titles), titles
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_eight_admins_replaying_at_once_requeue_the_dead_item_once(
+    admin_with_mfa, dead_invoice_push, monkeypatch
+):
+    # The drain a replay kicks after commit would send the item here: only the replay counts.
+    monkeypatch.setattr("apps.sync.journal.services._drain_soon", lambda: None)
+    _invoice, item = dead_invoice_push
+    token = item.finished_at.isoformat()
+    barrier = threading.Barrier(8)
+    done, refused, errors = [], [], []
+
+    def admin_clicks():
+        try:
+            barrier.wait()
+            journal_replay(item_id=item.pk, token=token, actor=admin_with_mfa)
+            done.append(1)
+        except AlreadyReplayed:
+            refused.append(1)
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=admin_clicks) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert (len(done), len(refused)) == (1, 7)
+    assert OutboxItem.objects.get(pk=item.pk).status == OutboxStatus.PENDING
+    assert LogEntry.objects.count() == 1

@@ -285,8 +285,9 @@ def _history_entry(row, changes, runs, webhooks, *, admin_links: bool) -> Entry:
         entry.kind, entry.who = "inbound", "Sync"
         entry.title = "The vendor's newer values taken before our push"
     elif reason.startswith(("conflict", "conflict queue")):
+        # The decision's own write to the record (the decision itself is the conflict's row).
         entry.kind = "conflict"
-        entry.title = "Conflict decided"
+        entry.title = f"{made} by a conflict decision"
         entry.detail = reason
     else:
         entry.who = entry.who or "Syncdesk"
