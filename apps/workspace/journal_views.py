@@ -8,13 +8,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.sync.journal.selectors import record_journal
-from apps.sync.journal.views import replay_answer
+from apps.sync.journal.views import journal_page, replay_answer
 
 
 def journal_context(request, obj) -> dict:
     """What the pages' journal partial needs (the page's own view already checked the role)."""
     return {
-        "journal": record_journal(obj=obj, user=request.user),
+        "journal": record_journal(obj=obj, user=request.user, page=journal_page(request)),
         "replay_url": reverse("workspace:journal-replay"),
         "replay_next": request.get_full_path(),
     }

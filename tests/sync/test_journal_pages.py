@@ -12,8 +12,10 @@ from django.contrib.admin.models import LogEntry
 from django.db import connections
 from django.utils import timezone
 
+from apps.clients.models import Client
+from apps.clients.services import client_update
 from apps.invoices import services as invoice_services
-from apps.sync.journal.selectors import record_journal
+from apps.sync.journal.selectors import PAGE, record_journal
 from apps.sync.journal.services import AlreadyReplayed, journal_replay
 from apps.sync.models import OutboxItem, OutboxStatus, SyncLog
 from tests.sync.factories import make_zoho_books
@@ -157,3 +159,19 @@ def test_eight_admins_replaying_at_once_requeue_the_dead_item_once(
     assert (len(done), len(refused)) == (1, 7)
     assert OutboxItem.objects.get(pk=item.pk).status == OutboxStatus.PENDING
     assert LogEntry.objects.count() == 1
+
+
+def test_a_long_journal_pages_back_without_gaps_or_repeats(agent_user, agent_client):
+    client = Client.objects.create(name="Ada", email="ada@example.com")
+    for n in range(PAGE + 20):
+        client_update(client=client, data={"phone": f"021 555 {n:04d}"}, actor=agent_user)
+    first = record_journal(obj=client, user=agent_user)
+    older = record_journal(obj=client, user=agent_user, page=first.older_page)
+    assert (len(first.entries), first.has_older, first.newer_page) == (PAGE, True, None)
+    assert (len(older.entries), older.has_older, older.newer_page) == (21, False, 0)
+    phones = [e.changes[0][2] for e in first.entries + older.entries if e.changes]
+    assert phones == [f"021 555 {n:04d}" for n in reversed(range(PAGE + 20))]
+    page = agent_client.get(f"/clients/{client.pk}/?journal=1").content.decode()
+    page = page.split('id="sync-journal"')[1]
+    assert "021 555 0000" in page and "021 555 0069" not in page
+    assert 'href="?journal=0#sync-journal">Newer entries' in page

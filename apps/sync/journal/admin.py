@@ -13,7 +13,7 @@ from apps.clients.models import Client
 from apps.invoices.models import Invoice
 from apps.quotes.models import Quote
 from apps.sync.journal.selectors import record_journal
-from apps.sync.journal.views import replay_answer
+from apps.sync.journal.views import journal_page, replay_answer
 
 MODELS = (Client, Quote, Invoice)
 
@@ -28,7 +28,9 @@ class RecordJournalMixin:
         obj = self.get_object(request, object_id) if str(object_id).isdigit() else None
         if obj is not None and self.has_view_or_change_permission(request, obj):
             info = (self.model._meta.app_label, self.model._meta.model_name)
-            context["journal"] = record_journal(obj=obj, user=request.user)
+            context["journal"] = record_journal(
+                obj=obj, user=request.user, page=journal_page(request)
+            )
             context["replay_url"] = reverse(
                 f"admin:{info[0]}_{info[1]}_journal_replay", args=[obj.pk]
             )

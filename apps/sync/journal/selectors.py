@@ -4,6 +4,7 @@ or a webhook), its outbox items with the vendor calls made for each (SyncLog, ti
 id and record), its conflicts and their decisions, and the replays an Admin made (admin log).
 A fixed number of queries whatever the record's age; bodies only for those who may read logs."""
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -35,9 +36,10 @@ from apps.sync.models import (
     SyncRun,
 )
 
-# The most a journal shows of each source (a record synced every 15 minutes for years would
-# otherwise make the page grow without end); the newest are kept.
-LIMIT = 200
+# Entries per page of the journal (newest first; "Older entries" pages back), and the most
+# vendor calls read for one page.
+PAGE = 50
+CALLS_PER_PAGE = 1_000
 # The admin log row of a replay: REPLAY_MESSAGE + FAILED_WITH + the error it had died of.
 REPLAY_MESSAGE = "Replayed from the journal"
 FAILED_WITH = ". It had failed: "
@@ -86,8 +88,12 @@ class Entry:
     links: list[tuple[str, str]] = field(default_factory=list)
     # A dead-lettered push an Admin may replay: {"item_id": 5, "token": "<when it died>"}.
     replay: dict | None = None
-    # The correlation id of the calls that belong under this entry (a webhook's).
+    # Which calls belong under this entry: those of this correlation id (an item's, a
+    # webhook's), for a push only those of its entity made after / until these times.
     correlation_id: object = None
+    calls_entity: str = ""
+    calls_after: datetime | None = None
+    calls_until: datetime | None = None
     failed_with: str = ""  # a replay: the error the push had died of
 
 
@@ -97,6 +103,16 @@ class Journal:
     show_bodies: bool
     can_replay: bool
     dead: int  # dead-lettered pushes of the record
+    page: int = 0
+    has_older: bool = False
+
+    @property
+    def older_page(self) -> int | None:
+        return self.page + 1 if self.has_older else None
+
+    @property
+    def newer_page(self) -> int | None:
+        return self.page - 1 if self.page else None
 
 
 # --- what belongs to a record -------------------------------------------------------------------
@@ -188,14 +204,25 @@ def _pretty(body: str) -> str:
         return body  # cut at the log limit, or not JSON: shown as stored
 
 
-def _admin_url(name: str, *args) -> str:
+def _reverse(name: str, *args) -> str:
     try:
         return reverse(f"admin:{name}", args=args)
     except NoReverseMatch:
         return ""
 
 
-def _call(log: SyncLog, *, show_bodies: bool) -> Call:
+@functools.cache
+def _admin_url_for(name: str):
+    """A maker of admin links by id, reversed once (a reverse() per call cost a third of a
+    long journal's time)."""
+    template = _reverse(name, 0)
+    if not template:
+        return lambda pk: ""
+    head, _, tail = template.rpartition("/0/")
+    return lambda pk: f"{head}/{pk}/{tail}"
+
+
+def _call(log: SyncLog, *, show_bodies: bool, log_url=None) -> Call:
     ok, outcome = _outcome(log)
     call = Call(
         when=log.created_at,
@@ -207,17 +234,17 @@ def _call(log: SyncLog, *, show_bodies: bool) -> Call:
         call.url = f"{log.method} {log.url}"
         call.request_body = _pretty(log.request_body)
         call.response_body = _pretty(log.response_body)
-        call.log_url = _admin_url("sync_synclog_change", log.pk)
+        call.log_url = log_url(log.pk) if log_url else ""
     return call
 
 
 # --- the sources --------------------------------------------------------------------------------
-def _history_entries(obj, *, admin_links: bool) -> list[Entry]:
+def _history_entries(obj, *, admin_links: bool, limit: int) -> list[Entry]:
     model = type(obj)
     rows = list(
         model.history.filter(id=obj.pk)
         .select_related("history_user")
-        .order_by("-history_date", "-history_id")[: LIMIT + 1]
+        .order_by("-history_date", "-history_id")[: limit + 1]
     )
     rows.reverse()  # oldest first, to diff each against the one before
     # By attname: a foreign key is compared by its id, never loaded (one query per row).
@@ -249,7 +276,7 @@ def _history_entries(obj, *, admin_links: bool) -> list[Entry]:
                 if old != new:
                     changes.append((label, _plain(old), _plain(new)))
         previous = row
-        if index == 0 and len(rows) > LIMIT:
+        if index == 0 and len(rows) > limit:
             continue  # read only as the base of the next row's changes
         if row.history_type == "~" and not changes:
             continue  # a save that changed nothing tracked
@@ -268,7 +295,7 @@ def _history_entry(row, changes, runs, webhooks, *, admin_links: bool) -> Entry:
         entry.kind, entry.who = "inbound", f"Pull from {where}"
         entry.title = f"{made} by a pull from {where}"
         if run and admin_links:
-            entry.links.append((f"Run #{run.pk}", _admin_url("sync_syncrun_change", run.pk)))
+            entry.links.append((f"Run #{run.pk}", _admin_url_for("sync_syncrun_change")(run.pk)))
     elif found := _WEBHOOK.match(reason):
         webhook = webhooks.get(int(found.group(1)))
         where = webhook.connection.name if webhook and webhook.connection else "the vendor"
@@ -277,7 +304,7 @@ def _history_entry(row, changes, runs, webhooks, *, admin_links: bool) -> Entry:
         entry.correlation_id = trace.webhook_correlation_id(int(found.group(1)))
         if webhook and admin_links:
             entry.links.append(
-                (f"Webhook #{webhook.pk}", _admin_url("sync_inboundwebhook_change", webhook.pk))
+                (f"Webhook #{webhook.pk}", _admin_url_for("sync_inboundwebhook_change")(webhook.pk))
             )
     elif reason.startswith("sync pull"):
         entry.kind, entry.who, entry.title = "inbound", "Sync", f"{made} by a pull"
@@ -295,11 +322,11 @@ def _history_entry(row, changes, runs, webhooks, *, admin_links: bool) -> Entry:
     return entry
 
 
-def _conflict_entries(targets, *, admin_links: bool) -> list[Entry]:
+def _conflict_entries(targets, *, admin_links: bool, limit: int) -> list[Entry]:
     rows = (
         Conflict.objects.filter(_record_filter(targets))
         .select_related("connection", "resolved_by")
-        .order_by("-created_at", "-id")[:LIMIT]
+        .order_by("-created_at", "-id")[:limit]
     )
     entries = []
     for conflict in rows:
@@ -314,7 +341,7 @@ def _conflict_entries(targets, *, admin_links: bool) -> list[Entry]:
             status_label=conflict.get_status_display(),
         )
         if admin_links:
-            url = _admin_url("sync_conflict_record", conflict.binding_id)
+            url = _admin_url_for("sync_conflict_record")(conflict.binding_id)
             if url:
                 entry.links.append(("The decision", url))
         entries.append(entry)
@@ -350,6 +377,7 @@ def _item_entry(item: OutboxItem, bindings, *, admin_links: bool, can_replay: bo
         status=tone,
         status_label=state,
     )
+    entry.correlation_id, entry.calls_entity = item.correlation_id, item.entity
     if item.entity == Entity.PAYMENTS:
         entry.title += f" #{item.object_id}"
     if item.status == OutboxStatus.DEAD:
@@ -361,16 +389,16 @@ def _item_entry(item: OutboxItem, bindings, *, admin_links: bool, can_replay: bo
     binding = bindings.get((item.connection_id, item.entity, item.object_id))
     if item.status == OutboxStatus.DONE and binding is not None and binding.remote_id:
         made = binding.remote_number or binding.remote_id
-        url = _admin_url("sync_binding_change", binding.pk) if admin_links else ""
+        url = _admin_url_for("sync_binding_change")(binding.pk) if admin_links else ""
         entry.links.append((f"{made} in {label}", url))
     if admin_links:
         entry.links.append(
-            (f"Outbox item #{item.pk}", _admin_url("sync_outboxitem_change", item.pk))
+            (f"Outbox item #{item.pk}", _admin_url_for("sync_outboxitem_change")(item.pk))
         )
     return entry
 
 
-def _replays(items: dict[int, OutboxItem]) -> dict[int, list[Entry]]:
+def _replays(items: dict[int, OutboxItem], *, limit: int) -> dict[int, list[Entry]]:
     """Each item's replays (admin log rows), oldest first."""
     if not items:
         return {}
@@ -381,7 +409,7 @@ def _replays(items: dict[int, OutboxItem]) -> dict[int, list[Entry]]:
             change_message__startswith=REPLAY_MESSAGE,
         )
         .select_related("user")
-        .order_by("-action_time")[:LIMIT]
+        .order_by("-action_time")[:limit]
     )
     found: dict[int, list[Entry]] = {}
     for row in reversed(list(rows)):
@@ -400,13 +428,11 @@ def _replays(items: dict[int, OutboxItem]) -> dict[int, list[Entry]]:
 
 def _split_at_replays(entry: Entry, replays: list[Entry]) -> list[Entry]:
     """An item replayed after dying is one row that was tried again: each death before a replay
-    becomes its own failed entry (with the calls made before it), so the timeline reads failed,
-    replayed, then whatever came of it."""
+    becomes its own failed entry (the calls made before that replay go under it), so the
+    timeline reads failed, replayed, then whatever came of it."""
     earlier: list[Entry] = []
-    calls = entry.calls
+    after = None
     for replay in replays:
-        before = [c for c in calls if c.when <= replay.when]
-        calls = [c for c in calls if c.when > replay.when]
         earlier.append(
             Entry(
                 when=replay.when - timedelta(microseconds=1),
@@ -416,82 +442,94 @@ def _split_at_replays(entry: Entry, replays: list[Entry]) -> list[Entry]:
                 detail=replay.failed_with,
                 status="failed",
                 status_label="Failed",
-                calls=before,
+                correlation_id=entry.correlation_id,
+                calls_entity=entry.calls_entity,
+                calls_after=after,
+                calls_until=replay.when,
             )
         )
-    entry.calls = calls
+        after = replay.when
+    entry.calls_after = after
     return earlier
 
 
+def _attach_calls(shown: list[Entry], *, show_bodies: bool) -> None:
+    """The vendor calls of the entries on the page, by correlation id: a push's under its item
+    (the attempt whose time window holds it), a webhook's own read under the webhook."""
+    by_correlation: dict[object, list[Entry]] = {}
+    for entry in shown:
+        if entry.correlation_id is not None:
+            by_correlation.setdefault(entry.correlation_id, []).append(entry)
+    if not by_correlation:
+        return
+    fields = ["pk", "created_at", "method", "url", "status_code", "latency_ms", "error_kind"]
+    fields += ["correlation_id", "entity"]
+    if show_bodies:
+        fields += ["request_body", "response_body"]
+    logs = (
+        SyncLog.objects.filter(correlation_id__in=list(by_correlation))
+        .only(*fields)
+        .order_by("created_at", "id")[:CALLS_PER_PAGE]
+    )
+    log_url = _admin_url_for("sync_synclog_change") if show_bodies else None
+    for log in logs:
+        for entry in by_correlation[log.correlation_id]:
+            if entry.kind == "outbound":
+                if log.entity and log.entity != entry.calls_entity:
+                    continue
+                if entry.calls_after and log.created_at <= entry.calls_after:
+                    continue
+                if entry.calls_until and log.created_at > entry.calls_until:
+                    continue
+            elif log.entity:
+                continue  # a push queued by the webhook: its calls are under its own entry
+            entry.calls.append(_call(log, show_bodies=show_bodies, log_url=log_url))
+            break
+
+
 # --- the journal --------------------------------------------------------------------------------
-def record_journal(*, obj, user) -> Journal:
-    """The timeline of `obj` (a Client, Quote or Invoice), newest first, as `user` may see it:
-    request and answer bodies, links into the sync admin and the replay button only for those
-    whose role holds the sync permissions (Admins)."""
+def record_journal(*, obj, user, page: int = 0) -> Journal:
+    """One page of the timeline of `obj` (a Client, Quote or Invoice), newest first, as `user`
+    may see it: request and answer bodies, links into the sync admin and the replay button only
+    for those whose role holds the sync permissions (Admins). Each source is read only as far
+    as the page needs, and calls only for the entries shown."""
+    page = max(0, int(page))
     show_bodies = user.has_perm("sync.view_synclog")
     admin_links = user.has_perm("sync.view_outboxitem")
     can_replay = user.has_perm("sync.change_outboxitem")
     targets = _targets(obj)
-    entries = _history_entries(obj, admin_links=admin_links)
-    entries += _conflict_entries(targets, admin_links=admin_links)
+    limit = (page + 1) * PAGE
+    # Saves that changed nothing tracked are skipped: read history further than the page.
+    entries = _history_entries(obj, admin_links=admin_links, limit=2 * limit)
+    entries += _conflict_entries(targets, admin_links=admin_links, limit=limit)
 
     items = {
         item.pk: item
         for item in OutboxItem.objects.filter(_record_filter(targets))
         .select_related("connection")
-        .order_by("-created_at", "-id")[:LIMIT]
+        .order_by("-created_at", "-id")[:limit]
     }
     bindings = {
         (b.connection_id, b.entity, b.object_id): b
         for b in Binding.objects.filter(_record_filter(targets))
     }
-    by_item: dict[int, Entry] = {}
-    for item in items.values():
-        by_item[item.pk] = _item_entry(
-            item, bindings, admin_links=admin_links, can_replay=can_replay
-        )
+    by_item = {
+        item.pk: _item_entry(item, bindings, admin_links=admin_links, can_replay=can_replay)
+        for item in items.values()
+    }
     entries += by_item.values()
-    replays = _replays(items)
-    for found in replays.values():
+    for item_id, found in _replays(items, limit=limit).items():
         entries += found
-
-    # The calls: made for the record, or under the correlation id of one of its items or of a
-    # webhook that changed it; each goes under its item, a webhook's under the webhook's entry.
-    correlations = {item.correlation_id: item for item in items.values() if item.correlation_id}
-    webhook_entries = {e.correlation_id: e for e in entries if e.correlation_id is not None}
-    logs = (
-        SyncLog.objects.filter(
-            _record_filter(targets) | Q(correlation_id__in=[*correlations, *webhook_entries])
-        )
-        .only(
-            "pk",
-            "created_at",
-            "method",
-            "url",
-            "status_code",
-            "latency_ms",
-            "error_kind",
-            "correlation_id",
-            "entity",
-            "object_id",
-            *(("request_body", "response_body") if show_bodies else ()),
-        )
-        .order_by("-created_at", "-id")[: LIMIT * 5]
-    )
-    loose: list[Call] = []
-    for log in reversed(list(logs)):
-        call = _call(log, show_bodies=show_bodies)
-        item = correlations.get(log.correlation_id)
-        if item is not None and (not log.entity or log.entity == item.entity):
-            by_item[item.pk].calls.append(call)
-        elif log.correlation_id in webhook_entries:
-            webhook_entries[log.correlation_id].calls.append(call)
-        else:
-            loose.append(call)
-    for item_id, found in replays.items():
         entries += _split_at_replays(by_item[item_id], found)
-    for call in loose:  # made for the record outside any item still kept (an item purged)
-        entries.append(Entry(when=call.when, kind="call", title=call.summary, calls=[call]))
     entries.sort(key=lambda e: e.when, reverse=True)
-    dead = sum(1 for item in items.values() if item.status == OutboxStatus.DEAD)
-    return Journal(entries=entries, show_bodies=show_bodies, can_replay=can_replay, dead=dead)
+    shown = entries[page * PAGE : limit]
+    _attach_calls(shown, show_bodies=show_bodies)
+    dead = OutboxItem.objects.filter(_record_filter(targets), status=OutboxStatus.DEAD).count()
+    return Journal(
+        entries=shown,
+        show_bodies=show_bodies,
+        can_replay=can_replay,
+        dead=dead,
+        page=page,
+        has_older=len(entries) > limit,
+    )

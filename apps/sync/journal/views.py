@@ -25,3 +25,9 @@ def replay_answer(request, *, item_id: str, token: str) -> None:
             f"The failed push (outbox item #{item.pk}) is queued again; "
             "the journal shows its calls once it is sent.",
         )
+
+
+def journal_page(request) -> int:
+    """The journal page asked for (?journal=N); anything else is the newest."""
+    value = request.GET.get("journal", "")
+    return min(int(value), 10_000) if value.isdigit() else 0
