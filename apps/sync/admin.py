@@ -428,6 +428,7 @@ class QuarantinedRecordAdmin(ReadOnlyAdmin):
 
 
 # Extensions registered with this module: the sync column on the domain lists, and the conflict
-# queue with its badge and history on the record pages.
+# queue with its badge and history on the record pages, the journal on the record pages.
 from apps.sync import admin_status  # noqa: E402, F401
 from apps.sync.conflicts import admin as conflicts_admin  # noqa: E402, F401
+from apps.sync.journal import admin as journal_admin  # noqa: E402, F401

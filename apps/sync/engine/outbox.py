@@ -20,7 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from apps.sync.engine import circuit, registry
+from apps.sync.engine import circuit, registry, trace
 from apps.sync.engine.bindings import (
     binding_bind,
     binding_mark_pending,
@@ -117,6 +117,7 @@ def outbox_enqueue(
         reference=spec.reference(obj)[:100],
         priority=priority,
         next_attempt_at=timezone.now(),
+        correlation_id=trace.current_correlation_id() or uuid.uuid4(),  # journal: what caused it
     )
     transaction.on_commit(_kick)
     return item
@@ -154,6 +155,7 @@ def outbox_enqueue_many(
     now = timezone.now()
     allowed = {op: _pushes(connection, entity, op) for op in (Operation.CREATE, Operation.UPDATE)}
     key_field = OutboxItem._meta.get_field("idempotency_key")
+    caused_by = trace.current_correlation_id()  # journal: what caused them, else one each
     # Plain INSERTs (engine/bulk.py): at an import's ten thousand rows the ORM's per-instance
     # preparation costs more than the database's work.
     new = []
@@ -170,6 +172,9 @@ def outbox_enqueue_many(
                 "intent": {},
                 "reference": spec.reference(obj)[:100],
                 "idempotency_key": key_field.get_db_prep_value(uuid.uuid4(), db_connection),
+                "correlation_id": key_field.get_db_prep_value(  # journal
+                    caused_by or uuid.uuid4(), db_connection
+                ),
                 "priority": priority,
                 "next_attempt_at": now,
                 "created_at": now,

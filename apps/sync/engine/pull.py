@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import ApplicationError
-from apps.sync.engine import importer, registry
+from apps.sync.engine import importer, registry, trace
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.quarantine import quarantine_store
 from apps.sync.engine.records import BadRecord, MalformedAnswer, Page
@@ -259,7 +259,9 @@ def _apply(
     run, connection, entity, mapped, fetched, next_page, next_token, checkpoint, dry_run, bad=()
 ):
     with transaction.atomic():
-        result = importer.apply_page(connection=connection, entity=entity, mapped=mapped)
+        result = importer.apply_page(
+            connection=connection, entity=entity, mapped=mapped, reason=trace.pull_source(run.pk)
+        )
         if bad:
             # Quarantined with the page they came on; they count as handled for the cursor
             # (DESIGN.md), so one bad record never stalls the pull.
