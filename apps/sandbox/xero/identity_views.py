@@ -166,26 +166,35 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
 
 
 def _client_credentials(request: HttpRequest) -> tuple[str, str | None]:
-    """The client's id and secret: HTTP Basic only (§4.1), as Xero's identity server wants.
+    """The client's id and secret: HTTP Basic, or `client_id` and `client_secret` in the form body.
 
-    A public PKCE app (registered without a secret) names itself with `client_id` in the body
-    and sends no secret. A secret in the body, or a confidential app's id there, is refused with
-    401 `invalid_client` rather than quietly accepted: a client that misreads the contract must
-    find out here, not at Xero.
+    Xero's identity OAS lists `client_id` and `client_secret` in the refresh body (the
+    `RefreshToken` schema), and its own SDKs send them there; Basic is what its guides show. Both
+    are accepted (RFC 6749 §2.3.1), one at a time: a request using both is refused, as is a
+    confidential app's id in the body without its secret. A public PKCE app (registered without a
+    secret) names itself with `client_id` in the body and sends no secret.
     """
     scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    in_body = "client_secret" in request.POST
     if scheme.lower() == "basic":
+        if in_body:
+            raise identity.OAuthError(
+                "invalid_request",
+                "client credentials must be sent one way: HTTP Basic or the form body, not both",
+            )
         try:
             client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
         except (ValueError, UnicodeDecodeError) as error:
             raise identity.OAuthError("invalid_client", status=401) from error
         return client_id, secret
     client_id = request.POST.get("client_id", "")
-    public = XeroApp.objects.filter(client_id=client_id, client_secret="").exists()
-    if "client_secret" in request.POST or not public:
+    if in_body:
+        return client_id, request.POST.get("client_secret", "")
+    if not XeroApp.objects.filter(client_id=client_id, client_secret="").exists():
         raise identity.OAuthError(
             "invalid_client",
-            "client credentials must be sent with HTTP Basic authentication",
+            "client credentials are missing: send HTTP Basic, or client_id and client_secret "
+            "in the form body",
             status=401,
         )
     return client_id, None
