@@ -65,6 +65,8 @@ READ_SCOPES = {
         "accounting.payments.read",
     },
     "Organisation": {"accounting.settings", "accounting.settings.read"},
+    "Accounts": {"accounting.settings", "accounting.settings.read"},
+    "TaxRates": {"accounting.settings", "accounting.settings.read"},
 }
 WRITE_SCOPES = {
     "Contacts": {"accounting.contacts"},
@@ -85,7 +87,13 @@ TO_XERO = {
     "Quotes": serializers.quote_to_xero,
     "Invoices": serializers.invoice_to_xero,
     "Payments": serializers.payment_to_xero,
+    "Accounts": serializers.account_to_xero,
+    "TaxRates": serializers.tax_rate_to_xero,
 }
+# Collections whose POST also takes one bare element (OAS: createPayment, deletePayment).
+SINGLE_OBJECT = {"Payments"}
+# Read-only here (Xero can create accounts and tax rates; nothing in this project does).
+READ_ONLY = {"Accounts", "TaxRates"}
 # Which collections answer with the pagination object (those whose OAS schema declares it).
 WITH_PAGINATION = {"Contacts", "Invoices", "Payments"}
 ERROR_FLAG = {
@@ -303,6 +311,10 @@ def _elements(context: _Context) -> list | None:
         return None
     if not isinstance(body, dict):
         return None
+    if context.collection_name in SINGLE_OBJECT and context.collection_name not in body:
+        # `POST /Payments` (createPayment) and `POST /Payments/{id}` (deletePayment) take one
+        # object, not the `{"Payments": [...]}` wrapper.
+        return [body] if body else None
     elements = body.get(context.collection_name)
     if isinstance(elements, list) and all(isinstance(e, dict) for e in elements):
         return elements
@@ -404,6 +416,8 @@ def collection_view(request: HttpRequest, collection: str) -> HttpResponse:
         return not_found()
     if request.method == "GET":
         return _serve(request, collection, _list)
+    if collection in READ_ONLY:
+        return HttpResponse(status=405)
     if (request.method == "POST" and collection == "Payments") or request.method == "PUT":
         return _serve(request, collection, lambda c: _save_batch(c, create_only=True))
     return _serve(request, collection, lambda c: _save_batch(c, create_only=False))
@@ -416,6 +430,8 @@ def record_view(request: HttpRequest, collection: str, identifier: str) -> HttpR
         return not_found()
     if request.method == "GET":
         return _serve(request, collection, lambda c: _one(c, identifier))
+    if collection in READ_ONLY:
+        return HttpResponse(status=405)
     if request.method == "DELETE":
         if collection != "Items":
             return HttpResponse(status=405)
