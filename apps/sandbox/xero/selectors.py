@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Value
 
 from apps.sandbox.xero.models import (
+    XeroAccount,
     XeroContact,
     XeroInvoice,
     XeroItem,
     XeroPayment,
     XeroQuote,
+    XeroTaxRate,
     XeroTenant,
 )
 
@@ -39,6 +41,9 @@ class Collection:
     default_order: tuple[str, ...]
     paged: bool
     max_page_size: int | None  # None: fixed 100 per page
+    # Settings (accounts, tax rates) are not written through the API: no updated_at column, every
+    # row ACTIVE, changed when the organisation was made.
+    settings: bool = False
 
 
 COLLECTIONS = {
@@ -138,6 +143,41 @@ COLLECTIONS = {
         default_order=("updated_at", "id"),
         paged=True,
         max_page_size=1000,
+    ),
+    "Accounts": Collection(
+        name="Accounts",
+        model=XeroAccount,
+        id_field="AccountID",
+        id_attribute="account_id",
+        fields={
+            "AccountID": "account_id",
+            "Code": "code",
+            "Name": "name",
+            "Type": "type",
+            "Status": "xero_status",
+            "EnablePaymentsToAccount": "enable_payments",
+        },
+        default_order=("code", "id"),
+        paged=False,
+        max_page_size=None,
+        settings=True,
+    ),
+    "TaxRates": Collection(
+        name="TaxRates",
+        model=XeroTaxRate,
+        id_field="TaxType",
+        id_attribute="tax_type",
+        fields={
+            "TaxType": "tax_type",
+            "Name": "name",
+            "Status": "xero_status",
+            "EffectiveRate": "rate",
+            "DisplayTaxRate": "rate",
+        },
+        default_order=("name", "id"),
+        paged=False,
+        max_page_size=None,
+        settings=True,
     ),
 }
 
@@ -275,6 +315,8 @@ def _related(collection: Collection, queryset: QuerySet) -> QuerySet:
         queryset = queryset.prefetch_related("payments")
     if collection.model is XeroPayment:
         queryset = queryset.select_related("invoice__contact", "account")
+    if collection.settings:
+        queryset = queryset.select_related("tenant")
     return queryset
 
 
@@ -287,9 +329,13 @@ def record_list(
 ) -> Page:
     """One page of a collection, filtered and ordered as the request asks."""
     queryset = collection.model.objects.filter(tenant=tenant)
+    if collection.settings:
+        queryset = queryset.annotate(xero_status=Value("ACTIVE", output_field=CharField()))
     if params.get("where"):
         queryset = queryset.filter(where_filter(collection, params["where"]))
-    if modified_since is not None:
+    if modified_since is not None and collection.settings:
+        queryset = queryset.filter(tenant__created_at__gte=modified_since)
+    elif modified_since is not None:
         queryset = queryset.filter(updated_at__gte=modified_since)
     # Archived contacts are left out unless asked for or filtered on explicitly.
     if (
@@ -354,6 +400,8 @@ def _positive_int(value: str | None, name: str, *, default: int) -> int:
 def record_get(*, tenant: XeroTenant, collection: Collection, identifier: str):
     """One record by its ID (or, for Contacts, by ContactNumber); None when there is none."""
     queryset = _related(collection, collection.model.objects.filter(tenant=tenant))
+    if collection.model is XeroTaxRate:
+        return queryset.filter(tax_type=identifier).first()
     try:
         wanted = uuid.UUID(identifier)
     except ValueError:

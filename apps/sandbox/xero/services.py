@@ -16,7 +16,7 @@ from django.db.models import F
 
 from apps.core.money import round_money
 from apps.sandbox import clock
-from apps.sandbox.xero import webhooks, wire
+from apps.sandbox.xero import chart, webhooks, wire
 from apps.sandbox.xero.models import (
     XeroAccount,
     XeroContact,
@@ -618,25 +618,43 @@ def tenant_create(
         base_currency=base_currency,
         country_code=country_code,
     )
+    chart_top_up(tenant=tenant, standard_rate=tax_rate_percent)
+    return tenant
+
+
+def chart_top_up(*, tenant: XeroTenant, standard_rate: Decimal | None = None) -> None:
+    """Add the accounts and tax rates of `chart.py` that the tenant lacks (by code, tax type)."""
+    if standard_rate is None:
+        standard_rate = (
+            XeroTaxRate.objects.filter(tenant=tenant, tax_type="OUTPUT")
+            .values_list("rate", flat=True)
+            .first()
+        )
+        standard_rate = Decimal("15") if standard_rate is None else standard_rate
+    codes = set(XeroAccount.objects.filter(tenant=tenant).values_list("code", flat=True))
     XeroAccount.objects.bulk_create(
         [
-            XeroAccount(tenant=tenant, code="090", name="Business Bank Account", type="BANK"),
-            XeroAccount(tenant=tenant, code="200", name="Sales", type="REVENUE"),
             XeroAccount(
                 tenant=tenant,
-                code="970",
-                name="Payments Clearing",
-                type="CURRLIAB",
-                enable_payments=True,
-            ),
+                code=spec.code,
+                name=spec.name,
+                type=spec.type,
+                enable_payments=spec.enable_payments,
+            )
+            for spec in chart.ACCOUNTS
+            if spec.code not in codes
         ]
     )
+    types = set(XeroTaxRate.objects.filter(tenant=tenant).values_list("tax_type", flat=True))
     XeroTaxRate.objects.bulk_create(
         [
             XeroTaxRate(
-                tenant=tenant, tax_type="OUTPUT", name="Standard Rate Sales", rate=tax_rate_percent
-            ),
-            XeroTaxRate(tenant=tenant, tax_type="NONE", name="No Tax", rate=Decimal(0)),
+                tenant=tenant,
+                tax_type=spec.tax_type,
+                name=spec.name,
+                rate=standard_rate if spec.rate is None else spec.rate,
+            )
+            for spec in chart.TAX_RATES
+            if spec.tax_type not in types
         ]
     )
-    return tenant
