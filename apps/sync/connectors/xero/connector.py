@@ -95,12 +95,14 @@ class Xero(Connector):
         )
 
     def read_settings(self, adapter) -> taxes.VendorSettings:
-        """Active tax rates by TaxType; the organisation's base currency (the one Xero assumes
+        """Active sales tax rates by TaxType; the organisation's base currency (the one Xero assumes
         when a document names none; another is refused by engine/taxes.py, naming it)."""
         rates = []
         for row in adapter.tax_rates():
             percent = tax_percent(row)
-            if percent is not None and row.get("Status", "ACTIVE") == "ACTIVE":
+            # Only what a sales line may carry (not the purchase types of the same rate).
+            sales = row.get("CanApplyToRevenue") is not False
+            if percent is not None and sales and row.get("Status", "ACTIVE") == "ACTIVE":
                 rates.append(
                     taxes.VendorTax(
                         remote_id=str(row["TaxType"]), name=str(row.get("Name") or ""), rate=percent
