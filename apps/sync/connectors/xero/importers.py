@@ -102,7 +102,12 @@ def invoice_apply_remote(
                 connection,
                 Entity.PAYMENTS,
                 mine.pk,
-                record=RemoteRecord(remote_id=remote_id, number=reference[:100], data=remote),
+                record=RemoteRecord(
+                    remote_id=remote_id,
+                    number=reference[:100],
+                    modified_at=parse_xero_time(remote.get("UpdatedDateUTC")),
+                    data=remote,
+                ),
             )
         invoice.refresh_from_db()
         if data.get("Status") == "VOIDED" and invoice.status != Invoice.Status.VOID:
