@@ -74,11 +74,12 @@ def drain_until_settled(rounds: int = 60, *, allow_dead: bool = False) -> None:
     raise AssertionError(list(OutboxItem.objects.values("id", "status", "last_error")))
 
 
-def three_line_quote(agent, *, discount="10.00") -> Quote:
+def three_line_quote(agent, *, discount="10.00", client=None) -> Quote:
     """Three lines: 3 x 33.333 and 3 x 0.333 at 15% (amounts 100.00 and 1.00: Xero must take
     the third place of the rate), and an untaxed courier line; an amount discount spread."""
     vat = TaxRate.objects.get_or_create(name="VAT", defaults={"rate": Decimal("15.000")})[0]
-    client = DocClientFactory(name="Thandi Mokoena", email="thandi@example.co.za")
+    # Xero wants contact names unique: a second quote gets a client of its own.
+    client = client or DocClientFactory()
     quote = quote_services.quote_create(created_by=agent, client=client, terms="30 days")
     third = DocServiceFactory(rate=Decimal("33.333"), tax_rate=vat)
     sliver = DocServiceFactory(rate=Decimal("0.333"), tax_rate=vat)

@@ -52,12 +52,13 @@ class XeroAdapter(PagedAdapter):
         *,
         tenant_id: str,
         api_base: str,
-        known_taxes: Callable[[], dict[str, Decimal]] | None = None,
+        known_taxes: Callable[[bool], dict[str, Decimal]] | None = None,
     ) -> None:
         self.client = client
         self.tenant_id = tenant_id
         self.base = f"{api_base.rstrip('/')}/api.xro/2.0"
-        # TaxType -> percentage: the connection's stored list, read lazily; /TaxRates on a miss.
+        # TaxType -> percentage: `known_taxes(False)` is the connection's stored list, read
+        # lazily; `known_taxes(True)` reads /TaxRates again and stores it (a type new there).
         self._known_taxes = known_taxes
         self._tax_percents: dict[str, Decimal] | None = None
         self._tax_rates_read = False
@@ -234,13 +235,16 @@ class XeroAdapter(PagedAdapter):
         if not tax_type:
             return
         if self._tax_percents is None:
-            self._tax_percents = dict(self._known_taxes() if self._known_taxes else {})
+            self._tax_percents = dict(self._known_taxes(False) if self._known_taxes else {})
         if tax_type not in self._tax_percents and not self._tax_rates_read:
             self._tax_rates_read = True
-            for rate in self.tax_rates():
-                percent = tax_percent(rate)
-                if percent is not None:
-                    self._tax_percents[str(rate["TaxType"])] = percent
+            if self._known_taxes is not None:
+                self._tax_percents = dict(self._known_taxes(True))
+            else:
+                for rate in self.tax_rates():
+                    percent = tax_percent(rate)
+                    if percent is not None:
+                        self._tax_percents[str(rate["TaxType"])] = percent
         percent = self._tax_percents.get(tax_type)
         if percent is not None:
             data[TAX_PERCENT] = str(percent)

@@ -80,7 +80,9 @@ class Xero(Connector):
     reads_settings = True
 
     def adapter(self, connection, client) -> XeroAdapter:
-        def known_taxes() -> dict:
+        def known_taxes(refresh: bool) -> dict:
+            if refresh:  # a TaxType new in Xero: its list read and stored (mapped) again
+                taxes.vendor_settings_refresh(connection=connection)
             return dict(
                 RemoteTax.objects.filter(connection=connection, active=True).values_list(
                     "remote_id", "rate"
