@@ -260,3 +260,26 @@ def test_cli_refuses_a_bank_account_that_is_not_one(live_server, settings):
             "--bank-account",
             "200",
         )
+
+
+def test_admin_chooses_the_bank_account_from_xero_accounts_agents_cannot(
+    live_server, settings, admin_client_mfa, agent_user
+):
+    from django.test import Client as DjangoClient
+
+    connection, _ = connect_xero(live_server, settings, bank_account="")
+    url = f"/sync/connect/xero/{connection.pk}/bank-account/"
+    agent = DjangoClient()
+    agent.force_login(agent_user)
+    assert agent.get(url).status_code in (302, 403)
+    assert agent.post(url, {"account": "090"}).status_code in (302, 403)
+    connection.refresh_from_db()
+    assert "bank_account" not in connection.options
+    page = admin_client_mfa.get(url)
+    assert page.status_code == 200
+    assert b'value="090"' in page.content and b'value="200"' not in page.content
+    refused = admin_client_mfa.post(url, {"account": "200"}, follow=True)
+    assert b"is not a bank account" in refused.content
+    admin_client_mfa.post(url, {"account": "090"})
+    connection.refresh_from_db()
+    assert connection.options == {"bank_account": "090", "sales_account": "200"}
