@@ -150,7 +150,7 @@ class XeroAdapter(PagedAdapter):
             collection,
             params=params,
             json_body={collection: [payload]},
-            headers={"Idempotency-Key": idempotency_key},
+            headers={"Idempotency-Key": idempotency_key} if idempotency_key else {},
         )
         return self._one(resource, body.get(collection), f"Xero {collection}")
 

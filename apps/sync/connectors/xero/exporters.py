@@ -47,10 +47,24 @@ def item_payload(ctx, service) -> dict:
 PAYLOADS = {Entity.CLIENTS: contact_payload, Entity.SERVICES: item_payload}
 
 
+def idempotency_key(ctx, entity: str, obj) -> str:
+    """The outbox item's key for its own record; for a dependency made on the way (a
+    document's contact or item), a key derived from it: Xero refuses a key reused for another
+    request, and a retry of the document derives the same key again."""
+    item = ctx.item
+    if item is None:
+        return ""
+    if item.entity == entity and item.object_id == obj.pk:
+        return ctx.idempotency_key
+    return f"{ctx.idempotency_key}-{entity}-{obj.pk}"
+
+
 def _create(resource: str, entity: str):
     def send(ctx, obj) -> RemoteRecord:
         return ctx.adapter.create(
-            resource, PAYLOADS[entity](ctx, obj), idempotency_key=ctx.idempotency_key
+            resource,
+            PAYLOADS[entity](ctx, obj),
+            idempotency_key=idempotency_key(ctx, entity, obj),
         )
 
     return send
