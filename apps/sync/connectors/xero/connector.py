@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 
+from apps.core.schedules import MINUTES, ScheduleSpec
 from apps.sync.engine import registry, taxes
 from apps.sync.engine.records import TokenSet, VendorError
 from apps.sync.engine.registry import Accounts, Connector, PullSpec, WebhookSource
@@ -78,6 +79,18 @@ class Xero(Connector):
     )
     # Lines name their tax by TaxType: /TaxRates is read at connect, daily and on a miss.
     reads_settings = True
+    # Quotes have no webhooks, and a missed invoice webhook must not be lost: both are pulled
+    # by If-Modified-Since every quarter hour (one call each when nothing changed).
+    schedules = [
+        ScheduleSpec(
+            name=f"syncdesk:sync.pull_{entity}",
+            func="apps.sync.tasks.pull_task",
+            schedule_type=MINUTES,
+            minutes=15,
+            args=f"'{entity}'",
+        )
+        for entity in (Entity.QUOTES, Entity.INVOICES)
+    ]
 
     def adapter(self, connection, client) -> XeroAdapter:
         def known_taxes(refresh: bool) -> dict:
