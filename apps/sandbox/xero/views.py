@@ -361,6 +361,13 @@ def _number_or_none(value: object):
         return None
 
 
+def _line_echo(line: dict) -> dict:
+    return {
+        key: _number_or_none(value) if key in LINE_NUMBER_FIELDS else value
+        for key, value in line.items()
+    }
+
+
 def _echo(name: str, element: dict, messages: list[str]) -> dict:
     """A refused element as Xero hands it back: as submitted, dates in Xero's form, its errors.
 
@@ -379,13 +386,9 @@ def _echo(name: str, element: dict, messages: list[str]) -> dict:
             echo[field] = _number_or_none(echo[field])
     if isinstance(echo.get("LineItems"), list):
         echo["LineItems"] = [
-            {
-                key: _number_or_none(value) if key in LINE_NUMBER_FIELDS else value
-                for key, value in line.items()
-            }
-            if isinstance(line, dict)
-            else line
+            {key: value for key, value in _line_echo(line).items() if value is not None}
             for line in echo["LineItems"]
+            if isinstance(line, dict)
         ]
     echo = {key: value for key, value in echo.items() if value is not None}
     echo["ValidationErrors"] = [{"Message": message} for message in messages]
@@ -447,6 +450,12 @@ def _save_element(context: _Context, element: dict, *, create_only: bool, identi
             return services.payment_delete(tenant=context.tenant, payment=payment, data=element)
         return services.payment_create(tenant=context.tenant, data=element)
     existing = _existing(context, element, create_only=create_only, identifier=identifier)
+    if name in ("Quotes", "Invoices"):
+        # Unit prices keep 2 places unless the request opts in to 4 (`unitdp=4`).
+        places = 4 if context.request.GET.get("unitdp") == "4" else 2
+        return SAVERS[name](
+            tenant=context.tenant, data=element, existing=existing, unit_places=places
+        )
     return SAVERS[name](tenant=context.tenant, data=element, existing=existing)
 
 
