@@ -179,6 +179,16 @@ def _serve(request: HttpRequest, collection_name: str, handler) -> HttpResponse:
     needed = (WRITE_SCOPES if write else READ_SCOPES).get(collection_name, set())
     if needed and not needed & grant.scopes:
         return problem(401, "AuthorizationUnsuccessful")
+    response = _serve_tenant(request, grant, tenant, collection_name, handler)
+    ratelimit.count_call(
+        vendor=VENDOR, account=str(tenant.tenant_id), throttled=response.status_code == 429
+    )
+    return response
+
+
+def _serve_tenant(request, grant, tenant: XeroTenant, collection_name: str, handler):
+    """Limits, faults, the handler (writes once per Idempotency-Key) and the limit headers."""
+    write = request.method != "GET"
     tenant_key = str(tenant.tenant_id)
     with ratelimit.concurrency_slot(
         vendor=VENDOR, account=tenant_key, bucket="concurrent", limit=tenant.concurrent_limit
