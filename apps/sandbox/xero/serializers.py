@@ -169,6 +169,8 @@ def payment_summary(payment: XeroPayment) -> dict:
 
 
 def invoice_to_xero(invoice: XeroInvoice, *, payments: list[XeroPayment] | None = None) -> dict:
+    if payments is None and not invoice.amount_paid:
+        payments = []  # nothing paid: no AUTHORISED payment (each is more than zero)
     if payments is None:
         payments = [p for p in invoice.payments.all() if p.status == XeroPayment.Status.AUTHORISED]
     body = {

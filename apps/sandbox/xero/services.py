@@ -251,7 +251,11 @@ def _contact_for(tenant: XeroTenant, data: dict) -> XeroContact:
         raise ElementInvalid("A Contact must be specified for this type of transaction.")
     if reference.get("ContactID"):
         contact_id = _uuid(reference["ContactID"], field="ContactID")
-        contact = XeroContact.objects.filter(tenant=tenant, contact_id=contact_id).first()
+        # Remembered for the request: a batch names the same few contacts many times.
+        contact = clock.remembered(
+            ("xero-contact", tenant.pk, contact_id),
+            lambda: XeroContact.objects.filter(tenant=tenant, contact_id=contact_id).first(),
+        )
         if contact is None:
             raise ElementInvalid(f"The contact with ContactID {contact_id} could not be found.")
         return contact
@@ -276,12 +280,26 @@ def _line_items(
     """
     if not isinstance(raw, list):
         raise ElementInvalid("LineItems must be a list.")
-    rates = {r.tax_type: r.rate for r in XeroTaxRate.objects.filter(tenant=tenant)}
-    account_codes = set(XeroAccount.objects.filter(tenant=tenant).values_list("code", flat=True))
-    wanted = {
-        line.get("ItemCode") for line in raw if isinstance(line, dict) and line.get("ItemCode")
-    }
-    items = {i.code: i for i in XeroItem.objects.filter(tenant=tenant, code__in=wanted)}
+    # The chart and the items do not change while a document request runs: read them once.
+    rates = clock.remembered(
+        ("xero-tax-rates", tenant.pk),
+        lambda: {r.tax_type: r.rate for r in XeroTaxRate.objects.filter(tenant=tenant)},
+    )
+    account_codes = clock.remembered(
+        ("xero-account-codes", tenant.pk),
+        lambda: set(XeroAccount.objects.filter(tenant=tenant).values_list("code", flat=True)),
+    )
+    wanted = sorted(
+        {line.get("ItemCode") for line in raw if isinstance(line, dict) and line.get("ItemCode")}
+    )
+    items = (
+        clock.remembered(
+            ("xero-items", tenant.pk, tuple(wanted)),
+            lambda: {i.code: i for i in XeroItem.objects.filter(tenant=tenant, code__in=wanted)},
+        )
+        if wanted
+        else {}
+    )
     no_tax = line_amount_types.upper() == "NOTAX"
     inclusive = line_amount_types.upper() == "INCLUSIVE"
     lines = []
