@@ -344,15 +344,18 @@ def record_list(
         and "ContactStatus" not in params.get("where", "")
     ):
         queryset = queryset.exclude(status=XeroContact.Status.ARCHIVED)
-    if params.get("IDs"):
-        try:
-            ids = [uuid.UUID(value.strip()) for value in params["IDs"].split(",") if value.strip()]
-        except ValueError as error:
-            raise QueryInvalid("IDs must be a comma-separated list of Guids.") from error
+    if params.get("IDs") and not collection.settings:
+        ids = _guids(params["IDs"], "IDs")
         queryset = queryset.filter(**{f"{collection.id_attribute}__in": ids})
-    for name, lookup in (("Statuses", "status__in"), ("InvoiceNumbers", "invoice_number__in")):
-        if collection.model is XeroInvoice and params.get(name):
-            queryset = queryset.filter(**{lookup: params[name].split(",")})
+    if collection.model is XeroInvoice:
+        # Lookups of many references in one call (Xero advises ~50 values per parameter).
+        if params.get("ContactIDs"):
+            ids = _guids(params["ContactIDs"], "ContactIDs")
+            queryset = queryset.filter(contact__contact_id__in=ids)
+        for name, lookup in (("Statuses", "status__in"), ("InvoiceNumbers", "invoice_number__in")):
+            if params.get(name):
+                values = [v.strip() for v in params[name].split(",") if v.strip()]
+                queryset = queryset.filter(**{lookup: values})
     if collection.model is XeroQuote:
         if params.get("Status"):
             queryset = queryset.filter(status=params["Status"])
@@ -383,6 +386,13 @@ def record_list(
         page_count=max(1, math.ceil(item_count / page_size)) if item_count else 0,
         item_count=item_count,
     )
+
+
+def _guids(raw: str, name: str) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(value.strip()) for value in raw.split(",") if value.strip()]
+    except ValueError as error:
+        raise QueryInvalid(f"{name} must be a comma-separated list of Guids.") from error
 
 
 def _positive_int(value: str | None, name: str, *, default: int) -> int:

@@ -120,6 +120,8 @@ def line_items_to_xero(lines: list[dict]) -> list[dict]:
         }
         if line.get("DiscountRate") not in (None, ""):
             entry["DiscountRate"] = _money(line["DiscountRate"])
+        if line.get("DiscountAmount") not in (None, ""):
+            entry["DiscountAmount"] = _money(line["DiscountAmount"])
         out.append(entry)
     return out
 
@@ -167,6 +169,8 @@ def payment_summary(payment: XeroPayment) -> dict:
 
 
 def invoice_to_xero(invoice: XeroInvoice, *, payments: list[XeroPayment] | None = None) -> dict:
+    if payments is None and not invoice.amount_paid:
+        payments = []  # nothing paid: no AUTHORISED payment (each is more than zero)
     if payments is None:
         payments = [p for p in invoice.payments.all() if p.status == XeroPayment.Status.AUTHORISED]
     body = {
@@ -194,7 +198,9 @@ def invoice_to_xero(invoice: XeroInvoice, *, payments: list[XeroPayment] | None 
         "CreditNotes": [],
         "HasAttachments": False,
         "HasErrors": False,
-        "IsDiscounted": any(line.get("DiscountRate") for line in invoice.line_items),
+        "IsDiscounted": any(
+            line.get("DiscountRate") or line.get("DiscountAmount") for line in invoice.line_items
+        ),
         "UpdatedDateUTC": wire.ms_datetime(invoice.updated_at),
     }
     if invoice.due_date:

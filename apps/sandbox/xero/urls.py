@@ -29,4 +29,15 @@ urlpatterns = [
         name="intent_to_receive",
     ),
     path("control/tenants/<str:tenant_id>/events", control_views.events_replay_view, name="events"),
+    path(
+        "control/tenants/<str:tenant_id>/payments",
+        control_views.payment_made_view,
+        name="payment_made",
+    ),
+    path(
+        "control/tenants/<str:tenant_id>/status",
+        control_views.status_change_view,
+        name="status_change",
+    ),
+    path("control/tenants/<str:tenant_id>/calls", control_views.calls_view, name="calls"),
 ]
