@@ -47,6 +47,11 @@ def item_payload(ctx, service) -> dict:
 PAYLOADS = {Entity.CLIENTS: contact_payload, Entity.SERVICES: item_payload}
 
 
+def _payload(ctx, entity: str, obj) -> dict:
+    """One contact's or item's element (the batched forms build on it too)."""
+    return PAYLOADS[entity](ctx, obj)
+
+
 def idempotency_key(ctx, entity: str, obj) -> str:
     """The outbox item's key for its own record; for a dependency made on the way (a
     document's contact or item), a key derived from it: Xero refuses a key reused for another
@@ -63,7 +68,7 @@ def _create(resource: str, entity: str):
     def send(ctx, obj) -> RemoteRecord:
         return ctx.adapter.create(
             resource,
-            PAYLOADS[entity](ctx, obj),
+            _payload(ctx, entity, obj),
             idempotency_key=idempotency_key(ctx, entity, obj),
         )
 
@@ -75,7 +80,7 @@ def _update(resource: str, entity: str):
         return ctx.adapter.update(
             resource,
             ctx.remote_id,
-            PAYLOADS[entity](ctx, obj),
+            _payload(ctx, entity, obj),
             idempotency_key=ctx.idempotency_key,
         )
 
