@@ -311,3 +311,13 @@ def test_a_contact_of_the_same_name_is_bound_when_the_same_person_else_refused_b
     assert dead.status == OutboxStatus.DEAD
     assert "another contact named “Pieter Botha”" in dead.last_error
     assert XeroContact.objects.filter(tenant=tenant, name="Pieter Botha").count() == 1
+
+
+def test_the_connection_page_shows_the_settings_and_where_to_change_them(
+    live_server, settings, admin_client_mfa
+):
+    connection, _ = connect_xero(live_server, settings)
+    page = admin_client_mfa.get(f"/admin/sync/connection/{connection.pk}/change/")
+    assert page.status_code == 200
+    assert b"bank_account: 090" in page.content and b"sales_account: 200" in page.content
+    assert f"/sync/connect/xero/{connection.pk}/bank-account/".encode() in page.content
