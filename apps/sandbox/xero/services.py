@@ -549,6 +549,19 @@ def invoice_save(
         raise ElementInvalid("Payments must be removed before an invoice can be voided.")
     if status == "AUTHORISED" and not invoice.line_items:
         raise ElementInvalid("An invoice must have at least one line item to be approved.")
+    if status == "AUTHORISED":
+        # An approved invoice posts each line to a ledger account (its own AccountCode or its
+        # item's sales account). Wording UNCONFIRMED.
+        unposted = [
+            str(number)
+            for number, line in enumerate(invoice.line_items, start=1)
+            if not line.get("AccountCode") and Decimal(line["LineAmount"]) != 0
+        ]
+        if unposted:
+            raise ElementInvalid(
+                f"An Account Code must be specified for line item {', '.join(unposted)} "
+                "before the invoice can be approved."
+            )
     invoice.status = status
     if existing is None or "InvoiceNumber" in data:
         number = _text(data, "InvoiceNumber", max_length=255)

@@ -217,3 +217,31 @@ def test_quote_moves(xero):
     other = _quote(xero)
     assert _move(xero, other, "DELETED")["Status"] == "DELETED"
     assert _move(xero, other, "DRAFT")["StatusAttributeString"] == "ERROR"
+
+
+def test_an_authorised_invoice_needs_an_account_on_each_line(xero):
+    element = {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": _first_contact_id(xero)},
+        "Status": "AUTHORISED",
+        "LineItems": [
+            {"Description": "posted", "Quantity": 1, "UnitAmount": 5, "AccountCode": "200"},
+            {"Description": "not posted", "Quantity": 1, "UnitAmount": 5},
+            {"ItemCode": "SRV-001", "Quantity": 1},  # the item's sales account (200)
+        ],
+    }
+    answer = xero.call("PUT", f"{API}/Invoices", params=PER_ELEMENT, json={"Invoices": [element]})
+    row = check(answer, "/Invoices", "PUT")["Invoices"][0]
+    assert row["ValidationErrors"] == [
+        {
+            "Message": "An Account Code must be specified for line item 2 before the invoice "
+            "can be approved."
+        }
+    ]
+    draft = xero.call(
+        "PUT",
+        f"{API}/Invoices",
+        params=PER_ELEMENT,
+        json={"Invoices": [{**element, "Status": "DRAFT"}]},
+    )
+    assert check(draft, "/Invoices", "PUT")["Invoices"][0]["StatusAttributeString"] == "OK"
