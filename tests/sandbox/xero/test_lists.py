@@ -114,3 +114,23 @@ def test_invoice_by_number(xero):
     body = check(xero.call("GET", f"{API}/Invoices/BY-NO-1"), "/Invoices/{InvoiceID}", "GET")
     assert [i["InvoiceNumber"] for i in body["Invoices"]] == ["BY-NO-1"]
     assert xero.call("GET", f"{API}/Invoices/NO-SUCH").status_code == 404
+
+
+def test_invoice_lines_come_with_paging_or_alone(xero):
+    contact_id = _first_contact_id(xero)
+    created = body_of(
+        xero.call(
+            "PUT", f"{API}/Invoices", json={"Invoices": [_invoice(contact_id, InvoiceNumber="L-1")]}
+        )
+    )["Invoices"][0]
+    assert created["LineItems"]
+    unpaged = check(xero.call("GET", f"{API}/Invoices"), "/Invoices", "GET")["Invoices"]
+    assert unpaged[0]["LineItems"] == [] and unpaged[0]["Total"] == created["Total"]
+    paged = body_of(xero.call("GET", f"{API}/Invoices", params={"page": 1}))["Invoices"]
+    assert paged[0]["LineItems"] == created["LineItems"]
+    summary = body_of(
+        xero.call("GET", f"{API}/Invoices", params={"page": 1, "summaryOnly": "true"})
+    )["Invoices"]
+    assert summary[0]["LineItems"] == []
+    alone = body_of(xero.call("GET", f"{API}/Invoices/{created['InvoiceID']}"))["Invoices"][0]
+    assert alone["LineItems"] == created["LineItems"]
