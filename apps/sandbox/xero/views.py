@@ -350,7 +350,10 @@ def _existing(context: _Context, element: dict, *, create_only: bool, identifier
         row = selectors.record_get(tenant=tenant, collection=collection, identifier=str(wanted))
         if row is None:
             raise services.ElementInvalid(
-                f"{collection.id_field} {wanted} could not be found in this organisation."
+                # The pattern of Xero's "An existing Credit Note with the specified CreditNoteID
+                # could not be found" (OAS example); other entities' wording UNCONFIRMED.
+                f"An existing {collection.id_field[:-2]} with the specified "
+                f"{collection.id_field} could not be found"
             )
     elif context.collection_name == "Items" and element.get("Code") and not create_only:
         row = model.objects.filter(tenant=tenant, code=element["Code"]).first()
@@ -464,7 +467,9 @@ def _save_element(context: _Context, element: dict, *, create_only: bool, identi
                 .first()
             )
             if payment is None:
-                raise services.ElementInvalid(f"PaymentID {identifier} could not be found.")
+                raise services.ElementInvalid(
+                    "An existing Payment with the specified PaymentID could not be found"
+                )
             return services.payment_delete(tenant=context.tenant, payment=payment, data=element)
         return services.payment_create(tenant=context.tenant, data=element)
     existing = _existing(context, element, create_only=create_only, identifier=identifier)
