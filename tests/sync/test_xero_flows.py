@@ -4,6 +4,7 @@ in two parts appears in Xero as one quote (INVOICED), one invoice (PAID) and two
 Xero's totals equal to ours; the same with a fifth of the writes timing out after Xero
 committed them. And the way back: quotes accepted and invoices voided in Xero come back."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -27,7 +28,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WEBHOOK_KEY = "XeroWebhookKey0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJK"
 
 
-def connect_xero(live_server, settings, *, bank_account="090") -> tuple[Connection, XeroTenant]:
+def connect_xero(
+    live_server, settings, *, bank_account="090", webhooks=True
+) -> tuple[Connection, XeroTenant]:
     point_settings_at(settings, live_server.url)
     settings.XERO_WEBHOOK_KEY = WEBHOOK_KEY
     answers = seed(
@@ -36,7 +39,7 @@ def connect_xero(live_server, settings, *, bank_account="090") -> tuple[Connecti
         documents=0,
         crm_contacts=0,
         deals=0,
-        xero_webhook_url=f"{live_server.url}/sync/webhooks/xero/",
+        xero_webhook_url=f"{live_server.url}/sync/webhooks/xero/" if webhooks else "",
     )
     xero = answers["xero"]
     args = ["connect", "xero", "--refresh-token", xero["refresh_token"], "--name", "Xero"]
@@ -57,11 +60,16 @@ def connect_xero(live_server, settings, *, bank_account="090") -> tuple[Connecti
 
 @pytest.fixture
 def xero(live_server, settings):
-    return connect_xero(live_server, settings)
+    # Pushes alone: Xero's webhooks for our own writes are test_xero_webhooks.py's (on SQLite
+    # their processing in the live server's thread would lock tables under the drains here).
+    return connect_xero(live_server, settings, webhooks=False)
 
 
 def drain_until_settled(rounds: int = 60, *, allow_dead: bool = False) -> None:
-    """Drain until nothing is pending; a retry's backoff is skipped (made due now), not slept."""
+    """Drain until nothing is pending; a retry's backoff is skipped (made due now), not slept,
+    and so is the lease of an item a drain left in flight (a drain task that failed midway: on
+    SQLite the live server's thread can lock a table under it) - the minute sweep's recovery,
+    which looks an uncertain create up before sending it again."""
     for _ in range(rounds):
         outbox.outbox_drain()
         waiting = OutboxItem.objects.filter(status__in=["pending", "in_flight"])
@@ -70,10 +78,16 @@ def drain_until_settled(rounds: int = 60, *, allow_dead: bool = False) -> None:
             assert allow_dead or not dead.exists(), list(dead.values("entity", "last_error"))
             return
         waiting.filter(status="pending").update(next_attempt_at=timezone.now())
-        waiting.filter(status="in_flight", lease_until__lt=timezone.now()).update(
-            next_attempt_at=timezone.now()
+        waiting.filter(status="in_flight").update(
+            lease_until=timezone.now() - timedelta(seconds=1), next_attempt_at=timezone.now()
         )
-    raise AssertionError(list(OutboxItem.objects.values("id", "status", "last_error")))
+    raise AssertionError(
+        list(
+            OutboxItem.objects.values(
+                "id", "entity", "operation", "status", "attempts", "lease_until", "last_error"
+            )
+        )
+    )
 
 
 def three_line_quote(agent, *, discount="10.00", client=None) -> Quote:
@@ -186,7 +200,6 @@ def test_quote_sent_accepted_invoiced_paid_in_two_parts(xero, agent_user):
     assert_one_of_each(tenant, quote, invoice)
     first = XeroPayment.objects.get(tenant=tenant, amount=Decimal("100.00"))
     assert first.reference.startswith("SD-P-") and first.reference.endswith(" EFT 1")
-    # Xero's invoice webhooks for our own writes came back and changed nothing here.
     assert invoice.payments.count() == 2
 
 

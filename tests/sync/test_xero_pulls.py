@@ -26,11 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def xero(live_server, settings):
     # Webhooks off: what comes back here comes by the pull alone.
-    connection, tenant = connect_xero(live_server, settings)
-    from apps.sandbox.xero.models import XeroApp
-
-    XeroApp.objects.update(webhook_url="")
-    return connection, tenant
+    return connect_xero(live_server, settings, webhooks=False)
 
 
 def pull(connection, entity: str) -> dict:
