@@ -3,7 +3,6 @@
 registered with the engine under "xero" when settings.SYNC_CONNECTORS names this module."""
 
 import logging
-
 from datetime import timedelta
 
 from django.conf import settings
