@@ -3,7 +3,7 @@ Their dotted paths are stored in queued tasks and schedules: keep them stable (f
 keeps the paths of the previous release working)."""
 
 from apps.sync import services
-from apps.sync.engine import outbox, pull, taxes
+from apps.sync.engine import outbox, pull, reconcile, taxes
 from apps.sync.models import Connection, ConnectionStatus, Direction, RunStatus, SyncRun
 from apps.sync.selectors import sync_health_alert
 from apps.sync.webhooks.services import webhook_process
@@ -58,3 +58,8 @@ def health_alert_task() -> bool:
 def vendor_settings_refresh_task() -> dict:
     """Daily: read every account's taxes and currencies and map the local tax rates to them."""
     return taxes.vendor_settings_refresh_all()
+
+
+def reconcile_task() -> list[int]:
+    """Weekly: every connected account's documents compared with the vendor's; run ids."""
+    return reconcile.reconcile_all()

@@ -97,6 +97,9 @@ class BindingStatus(models.TextChoices):
     CONFLICT = "conflict", "Conflict"
     # Pushed, but the vendor's figures (tax, total, balance) are not ours: `totals` has both.
     TOTALS_DIFFER = "totals_differ", "Totals differ"
+    # Deleted or archived at the vendor: never deleted here; an Admin relinks, re-pushes or
+    # archives the record (engine/gone.py).
+    GONE = "gone", "Gone from the vendor"
 
 
 class Binding(models.Model):
@@ -408,6 +411,10 @@ class QuarantinedRecord(models.Model):
 # The conflict queue and the inbound webhooks live in their sub-packages; their models are
 # imported here so that Django finds them in the sync app.
 from apps.sync.conflicts.models import Conflict, ConflictPolicy  # noqa: E402,F401
+from apps.sync.reconcile.models import (  # noqa: E402,F401
+    ReconcileDifference,
+    ReconcileRun,
+)
 from apps.sync.webhooks.models import (  # noqa: E402,F401
     CrmWatchChannel,
     InboundWebhook,

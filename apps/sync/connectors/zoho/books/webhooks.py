@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.invoices.models import Invoice
+from apps.sync.engine.bindings import binding_mark_gone
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.importer import apply_one
 from apps.sync.engine.records import NotFound, RemoteRecord
@@ -32,6 +33,11 @@ BOOKS_SIGNATURE_HEADER = "X-Zoho-Webhook-Signature"
 # Books webhook entity -> (single key in the default payload, adapter resource)
 BOOKS_ENTITIES = {"contact": "contacts", "item": "items", "invoice": "invoices"}
 BOOKS_WEBHOOK_NAME = "Syncdesk {entity}"
+GONE_ENTITIES = {
+    "contacts": Entity.CLIENTS,
+    "items": Entity.SERVICES,
+    "invoices": Entity.INVOICES,
+}
 
 
 def books_signature(secret: str, query: dict[str, str], body: bytes) -> str:
@@ -84,7 +90,16 @@ def books_process(row: InboundWebhook) -> tuple[str, str]:
     try:
         record = adapter.get(resource, remote_id)
     except NotFound:
-        return WebhookStatus.IGNORED, f"{resource} {remote_id} no longer exists in Books."
+        # Deleted in Books: never deleted here; the binding is marked gone for an Admin.
+        binding = binding_mark_gone(
+            connection=row.connection,
+            entity=GONE_ENTITIES[resource],
+            remote_id=remote_id,
+            reason=f"Deleted in Zoho Books (webhook #{row.pk}). Relink, re-push or archive it.",
+        )
+        if binding is None:
+            return WebhookStatus.IGNORED, f"{resource} {remote_id} no longer exists in Books."
+        return WebhookStatus.PROCESSED, f"{resource} {remote_id} deleted in Books: marked gone."
     if resource == "contacts":
         return WebhookStatus.PROCESSED, apply_one(
             connection=row.connection,
