@@ -63,3 +63,9 @@ def vendor_settings_refresh_task() -> dict:
 def reconcile_task() -> list[int]:
     """Weekly: every connected account's documents compared with the vendor's; run ids."""
     return reconcile.reconcile_all()
+
+
+def reconcile_connection_task(connection_id: int) -> int:
+    """An Admin's "reconcile now" for one connection; returns the run id."""
+    connection = Connection.objects.select_related("credential").get(pk=connection_id)
+    return reconcile.reconcile_run(connection=connection).pk

@@ -288,6 +288,7 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
         return finish(item, OutboxStatus.DEAD, error=str(error))
     except (Rejected, NotFound) as error:
         settle_uncertain(item, was_uncertain, error)
+        status = finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
         if isinstance(error, NotFound) and ctx.remote_id:
             # Deleted at the vendor: never deleted here; an Admin decides (engine/gone.py).
             binding_mark_gone(
@@ -296,7 +297,7 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
                 remote_id=ctx.remote_id,
                 reason=f"Not found at the vendor when sending outbox item #{item.pk}: {error}",
             )
-        return finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
+        return status
     except VendorError as error:  # transient, throttled, credentials refused
         settle_uncertain(item, was_uncertain, error)
         return retry_later(item, error)

@@ -328,6 +328,16 @@ def reconcile_summary(run: ReconcileRun) -> dict:
     }
 
 
+def differences_dismiss(*, differences, actor=None) -> int:
+    """An Admin leaves both sides as they are: the open differences are closed, with who."""
+    return differences.filter(status=DifferenceStatus.OPEN).update(
+        status=DifferenceStatus.DISMISSED,
+        fixed_by=actor,
+        fixed_at=timezone.now(),
+        outcome="Dismissed: both sides left as they are.",
+    )
+
+
 def _admin_emails() -> list[str]:
     users = get_user_model().objects.filter(groups__name=ADMIN, is_active=True)
     return sorted({email for email in users.values_list("email", flat=True) if email})
