@@ -74,9 +74,7 @@ def _act(admin_client, action: str, binding: Binding):
     )
 
 
-def test_contact_deleted_in_books_is_kept_here_flagged_then_re_pushed(
-    books_live, admin_client_mfa
-):
+def test_contact_deleted_in_books_is_kept_here_flagged_then_re_pushed(books_live, admin_client_mfa):
     client, contact = _pushed_client(name="Heron Electrical", email="office@heron.example")
     books.contact_delete(contact=contact)
 
