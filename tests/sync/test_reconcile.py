@@ -15,6 +15,7 @@ from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice
 from apps.sandbox.zoho import books
 from apps.sandbox.zoho.models import BooksContact, BooksInvoice, ZohoOrganization
+from apps.sync import tasks
 from apps.sync.engine import reconcile_fixes
 from apps.sync.models import (
     Binding,
@@ -23,8 +24,10 @@ from apps.sync.models import (
     OutboxItem,
     OutboxStatus,
     ReconcileDifference,
+    ReconcileRun,
     SyncLog,
 )
+from apps.sync.schedules import SCHEDULES
 from tests.quotes.factories import DocClientFactory
 from tests.sync.reconcile_setup import invoices_in_step
 from tests.sync.sandbox import point_settings_at, seed, sync
@@ -186,3 +189,23 @@ def test_since_limits_both_sides_to_documents_issued_from_then(books_connection)
 def test_a_bad_since_is_a_clear_error(books_connection):
     with pytest.raises(CommandError, match="--since: '2026-13-01' is not a date"):
         call_command("sync", "reconcile", "--since", "2026-13-01")
+
+
+def test_reconcile_now_from_the_admin_and_the_weekly_task(books_connection, admin_client_mfa):
+    _pushed_invoice(DocClientFactory())
+    page = admin_client_mfa.get("/admin/sync/reconcilerun/")
+    assert b"Reconcile now" in page.content
+    answer = admin_client_mfa.post(
+        "/admin/sync/reconcilerun/now/", {"connection": books_connection.pk}, follow=True
+    )
+    assert b"Reconciliation of Books queued" in answer.content
+    run = ReconcileRun.objects.get()  # the task ran (the test queue runs tasks at once)
+    assert (run.status, run.checked, run.matching, run.difference_count) == (
+        "succeeded",
+        1,
+        1,
+        0,
+    )
+    assert tasks.reconcile_task() == [run.pk + 1]
+    weekly = [spec for spec in SCHEDULES if spec.func == "apps.sync.tasks.reconcile_task"]
+    assert [(s.name, s.schedule_type) for s in weekly] == [("syncdesk:sync.reconcile", "W")]

@@ -114,7 +114,7 @@ class ReconcileDifferenceAdmin(admin.ModelAdmin):
         "status",
         "fix_buttons",
     ]
-    list_filter = ["status", "kind", "entity", "connection", "run"]
+    list_filter = ["status", "kind", "entity", "connection"]
     search_fields = ["local_number", "remote_number", "=remote_id"]
     list_select_related = ["connection", "fixed_by"]
     readonly_fields = [f.name for f in ReconcileDifference._meta.fields]
