@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice
+from apps.quotes import services as quote_services
+from apps.quotes.models import Quote
 from apps.sandbox.zoho import books
-from apps.sandbox.zoho.models import BooksContact, BooksInvoice, ZohoOrganization
+from apps.sandbox.zoho.models import BooksContact, BooksEstimate, BooksInvoice, ZohoOrganization
 from apps.sync import tasks
 from apps.sync.engine import reconcile_fixes
 from apps.sync.models import (
@@ -209,3 +211,39 @@ def test_reconcile_now_from_the_admin_and_the_weekly_task(books_connection, admi
     assert tasks.reconcile_task() == [run.pk + 1]
     weekly = [spec for spec in SCHEDULES if spec.func == "apps.sync.tasks.reconcile_task"]
     assert [(s.name, s.schedule_type) for s in weekly] == [("syncdesk:sync.reconcile", "W")]
+
+
+def _pushed_quote(client, agent) -> Quote:
+    quote = quote_services.quote_create(created_by=agent, client=client, lines=LINES)
+    quote = quote_services.quote_send(quote=quote)
+    drain_until_settled()
+    return quote
+
+
+def test_estimates_declined_or_deleted_in_books_then_fixed(books_connection, agent_user):
+    client = DocClientFactory()
+    declined = _pushed_quote(client, agent_user)
+    deleted = _pushed_quote(client, agent_user)
+    in_step = _pushed_quote(client, agent_user)
+    books.estimate_mark(
+        estimate=BooksEstimate.objects.get(reference_number=declined.number), status="declined"
+    )
+    books.estimate_delete(estimate=BooksEstimate.objects.get(reference_number=deleted.number))
+
+    summary = sync("reconcile", "--connection", "Books")
+    quotes = {d["local"]: d for d in summary["differences"] if d["entity"] == "quotes"}
+    assert set(quotes) == {declined.number, deleted.number}
+    assert quotes[declined.number]["ours"] == {"status": "sent"}
+    assert quotes[declined.number]["theirs"] == {"status": "rejected"}
+    assert quotes[declined.number]["fixes"] == ["pull", "push"]  # the client said no there
+    assert quotes[deleted.number]["kind"] == "missing_remote"
+    assert summary["matching"] == 1 and in_step.number not in quotes
+
+    open_ = {d.local_number: d for d in ReconcileDifference.objects.filter(status="open")}
+    reconcile_fixes.difference_fix(difference=open_[declined.number], fix="pull")
+    reconcile_fixes.difference_fix(difference=open_[deleted.number], fix="push")
+    drain_until_settled()
+    declined.refresh_from_db()
+    assert declined.status == Quote.Status.REJECTED
+    assert BooksEstimate.objects.get(reference_number=deleted.number).status == "sent"
+    assert sync("reconcile", "--connection", "Books")["differences"] == []

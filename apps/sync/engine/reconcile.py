@@ -46,9 +46,9 @@ LOCAL_FIELDS = {
     "invoices": ("number", "status", "total", "balance", "issue_date"),
     "quotes": ("number", "status", "total", "issue_date"),
 }
-# A vendor status that records money or a cancellation in the books: the vendor is clearly
-# right about it, so taking theirs is offered first.
-BOOKS_DECIDE = ("paid", "void")
+# A vendor status that records money, a cancellation or the client's answer: the vendor is
+# clearly right about it, so taking theirs is offered first (engine/reconcile_fixes.py).
+BOOKS_DECIDE = {"invoices": ("paid", "void"), "quotes": ("accepted", "rejected")}
 
 
 @dataclass
@@ -122,11 +122,10 @@ def _mismatch_fixes(connector, entity: str, theirs: dict) -> list[str]:
     fixes = [Fix.PUSH.value] if pushes else []
     # Only a status that records money or a cancellation can be taken here (through the
     # domain's own services); totals of a sent document are never rewritten from outside.
-    if (
-        entity == "invoices"
-        and theirs.get("status") in BOOKS_DECIDE
-        and set(theirs) <= {"status", "balance"}
-    ):
+    if theirs.get("status") in BOOKS_DECIDE.get(entity, ()) and set(theirs) <= {
+        "status",
+        "balance",
+    }:
         fixes.insert(0, Fix.PULL.value)
     return fixes
 

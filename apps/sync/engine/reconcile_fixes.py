@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.core.errors import ApplicationError
 from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice, Payment
+from apps.quotes import services as quote_services
 from apps.sync.engine import importer, registry
 from apps.sync.engine.bindings import binding_bind
 from apps.sync.engine.connections import adapter_for
@@ -108,10 +109,19 @@ def _archive(difference: ReconcileDifference, actor) -> str:
 
 # --- take theirs --------------------------------------------------------------------------------
 def _pull_status(difference: ReconcileDifference, actor) -> str:
-    """A vendor status that records money (paid) or a cancellation (void), applied here
-    through the invoices' services, never pushed back."""
-    invoice = _local(difference)
+    """A vendor status that records money (paid), a cancellation (void) or the client's answer
+    to a quote (accepted, rejected), applied here through the domain's services, never pushed
+    back."""
+    document = _local(difference)
     status = difference.theirs.get("status")
+    if difference.entity == Entity.QUOTES:
+        take = {"accepted": quote_services.quote_accept, "rejected": quote_services.quote_reject}
+        if status not in take:
+            raise ApplicationError(f"A status of “{status}” is not taken from the vendor.")
+        with transaction.atomic(), applying_remote_changes():
+            take[status](quote=document)
+        return f"{document} is {status} here, as at the vendor."
+    invoice = document
     with transaction.atomic(), applying_remote_changes():
         if status == "paid" and invoice.balance > 0:
             invoice_services.payment_record(
