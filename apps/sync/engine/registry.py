@@ -54,7 +54,8 @@ class Exporter:
 @dataclass(frozen=True)
 class WebhookSource:
     """A connector's inbound webhooks: `verify(body=, query=, headers=)` returns
-    (connection, event) or raises webhooks' Refused; `process(row)` re-fetches and applies a
+    (connection, event), or (None, "") for a genuine delivery with nothing to store (answered
+    200), or raises webhooks' Refused; `process(row)` re-fetches and applies a
     stored delivery and returns (status, result). `path` is the URL under /sync/webhooks/."""
 
     path: str
