@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice
-from apps.sync.engine import reconcile_fixes
+from apps.sync.engine import reconcile, reconcile_fixes, registry
 from apps.sync.models import Binding, BindingStatus, OutboxItem, ReconcileDifference, ReconcileRun
 from apps.sync.reconcile.models import DifferenceKind, DifferenceStatus
 from tests.quotes.factories import DocClientFactory
@@ -194,3 +194,18 @@ def test_list_queries_do_not_grow_with_rows(books, admin_client_mfa, url):
     few = _queries(admin_client_mfa, url)
     add(10)
     assert _queries(admin_client_mfa, url) <= few
+
+
+@pytest.mark.parametrize(
+    ("provider", "fields", "offered"),
+    [
+        ("zoho_books", ["status", "total", "balance"], True),  # an update, then the action
+        ("zoho_books", ["number"], True),
+        ("zoho_books", ["balance"], False),  # payments move a balance, not an update
+        ("xero", ["status"], True),
+        ("xero", ["total"], False),  # Xero takes no update of a document from us
+    ],
+)
+def test_push_ours_is_offered_only_when_it_can_fix_every_field(provider, fields, offered):
+    connector = registry.connector(provider)
+    assert reconcile._pushable(connector, "invoices", fields) is offered

@@ -115,11 +115,23 @@ def _summary(row: dict | None = None, doc: RemoteDocument | None = None) -> dict
     return {}
 
 
+def _pushable(connector, entity: str, fields) -> bool:
+    """Whether our values can be sent for every differing field: a status by the status
+    action, a number or total by an update; a balance only with its total (payments move a
+    balance, not an update)."""
+    fields = set(fields)
+    if "balance" in fields and "total" not in fields:
+        return False
+    needs = set()
+    if "status" in fields:
+        needs.add(Operation.ACTION)
+    if fields & {"number", "total"}:
+        needs.add(Operation.UPDATE)
+    return bool(needs) and all(connector.pushes(entity, operation) for operation in needs)
+
+
 def _mismatch_fixes(connector, entity: str, theirs: dict) -> list[str]:
-    pushes = connector.pushes(entity, Operation.UPDATE) or connector.pushes(
-        entity, Operation.ACTION
-    )
-    fixes = [Fix.PUSH.value] if pushes else []
+    fixes = [Fix.PUSH.value] if _pushable(connector, entity, theirs) else []
     # Only a status that records money or a cancellation can be taken here (through the
     # domain's own services); totals of a sent document are never rewritten from outside.
     if theirs.get("status") in BOOKS_DECIDE.get(entity, ()) and set(theirs) <= {
