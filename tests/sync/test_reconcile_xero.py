@@ -146,3 +146,16 @@ def test_three_differences_with_xero_in_three_calls_then_the_lost_one_archived(
     again = sync("reconcile", "--connection", connection.name)
     assert sorted(d["kind"] for d in again["differences"]) == ["mismatch", "missing_local"]
     assert again["checked"] == COUNT  # the archived one is no longer ours to compare
+
+
+def test_an_invoice_deleted_in_xero_is_flagged_by_the_pull(live_server, settings):
+    connection, _ = connect_xero(live_server, settings)
+    invoice = invoice_services.invoice_create(client=DocClientFactory(), lines=LINES)
+    drain_until_settled()  # a draft: Xero lets a draft be deleted
+    XeroInvoice.objects.filter(invoice_number=invoice.number).update(
+        status="DELETED", updated_at=timezone.now() + datetime.timedelta(seconds=5)
+    )
+    sync("run", "--connection", connection.name, "--entity", "invoices", "--direction", "pull")
+    binding = Binding.objects.get(connection=connection, entity="invoices", object_id=invoice.pk)
+    assert binding.status == BindingStatus.GONE and "Deleted in Xero" in binding.last_error
+    assert Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.DRAFT).exists()
