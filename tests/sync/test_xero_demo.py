@@ -10,6 +10,7 @@ from apps.quotes.models import Quote
 from apps.sandbox.xero.models import XeroInvoice, XeroPayment, XeroQuote
 from apps.sandbox.zoho.models import BooksEstimate
 from apps.sync.connectors.xero.demo import DEMO_NOTE
+from apps.sync.engine import outbox
 from apps.sync.models import Connection
 from tests.quotes.factories import DocClientFactory, DocServiceFactory
 from tests.sync.sandbox import point_settings_at, seed, sync
@@ -17,8 +18,11 @@ from tests.sync.sandbox import point_settings_at, seed, sync
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_demo_quote_reaches_zoho_books_and_one_xero_organisation(live_server, settings):
+def test_demo_quote_reaches_zoho_books_and_one_xero_organisation(
+    live_server, settings, monkeypatch
+):
     point_settings_at(settings, live_server.url)
+    monkeypatch.setattr(outbox, "_kick", lambda: None)  # queued items wait for the demo's drains
     call_command("create_demo_users", stdout=io.StringIO())
     DocClientFactory()
     DocServiceFactory.create_batch(3)
@@ -27,12 +31,15 @@ def test_demo_quote_reaches_zoho_books_and_one_xero_organisation(live_server, se
     sync("connect", "zoho", "--refresh-token", zoho["refresh_token"],
          "--organization-id", zoho["organization_id"], "--name", "Books")  # fmt: skip
     sync("connect", "xero", "--refresh-token", answers["xero"]["refresh_token"], "--name", "Xero")
+    DocClientFactory()  # queued for both organisations, as the demo's earlier steps do
     out = io.StringIO()
     call_command("sync_demo_xero", stdout=out)
 
     quote = Quote.objects.get(notes=DEMO_NOTE)
     assert quote.status == "accepted"
     assert Connection.objects.filter(provider="xero", status="connected").count() == 1
+    off = Connection.objects.get(provider="xero", status="disabled")
+    assert not off.outbox.filter(status="pending").exists()
     remote = XeroQuote.objects.get(quote_number=quote.number)
     assert (remote.status, remote.total) == ("INVOICED", quote.total)
     assert BooksEstimate.objects.get(reference_number=quote.number).status == "invoiced"

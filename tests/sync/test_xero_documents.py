@@ -38,7 +38,7 @@ def _lines(specs, discount):
     return lines, totals
 
 
-def _xero_totals(tenant, lines):
+def _xero_totals(tenant, lines, *, unit_places=4):
     rows, taxed = documents.document_lines(
         lines,
         item_codes={},
@@ -46,7 +46,10 @@ def _xero_totals(tenant, lines):
         account_codes={line.pk: "200" for line in lines},
     )
     amount_types = "Exclusive" if taxed else "NoTax"
-    computed = xero_services._line_items(tenant, rows, line_amount_types=amount_types)
+    # As the adapter asks it (unitdp=4): rates keep their third place.
+    computed = xero_services._line_items(
+        tenant, rows, line_amount_types=amount_types, unit_places=unit_places
+    )
     return xero_services._totals(computed, inclusive=False)
 
 
@@ -76,6 +79,8 @@ def test_the_issue_case_thirds_quantity_three_and_a_discount(tenant):
         ours.tax_total,
         ours.total,
     )
+    # Without unitdp=4 Xero keeps two places of 33.333 and 0.333: its totals would differ.
+    assert _xero_totals(tenant, lines, unit_places=2)[2] != ours.total
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ committed them. And the way back: quotes accepted and invoices voided in Xero co
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from apps.catalog.models import TaxRate
@@ -14,6 +15,7 @@ from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice
 from apps.quotes import services as quote_services
 from apps.quotes.models import Quote
+from apps.sandbox.xero import services as xero_services
 from apps.sandbox.xero.models import XeroInvoice, XeroPayment, XeroQuote, XeroTenant
 from apps.sync.engine import outbox
 from apps.sync.models import Binding, BindingStatus, Connection, OutboxItem, OutboxStatus
@@ -283,3 +285,39 @@ def test_admin_chooses_the_bank_account_from_xero_accounts_agents_cannot(
     admin_client_mfa.post(url, {"account": "090"})
     connection.refresh_from_db()
     assert connection.options == {"bank_account": "090", "sales_account": "200"}
+
+
+def test_a_contact_of_the_same_name_is_bound_when_the_same_person_else_refused_by_name(
+    xero, agent_user
+):
+    from apps.sandbox.xero.models import XeroApp, XeroContact
+
+    _, tenant = xero
+    XeroApp.objects.update(webhook_url="")  # keyed in before the connection: never pulled
+    with transaction.atomic():  # contacts a bookkeeper keyed in Xero before Syncdesk came
+        xero_services.contact_save(
+            tenant=tenant, data={"Name": "Ayanda Zulu", "EmailAddress": "ayanda@example.com"}
+        )
+        xero_services.contact_save(
+            tenant=tenant, data={"Name": "Pieter Botha", "EmailAddress": "pieter@other.example"}
+        )
+    same = DocClientFactory(name="Ayanda Zulu", email="Ayanda@Example.com")
+    other = DocClientFactory(name="Pieter Botha", email="pieter@example.com")
+    drain_until_settled(allow_dead=True)
+    assert XeroContact.objects.filter(tenant=tenant, name="Ayanda Zulu").count() == 1
+    bound = Binding.objects.get(entity="clients", object_id=same.pk)
+    assert bound.remote_id == str(XeroContact.objects.get(name="Ayanda Zulu").contact_id)
+    dead = OutboxItem.objects.get(entity="clients", object_id=other.pk)
+    assert dead.status == OutboxStatus.DEAD
+    assert "another contact named “Pieter Botha”" in dead.last_error
+    assert XeroContact.objects.filter(tenant=tenant, name="Pieter Botha").count() == 1
+
+
+def test_the_connection_page_shows_the_settings_and_where_to_change_them(
+    live_server, settings, admin_client_mfa
+):
+    connection, _ = connect_xero(live_server, settings)
+    page = admin_client_mfa.get(f"/admin/sync/connection/{connection.pk}/change/")
+    assert page.status_code == 200
+    assert b"bank_account: 090" in page.content and b"sales_account: 200" in page.content
+    assert f"/sync/connect/xero/{connection.pk}/bank-account/".encode() in page.content

@@ -46,6 +46,7 @@ def test_quote_statuses_and_invoice_payments_and_voids_come_back(xero, agent_use
     TaxRate.objects.get_or_create(name="VAT", defaults={"rate": Decimal("15.000")})
     accepted = quote_services.quote_send(quote=three_line_quote(agent_user))
     declined = quote_services.quote_send(quote=three_line_quote(agent_user, discount="0"))
+    invoiced = quote_services.quote_send(quote=three_line_quote(agent_user, discount="1.00"))
     client = DocClientFactory()
     lines = [{"name": "Translation", "quantity": "2", "rate": "150.00", "tax_rate": "15"}]
     paid = invoice_services.invoice_send(
@@ -59,9 +60,18 @@ def test_quote_statuses_and_invoice_payments_and_voids_come_back(xero, agent_use
     pull(connection, "invoices")  # the cursor is now past everything we made
 
     with transaction.atomic():
-        for quote, status in ((accepted, "ACCEPTED"), (declined, "DECLINED")):
+        # The third is accepted, then converted to an invoice, in Xero.
+        moves = [
+            (accepted, ["ACCEPTED"]),
+            (declined, ["DECLINED"]),
+            (invoiced, ["ACCEPTED", "INVOICED"]),
+        ]
+        for quote, statuses in moves:
             remote = XeroQuote.objects.get(tenant=tenant, quote_number=quote.number)
-            xero_services.quote_save(tenant=tenant, data={"Status": status}, existing=remote)
+            for status in statuses:
+                remote = xero_services.quote_save(
+                    tenant=tenant, data={"Status": status}, existing=remote
+                )
         remote_paid = XeroInvoice.objects.get(tenant=tenant, invoice_number=paid.number)
         xero_services.payment_create(
             tenant=tenant,
@@ -76,10 +86,11 @@ def test_quote_statuses_and_invoice_payments_and_voids_come_back(xero, agent_use
 
     quotes_run = pull(connection, "quotes")
     invoices_run = pull(connection, "invoices")
-    assert (quotes_run["updated"], invoices_run["updated"]) == (2, 2)
-    for document in (accepted, declined, paid, voided):
+    assert (quotes_run["updated"], invoices_run["updated"]) == (3, 2)
+    for document in (accepted, declined, invoiced, paid, voided):
         document.refresh_from_db()
     assert (accepted.status, declined.status) == (Quote.Status.ACCEPTED, Quote.Status.REJECTED)
+    assert invoiced.status == Quote.Status.ACCEPTED
     assert (paid.status, voided.status) == (Invoice.Status.PAID, Invoice.Status.VOID)
     # Applied from Xero: nothing goes back.
     assert not OutboxItem.objects.filter(status="pending").exists()

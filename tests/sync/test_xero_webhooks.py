@@ -9,11 +9,9 @@ from decimal import Decimal
 
 import pytest
 import requests
-from django.db import transaction
 
 from apps.invoices import services as invoice_services
 from apps.sandbox.models import WebhookDelivery
-from apps.sandbox.xero import services as xero_services
 from apps.sandbox.xero import webhooks as sandbox_webhooks
 from apps.sandbox.xero.models import XeroApp, XeroInvoice, XeroPayment
 from apps.sync.connectors.xero.webhooks import xero_signature
@@ -125,7 +123,7 @@ def test_intent_to_receive_run_passes(live_server, settings):
 
 @pytestmark_live
 def test_payment_made_in_xero_reaches_our_invoice_through_its_webhook(
-    live_server, settings, agent_user
+    live_server, settings, agent_user, admin_client_mfa
 ):
     _, tenant = connect_xero(live_server, settings)
     lines = [{"name": "Translation", "quantity": "2", "rate": "150.00", "tax_rate": "0"}]
@@ -138,16 +136,13 @@ def test_payment_made_in_xero_reaches_our_invoice_through_its_webhook(
     assert remote.status == "AUTHORISED"
     InboundWebhook.objects.all().delete()  # the events of our own writes (applied: no change)
 
-    with transaction.atomic():  # a bookkeeper records a payment in Xero
-        paid = xero_services.payment_create(
-            tenant=tenant,
-            data={
-                "Invoice": {"InvoiceID": str(remote.invoice_id)},
-                "Account": {"Code": "090"},
-                "Amount": "120.00",
-                "Reference": "Cash at the counter",
-            },
-        )
+    # A bookkeeper records a payment in Xero (the sandbox's control for it).
+    answer = admin_client_mfa.post(
+        f"/sandbox/xero/control/tenants/{tenant.tenant_id}/payments",
+        {"invoice": remote.invoice_number, "amount": "120.00", "reference": "Cash at the counter"},
+    )
+    assert answer.status_code == 200, answer.content
+    paid = XeroPayment.objects.get()
 
     delivery = WebhookDelivery.objects.filter(kind="xero.invoice").order_by("-id").first()
     assert delivery.last_status_code == 200

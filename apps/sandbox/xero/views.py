@@ -302,6 +302,14 @@ def _list(context: _Context) -> tuple[int, object]:
     to_xero = TO_XERO[collection.name]
     pagination = page.pagination() if collection.name in WITH_PAGINATION else None
     rows = [to_xero(row) for row in page.rows]
+    params = context.request.GET
+    if collection.name == "Invoices" and (
+        "page" not in params or params.get("summaryOnly", "").lower() == "true"
+    ):
+        # Xero lists invoices without their lines unless the request pages (or asks for one
+        # invoice): "LineItems": [] as in the OAS example. Totals stay.
+        for row in rows:
+            row["LineItems"] = []
     return 200, envelope(context.app, context.moment, collection.name, rows, pagination)
 
 
@@ -342,7 +350,10 @@ def _existing(context: _Context, element: dict, *, create_only: bool, identifier
         row = selectors.record_get(tenant=tenant, collection=collection, identifier=str(wanted))
         if row is None:
             raise services.ElementInvalid(
-                f"{collection.id_field} {wanted} could not be found in this organisation."
+                # The pattern of Xero's "An existing Credit Note with the specified CreditNoteID
+                # could not be found" (OAS example); other entities' wording UNCONFIRMED.
+                f"An existing {collection.id_field[:-2]} with the specified "
+                f"{collection.id_field} could not be found"
             )
     elif context.collection_name == "Items" and element.get("Code") and not create_only:
         row = model.objects.filter(tenant=tenant, code=element["Code"]).first()
@@ -456,7 +467,9 @@ def _save_element(context: _Context, element: dict, *, create_only: bool, identi
                 .first()
             )
             if payment is None:
-                raise services.ElementInvalid(f"PaymentID {identifier} could not be found.")
+                raise services.ElementInvalid(
+                    "An existing Payment with the specified PaymentID could not be found"
+                )
             return services.payment_delete(tenant=context.tenant, payment=payment, data=element)
         return services.payment_create(tenant=context.tenant, data=element)
     existing = _existing(context, element, create_only=create_only, identifier=identifier)

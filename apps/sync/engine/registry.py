@@ -107,6 +107,10 @@ class Connector:
         """After connecting (webhook subscriptions and the like); returns what it did."""
         return ""
 
+    def settings_url(self, connection) -> str:
+        """Where an Admin changes the connection's options (Connection.options); "" if none."""
+        return ""
+
     def pushes(self, entity: str, operation: str) -> bool:
         exporter = self.exporters.get((entity, operation))
         return exporter is not None and exporter.queued

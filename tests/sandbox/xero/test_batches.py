@@ -150,3 +150,16 @@ def test_one_idempotency_key_per_batch(xero):
     )
     assert other.status_code == 400
     assert "used with a different request" in body_of(other)["Message"]
+
+
+def test_an_unknown_id_in_a_post_batch_is_one_refused_element(xero):
+    answer = xero.call(
+        "POST",
+        f"{API}/Quotes",
+        params=PER_ELEMENT,
+        json={"Quotes": [{"QuoteID": "00000000-0000-0000-0000-000000000001", "Status": "SENT"}]},
+    )
+    row = check(answer, "/Quotes", "POST")["Quotes"][0]
+    assert row["ValidationErrors"] == [
+        {"Message": "An existing Quote with the specified QuoteID could not be found"}
+    ]

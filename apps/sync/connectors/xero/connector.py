@@ -5,6 +5,7 @@ registered with the engine under "xero" when settings.SYNC_CONNECTORS names this
 import logging
 
 from django.conf import settings
+from django.urls import reverse
 
 from apps.core.schedules import MINUTES, ScheduleSpec
 from apps.sync.engine import registry, taxes
@@ -133,6 +134,9 @@ class Xero(Connector):
         base = str(adapter.organisation().get("BaseCurrency") or "")
         currencies = [taxes.VendorCurrency(remote_id=base, code=base, is_base=True)] if base else []
         return taxes.VendorSettings(taxes=rates, currencies=currencies)
+
+    def settings_url(self, connection) -> str:
+        return reverse("sync:xero-bank-account", args=[connection.pk])
 
     def on_connect(self, connection) -> str:
         """Tax rates mapped and the accounts chosen; a refusal is reported, never fatal (the

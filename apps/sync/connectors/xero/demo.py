@@ -20,7 +20,14 @@ from apps.quotes.models import Quote
 from apps.sync.engine import outbox
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.records import VendorError
-from apps.sync.models import Binding, Connection, ConnectionStatus, Entity, Priority
+from apps.sync.models import (
+    Binding,
+    Connection,
+    ConnectionStatus,
+    Entity,
+    OutboxItem,
+    Priority,
+)
 
 from . import options
 from .connect import connection_accounts_read
@@ -40,6 +47,8 @@ def _connect_one(report: list[str]) -> Connection | None:
         if other.status == ConnectionStatus.CONNECTED:
             other.status = ConnectionStatus.DISABLED
             other.save(update_fields=["status", "updated_at"])
+            # What the earlier demo steps queued for it would wait there for ever.
+            outbox.outbox_discard(items=OutboxItem.objects.filter(connection=other))
             report.append(f"{other.name}: switched off (the demo shows one Xero organisation)")
     if not (connection.options or {}).get(options.BANK_ACCOUNT):
         accounts = adapter_for(connection, priority=Priority.USER).accounts()

@@ -15,7 +15,7 @@ from apps.sync.engine.entities import client_reference, client_snapshot, service
 from apps.sync.engine.records import NoLookupKey, Rejected, RemoteRecord
 from apps.sync.engine.registry import Exporter
 from apps.sync.engine.totals import totals_compare
-from apps.sync.models import Entity, Operation, RemoteTax
+from apps.sync.models import Binding, Entity, Operation, RemoteTax
 
 from . import documents, options
 from .mappers import contact_from_xero, contact_to_xero, item_from_xero, item_to_xero
@@ -47,6 +47,11 @@ def item_payload(ctx, service) -> dict:
 PAYLOADS = {Entity.CLIENTS: contact_payload, Entity.SERVICES: item_payload}
 
 
+def _payload(ctx, entity: str, obj) -> dict:
+    """One contact's or item's element (the batched forms build on it too)."""
+    return PAYLOADS[entity](ctx, obj)
+
+
 def idempotency_key(ctx, entity: str, obj) -> str:
     """The outbox item's key for its own record; for a dependency made on the way (a
     document's contact or item), a key derived from it: Xero refuses a key reused for another
@@ -63,7 +68,7 @@ def _create(resource: str, entity: str):
     def send(ctx, obj) -> RemoteRecord:
         return ctx.adapter.create(
             resource,
-            PAYLOADS[entity](ctx, obj),
+            _payload(ctx, entity, obj),
             idempotency_key=idempotency_key(ctx, entity, obj),
         )
 
@@ -75,11 +80,42 @@ def _update(resource: str, entity: str):
         return ctx.adapter.update(
             resource,
             ctx.remote_id,
-            PAYLOADS[entity](ctx, obj),
+            _payload(ctx, entity, obj),
             idempotency_key=ctx.idempotency_key,
         )
 
     return send
+
+
+def contact_create(ctx, client) -> RemoteRecord:
+    """Xero keeps contact names unique. A contact already there under the client's name is
+    the client when its e-mail is the client's (or it has none): it is bound, not duplicated.
+    Another person of that name is a refusal naming the field, for someone to rename one."""
+    try:
+        return _create("contacts", Entity.CLIENTS)(ctx, client)
+    except Rejected as error:
+        if "already assigned" not in error.message:
+            raise
+        escaped = client.name.replace('"', '\\"')
+        page = ctx.adapter.list_page("contacts", where=f'Name=="{escaped}"')
+        for record in page.records:
+            email = str(record.data.get("EmailAddress") or "").strip().lower()
+            taken = Binding.objects.filter(
+                connection=ctx.connection, entity=Entity.CLIENTS, remote_id=record.remote_id
+            ).exists()  # another client here is that contact already: not this one
+            if (
+                not taken
+                and str(record.data.get("Name") or "").lower() == client.name.lower()
+                and (not email or email == client.email.strip().lower())
+            ):
+                return record
+        raise Rejected(
+            f"Xero already has another contact named “{client.name}” (not "
+            f"{client.email or 'this client'}), and contact names are unique there: rename "
+            "the client here or the contact in Xero, then requeue this item.",
+            status=error.status,
+            fields={"name": [error.message]},
+        ) from error
 
 
 def contact_find(ctx, client) -> RemoteRecord | None:
@@ -363,7 +399,7 @@ def _document_base(record: RemoteRecord) -> dict:
 
 EXPORTERS = {
     (Entity.CLIENTS, Operation.CREATE): Exporter(
-        send=_create("contacts", Entity.CLIENTS), lookup=contact_find, base=contact_from_xero
+        send=contact_create, lookup=contact_find, base=contact_from_xero
     ),
     (Entity.CLIENTS, Operation.UPDATE): Exporter(
         send=_update("contacts", Entity.CLIENTS), base=contact_from_xero, fetch=_fetch("contacts")

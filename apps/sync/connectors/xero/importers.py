@@ -35,8 +35,13 @@ from apps.sync.models import (
 
 from .dates import parse_xero_time
 
-# Xero quote status -> our move (Quote.Status the service makes).
-QUOTE_MOVES = {"ACCEPTED": Quote.Status.ACCEPTED, "DECLINED": Quote.Status.REJECTED}
+# Xero quote status -> our move (Quote.Status the service makes). A quote invoiced in Xero was
+# accepted there; its invoice is Xero's to keep (it is not made here).
+QUOTE_MOVES = {
+    "ACCEPTED": Quote.Status.ACCEPTED,
+    "INVOICED": Quote.Status.ACCEPTED,
+    "DECLINED": Quote.Status.REJECTED,
+}
 
 
 def _money(value) -> Decimal:
@@ -44,7 +49,8 @@ def _money(value) -> Decimal:
 
 
 def quote_apply_remote(*, quote: Quote, record: RemoteRecord) -> str | None:
-    """A quote accepted or declined in Xero is accepted or rejected here (while sent here)."""
+    """A quote accepted (or invoiced) or declined in Xero is accepted or rejected here, while
+    it is sent here."""
     target = QUOTE_MOVES.get(record.data.get("Status"))
     if target is None or quote.status != Quote.Status.SENT:
         return None
