@@ -25,6 +25,7 @@ from apps.sync.models import (
     SyncRun,
     TaxMapping,
 )
+from apps.sync.reconcile.admin import GoneBindingActions
 from apps.sync.selectors import sync_health
 
 
@@ -318,7 +319,7 @@ class SyncLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Binding)
-class BindingAdmin(ReadOnlyAdmin):
+class BindingAdmin(GoneBindingActions, ReadOnlyAdmin):
     list_display = [
         "connection",
         "entity",
@@ -333,6 +334,8 @@ class BindingAdmin(ReadOnlyAdmin):
     search_fields = ["=remote_id", "remote_number"]
     list_select_related = ["connection"]
     show_full_result_count = False
+    actions = GoneBindingActions.gone_actions
+    readonly_fields = ["last_error"]
 
 
 @admin.register(OutboxItem)

@@ -16,6 +16,7 @@ from apps.sync.models import Binding, BindingStatus
 MODELS = (Client, Service, Quote, Invoice)
 RANK = Case(
     When(status=BindingStatus.FAILED, then=Value(0)),
+    When(status=BindingStatus.GONE, then=Value(0)),
     When(status=BindingStatus.TOTALS_DIFFER, then=Value(1)),
     When(status=BindingStatus.CONFLICT, then=Value(1)),
     When(status=BindingStatus.PENDING, then=Value(2)),

@@ -1,7 +1,7 @@
 """The sync schedules, the engine's and each registered connector's; `manage.py sync schedules`
 (and schedules_apply) writes them. Read after the app registry is ready, so connectors are in."""
 
-from apps.core.schedules import DAILY, MINUTES, ScheduleSpec
+from apps.core.schedules import DAILY, MINUTES, WEEKLY, ScheduleSpec
 from apps.sync.engine import registry
 
 SCHEDULES = [
@@ -51,4 +51,13 @@ SCHEDULES = [
         minutes=5,
     ),
 ]
+SCHEDULES.append(
+    ScheduleSpec(
+        # Sunday night, after the daily pulls: our documents against the vendor's lists.
+        name="syncdesk:sync.reconcile",
+        func="apps.sync.tasks.reconcile_task",
+        schedule_type=WEEKLY,
+        hour=4,
+    )
+)
 SCHEDULES += [spec for connector in registry.connectors() for spec in connector.schedules]

@@ -62,6 +62,8 @@ def connection_health(connection: Connection, *, since, circuit: dict | None = N
         "totals_differ": Binding.objects.filter(
             connection=connection, status=BindingStatus.TOTALS_DIFFER
         ).count(),
+        # Records deleted or archived at the vendor, kept here for an Admin (engine/gone.py).
+        "gone": Binding.objects.filter(connection=connection, status=BindingStatus.GONE).count(),
         "budget": governor.budget_snapshot(budget_key(connection), limits),
         "token_age_s": int((now - credential.refreshed_at).total_seconds())
         if credential.refreshed_at
@@ -98,10 +100,12 @@ def sync_health() -> dict:
         if c["success_rate"] is not None
     )
     totals_differ = sum(c["totals_differ"] for c in connections)
+    gone = sum(c["gone"] for c in connections)
     return {
         "ok": all(c["status"] == "connected" and not c["paused"] for c in connections)
         and (not total or failed / total <= FAILURE_ALERT_RATE)
         and not totals_differ
+        and not gone
         # A quarantined record waits for an Admin: the sync is not "ok" until it is handled.
         and not any(c["quarantined"] for c in connections),
         "success_rate": round(1 - failed / total, 4) if total else None,
@@ -109,6 +113,7 @@ def sync_health() -> dict:
         "paused": [f"{c['name']}: {c['paused']}" for c in connections if c["paused"]],
         "dead_letters": sum(c["dead_letters"] for c in connections),
         "totals_differ": totals_differ,
+        "gone": gone,
         "connections": connections,
         "webhooks": webhook_health(since=since),
     }
@@ -143,6 +148,11 @@ def _incidents(health: dict) -> dict[str, str]:
         if c["totals_differ"]:
             found[f"totals:{c['name']}"] = (
                 f"{c['name']}: {c['totals_differ']} document(s) whose totals differ from ours"
+            )
+        if c["gone"]:
+            found[f"gone:{c['name']}"] = (
+                f"{c['name']}: {c['gone']} record(s) deleted or archived at the vendor; relink, "
+                "re-push or archive them (Sync → Bindings, status gone)"
             )
         day_left, day_used = c["budget"].get("day_left", 1), c["budget"].get("day_used", 0)
         if day_used and day_left <= 0.1 * (day_left + day_used):

@@ -3,7 +3,7 @@ Their dotted paths are stored in queued tasks and schedules: keep them stable (f
 keeps the paths of the previous release working)."""
 
 from apps.sync import services
-from apps.sync.engine import circuit, outbox, pull, taxes, token_disuse
+from apps.sync.engine import circuit, outbox, pull, reconcile, taxes, token_disuse
 from apps.sync.models import (
     CircuitState,
     Connection,
@@ -75,3 +75,14 @@ def vendor_settings_refresh_task() -> dict:
 def token_disuse_warn_task() -> int:
     """Daily: warn Admins (one e-mail) before a refresh token would expire from disuse."""
     return token_disuse.credentials_warn_disuse()
+
+
+def reconcile_task() -> list[int]:
+    """Weekly: every connected account's documents compared with the vendor's; run ids."""
+    return reconcile.reconcile_all()
+
+
+def reconcile_connection_task(connection_id: int) -> int:
+    """An Admin's "reconcile now" for one connection; returns the run id."""
+    connection = Connection.objects.select_related("credential").get(pk=connection_id)
+    return reconcile.reconcile_run(connection=connection).pk

@@ -148,8 +148,16 @@ def live(live_server, settings, secrets):
 
 
 def test_connect_registers_books_webhooks_and_a_crm_channel(live):
-    hooks = BooksWebhook.objects.order_by("entity")
-    assert [hook.entity for hook in hooks] == ["contact", "invoice", "item"]
+    hooks = BooksWebhook.objects.order_by("entity", "webhook_name")
+    # Per entity, one for every event and one for deletions (told apart by a signed query).
+    assert [(hook.entity, hook.events) for hook in hooks] == [
+        ("contact", []),
+        ("contact", ["deleted"]),
+        ("invoice", []),
+        ("invoice", ["deleted"]),
+        ("item", []),
+        ("item", ["deleted"]),
+    ]
     assert all(hook.secret == SECRET for hook in hooks)
     assert all(hook.url.endswith(BOOKS_URL) for hook in hooks)
     ours = CrmWatchChannel.objects.get()
@@ -242,7 +250,7 @@ def test_crm_contact_edit_arrives_by_notification_and_the_channel_is_renewed(liv
     from apps.sync.connectors.zoho.tasks import crm_watch_renew_task
 
     assert crm_watch_renew_task() == [channel.channel_id]
-    assert BooksWebhook.objects.count() == 3  # the Books webhooks exist: none added twice
+    assert BooksWebhook.objects.count() == 6  # the Books webhooks exist: none added twice
     channel.refresh_from_db()
     assert channel.expires_at > timezone.now() + timedelta(hours=23)
     remote = CrmChannel.objects.get()
@@ -322,7 +330,7 @@ def test_no_call_log_holds_the_webhook_secret_or_the_channel_token(live, admin_c
     from apps.sync.models import SyncLog
 
     registrations = SyncLog.objects.filter(method="POST", url__contains="settings/webhooks")
-    assert registrations.count() == 3
+    assert registrations.count() == 6  # per entity: every event, and deletions
     assert all("[redacted]" in log.request_body for log in registrations)
     assert all("[redacted]" in log.response_body for log in registrations)
     for log in SyncLog.objects.all():

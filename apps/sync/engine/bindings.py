@@ -92,6 +92,23 @@ def binding_mark_failed(connection_id: int, entity: str, object_id: int, *, erro
     )
 
 
+def binding_mark_gone(
+    *, connection: Connection, entity: str, remote_id: str, reason: str
+) -> Binding | None:
+    """The vendor no longer has `remote_id`: its binding is marked gone (the local record is
+    kept, flagged for an Admin). Returns the binding, or None when nothing was bound to it."""
+    binding = Binding.objects.filter(
+        connection=connection, entity=entity, remote_id=remote_id
+    ).first()
+    if binding is None:
+        return None
+    if binding.status != BindingStatus.GONE:
+        binding.status = BindingStatus.GONE
+        binding.last_error = reason[:2000]
+        binding.save(update_fields=["status", "last_error"])
+    return binding
+
+
 def binding_forget(binding: Binding) -> None:
     """The local object is gone: its binding goes, so the remote record binds afresh."""
     binding.delete()

@@ -1,6 +1,7 @@
 """The importer: applies a page of remote records to local rows in bulk, matching unbound records
-by remote id, then the natural key (e-mail for clients, SKU for services), then creating; bound
-records go through the three-way merge."""
+by remote id, then the natural key (e-mail for clients, SKU for services; a row whose vendor
+record is gone is matched again), then creating; bound records go through the three-way
+merge."""
 
 from dataclasses import dataclass, field
 
@@ -170,6 +171,13 @@ def apply_page(
                 batch_size=500,
                 default_change_reason=reason,
             )
+    if linked:
+        Binding.objects.filter(
+            connection=connection,
+            entity=entity,
+            object_id__in=[obj.pk for obj, _, _ in linked],
+            status=BindingStatus.GONE,
+        ).delete()
     bindings_insert(
         connection,
         entity,
@@ -205,10 +213,14 @@ def _match_candidates(connection, spec: EntitySpec, values: list[dict]) -> dict[
         return {}
     rows = spec.model.objects.annotate(_key=Lower(spec.match_field)).filter(_key__in=keys)
     rows = list(rows.select_for_update().order_by("id"))  # written below from this read
+    # A row whose vendor record was deleted (binding gone) is matched again: the vendor's new
+    # record of it (same natural key) is linked instead of making a duplicate here.
     bound = set(
         Binding.objects.filter(
             connection=connection, entity=spec.key, object_id__in=[r.pk for r in rows]
-        ).values_list("object_id", flat=True)
+        )
+        .exclude(status=BindingStatus.GONE)
+        .values_list("object_id", flat=True)
     )
     found: dict[str, object] = {}
     for row in rows:

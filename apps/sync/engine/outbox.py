@@ -23,6 +23,7 @@ from django_q.tasks import async_task
 from apps.sync.engine import circuit, registry, trace
 from apps.sync.engine.bindings import (
     binding_bind,
+    binding_mark_gone,
     binding_mark_pending,
     binding_mark_synced,
     bound_remote_id,
@@ -296,7 +297,16 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
         return finish(item, OutboxStatus.DEAD, error=str(error))
     except (Rejected, NotFound) as error:
         settle_uncertain(item, was_uncertain, error)
-        return finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
+        status = finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
+        if isinstance(error, NotFound) and ctx.remote_id:
+            # Deleted at the vendor: never deleted here; an Admin decides (engine/gone.py).
+            binding_mark_gone(
+                connection=item.connection,
+                entity=item.entity,
+                remote_id=ctx.remote_id,
+                reason=f"Not found at the vendor when sending outbox item #{item.pk}: {error}",
+            )
+        return status
     except VendorError as error:  # transient, throttled, credentials refused
         settle_uncertain(item, was_uncertain, error)
         if watched.paused:  # circuit breaker: a connection-level failure spends no attempt

@@ -3,7 +3,8 @@ error taxonomy (transient, throttled, auth expired, not found, rejected)."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 
 class VendorError(Exception):
@@ -144,3 +145,36 @@ class PagedAdapter:
                 page = result.next_page
             else:
                 return
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteDocument:
+    """A vendor's document as reconciliation compares it (engine/reconcile.py): its own number,
+    our reference as it keeps it ("" when made there), its status in our vocabulary (the local
+    model's statuses), and its money."""
+
+    remote_id: str
+    number: str
+    reference: str
+    status: str
+    total: Decimal | None
+    balance: Decimal | None = None
+    issue_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VendorDocument:
+    """A vendor's document in full, for bringing one we lack in ("take theirs"): its customer by
+    the vendor's id, dates, currency and lines as {name, description, quantity, rate,
+    tax_rate} (Decimals), and the entity-level discount as an amount."""
+
+    document: RemoteDocument
+    record: RemoteRecord
+    customer_remote_id: str
+    issue_date: date
+    due_date: date | None
+    currency: str
+    lines: list[dict]
+    discount: Decimal = Decimal("0")
+    notes: str = ""
+    terms: str = ""

@@ -83,12 +83,25 @@ class Connector:
     schedules: list = []  # apps.core.schedules.ScheduleSpec rows the connector needs
     # Documents name taxes and currencies by the vendor's ids (engine/taxes.py keeps the lists).
     reads_settings: bool = False
+    # Documents reconciliation compares with ours (engine/reconcile.py), read by reconcile_lists.
+    reconciles: tuple[str, ...] = ()
+    # Of those, the entities whose vendor documents `document_fetch` can bring in here.
+    imports_documents: tuple[str, ...] = ()
 
     def adapter(self, connection, client) -> Any:
         raise NotImplementedError
 
     def read_settings(self, adapter) -> Any:
         """The account's taxes and currencies (engine.taxes.VendorSettings), or None."""
+        return None
+
+    def reconcile_lists(self, adapter, *, entities, since=None) -> dict[str, list]:
+        """Per entity, every vendor document (records.RemoteDocument) read from its list
+        endpoint in pages of the largest size allowed; `since` (a date): issued from then."""
+        return {}
+
+    def document_fetch(self, adapter, *, entity: str, remote_id: str):
+        """One vendor document in full (records.VendorDocument), to bring in one we lack."""
         return None
 
     def on_connect(self, connection) -> str:

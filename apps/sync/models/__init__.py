@@ -103,6 +103,9 @@ class BindingStatus(models.TextChoices):
     CONFLICT = "conflict", "Conflict"
     # Pushed, but the vendor's figures (tax, total, balance) are not ours: `totals` has both.
     TOTALS_DIFFER = "totals_differ", "Totals differ"
+    # Deleted or archived at the vendor: never deleted here; an Admin relinks, re-pushes or
+    # archives the record (engine/gone.py).
+    GONE = "gone", "Gone from the vendor"
 
 
 class Binding(models.Model):
@@ -431,6 +434,10 @@ from apps.sync.models.circuit import (  # noqa: E402,F401
     CircuitReason,
     CircuitState,
     ConnectionCircuit,
+)
+from apps.sync.reconcile.models import (  # noqa: E402,F401
+    ReconcileDifference,
+    ReconcileRun,
 )
 from apps.sync.webhooks.models import (  # noqa: E402,F401
     CrmWatchChannel,

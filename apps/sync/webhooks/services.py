@@ -82,10 +82,14 @@ def webhook_store(
 ) -> InboundWebhook | None:
     """Store the delivery unless the same bytes came before; None for a duplicate.
 
-    The dedupe key is taken over the raw bytes; what is stored has the connector's secret
-    fields masked (CRM notifications echo our channel token), so the admin never shows them.
+    The dedupe key is taken over the event and the raw bytes; what is stored has the
+    connector's secret fields masked (CRM notifications echo our channel token), so the admin
+    never shows them.
     """
-    key = f"{source}:{hashlib.sha256(body).hexdigest()}"
+    # The event is part of it: a vendor may send a deletion with the very body of the last
+    # update (the record as it was), which is not a repeat of that update.
+    digest = hashlib.sha256(event.encode() + b"\n" + body).hexdigest()
+    key = f"{source}:{digest}"
     secret_fields = registry.connector(source).webhook.secret_fields
     try:
         with transaction.atomic():

@@ -86,6 +86,7 @@ STATUS_TONES = {
     "failed": "bad",
     "conflict": "bad",
     "totals_differ": "bad",
+    "gone": "bad",
     "void": "neutral",
     "closed": "neutral",
     "superseded": "neutral",

@@ -21,6 +21,7 @@ from .adapter import XeroAdapter, tax_percent
 from .exporters import EXPORTERS
 from .importers import invoices_pull, quotes_pull
 from .mappers import contact_from_xero, item_from_xero
+from .reconcile import xero_reconcile_lists
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,12 @@ class Xero(Connector):
     )
     # Lines name their tax by TaxType: /TaxRates is read at connect, daily and on a miss.
     reads_settings = True
+    # Compared by reconciliation; a Xero document we lack is reported, not brought in (yet).
+    reconciles = (Entity.INVOICES, Entity.QUOTES)
+
+    def reconcile_lists(self, adapter, *, entities, since=None) -> dict[str, list]:
+        return xero_reconcile_lists(adapter, entities=entities, since=since)
+
     # Quotes have no webhooks, and a missed invoice webhook must not be lost: both are pulled
     # by If-Modified-Since every quarter hour (one call each when nothing changed).
     schedules = [

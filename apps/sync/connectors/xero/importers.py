@@ -16,7 +16,7 @@ from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice, Payment
 from apps.quotes import services as quote_services
 from apps.quotes.models import Quote
-from apps.sync.engine.bindings import binding_bind
+from apps.sync.engine.bindings import binding_bind, binding_mark_gone
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.echo import applying_remote_changes
 from apps.sync.engine.entities import payment_reference
@@ -150,6 +150,15 @@ def record_apply(*, connection: Connection, entity: str, record: RemoteRecord) -
     document = model.objects.filter(pk=object_id).first() if object_id else None
     if document is None:
         return None
+    if record.data.get("Status") == "DELETED":
+        # Deleted in Xero: never deleted here; the binding is marked gone for an Admin.
+        binding_mark_gone(
+            connection=connection,
+            entity=entity,
+            remote_id=record.remote_id,
+            reason=f"Deleted in Xero ({record.number}). Relink, re-push or archive it.",
+        )
+        return "deleted in Xero: marked gone"
     with transaction.atomic():
         return apply(connection, document, record) or "unchanged"
 

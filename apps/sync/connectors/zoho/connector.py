@@ -19,6 +19,7 @@ from .books import webhooks as books_webhooks
 from .books.adapter import ZohoBooksAdapter
 from .books.importers import invoices_pull
 from .books.mappers import contact_from_books, item_from_books, settings_from_books
+from .books.reconcile import books_document_fetch, books_reconcile_lists
 from .crm import exporters as crm_exporters
 from .crm import webhooks as crm_webhooks
 from .crm.adapter import ZohoCrmAdapter
@@ -112,6 +113,8 @@ class ZohoBooks(Connector):
     )
 
     reads_settings = True
+    reconciles = (Entity.INVOICES, Entity.QUOTES)
+    imports_documents = (Entity.INVOICES,)
 
     def adapter(self, connection, client) -> ZohoBooksAdapter:
         return ZohoBooksAdapter(
@@ -122,6 +125,12 @@ class ZohoBooks(Connector):
 
     def read_settings(self, adapter) -> taxes.VendorSettings:
         return settings_from_books(taxes=adapter.taxes(), currencies=adapter.currencies())
+
+    def reconcile_lists(self, adapter, *, entities, since=None) -> dict[str, list]:
+        return books_reconcile_lists(adapter, entities=entities, since=since)
+
+    def document_fetch(self, adapter, *, entity: str, remote_id: str):
+        return books_document_fetch(adapter, entity=entity, remote_id=remote_id)
 
     def on_connect(self, connection) -> str:
         """The organisation's taxes mapped and its outgoing webhooks to us; a refusal is

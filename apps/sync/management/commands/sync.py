@@ -1,7 +1,9 @@
 """`manage.py sync …`: connect, run, status, schedules, rotate-keys (DESIGN.md interfaces)."""
 
+import argparse
 import json
 import sys
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -9,12 +11,20 @@ from django.utils import timezone
 from apps.core.errors import ApplicationError
 from apps.core.schedules import apply_schedules
 from apps.sync import services
-from apps.sync.engine import outbox, registry
+from apps.sync.engine import outbox, reconcile, registry
 from apps.sync.engine import pull as engine
 from apps.sync.engine.records import VendorError
 from apps.sync.models import Connection, ConnectionStatus, Direction, OutboxItem, OutboxStatus
 from apps.sync.selectors import sync_health
 from apps.users.services import mfa_secrets_rotate_keys
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--since: {value!r} is not a date (YYYY-MM-DD)") from None
+
 
 ENTITIES = ["clients", "services", "quotes", "invoices", "payments", "deals", "all"]
 
@@ -41,6 +51,13 @@ class Command(BaseCommand):
         run.add_argument("--entity", choices=ENTITIES, default="all")
         run.add_argument("--direction", choices=["pull", "push", "both"], default="both")
         run.add_argument("--dry-run", action="store_true")
+        reconcile = sub.add_parser(
+            "reconcile", help="Compare our documents with the vendor's; JSON of the differences."
+        )
+        reconcile.add_argument("--connection", default="")
+        reconcile.add_argument(
+            "--since", default=None, type=_date, help="Only documents issued from this date."
+        )
         sub.add_parser("status", help="Health as JSON.")
         sub.add_parser("schedules", help="Apply the declared schedules (idempotent).")
         sub.add_parser(
@@ -174,6 +191,35 @@ class Command(BaseCommand):
             "conflicts": run.conflicts,
             "errors": run.errors,
         }
+
+    # --- reconcile ------------------------------------------------------------------------------
+    def handle_reconcile(self, *, connection, since, **_):
+        keys = [c.key for c in registry.connectors() if c.reconciles]
+        connections = Connection.objects.select_related("credential").filter(
+            status=ConnectionStatus.CONNECTED, provider__in=keys
+        )
+        if connection:
+            connections = connections.filter(name=connection)
+            if not connections.exists():
+                raise CommandError(f"No connected connection named {connection!r} reconciles.")
+        summaries, failed = [], False
+        for conn in connections:
+            try:
+                run = reconcile.reconcile_run(connection=conn, since=since)
+            except VendorError as error:
+                failed = True
+                summaries.append({"connection": conn.name, "error": error.message})
+                continue
+            summary = reconcile.reconcile_summary(run)
+            self.stdout.write(
+                f"{conn.name}: {run.checked} checked, {run.matching} matching, "
+                f"{run.difference_count} difference(s), {run.requests} vendor call(s)"
+            )
+            summaries.append(summary)
+        # One connection: its summary is the last line; several: a list of them.
+        self.stdout.write(json.dumps(summaries[0] if len(summaries) == 1 else summaries))
+        if failed:
+            sys.exit(1)
 
     # --- the rest -------------------------------------------------------------------------------
     def handle_status(self, **_):

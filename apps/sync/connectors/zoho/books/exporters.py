@@ -217,6 +217,23 @@ def invoice_create(ctx, invoice) -> RemoteRecord:
     return ctx.adapter.create("invoices", payload)
 
 
+def invoice_update(ctx, invoice) -> RemoteRecord:
+    """Our invoice written over Books' (reconciliation's "push ours"): lines, dates, discount
+    and our number as the reference; Books' totals compared with ours after."""
+    lines = _lines(invoice)
+    payload = documents.invoice_payload(
+        invoice,
+        lines,
+        customer_id=ensure_bound(ctx, Entity.CLIENTS, invoice.client),
+        item_ids=_item_ids(ctx, lines),
+        tax_ids=_tax_ids(ctx, lines),
+        currency_id=_currency_id(ctx, invoice),
+    )
+    record = ctx.adapter.update("invoices", ctx.remote_id, payload)
+    _compare(ctx, Entity.INVOICES, "invoices", invoice, record)
+    return record
+
+
 def invoice_compare(ctx, invoice, record: RemoteRecord | None) -> None:
     """A new invoice's total and balance against ours (it is a draft there: balance = total)."""
     _compare(ctx, Entity.INVOICES, "invoices", invoice, record)
@@ -283,6 +300,7 @@ EXPORTERS = {
         base=_document_base,
         after=invoice_compare,
     ),
+    (Entity.INVOICES, Operation.UPDATE): Exporter(send=invoice_update, base=_document_base),
     (Entity.INVOICES, Operation.ACTION): Exporter(
         send=_status_action("invoices", documents.INVOICE_STATUS, "invoices")
     ),

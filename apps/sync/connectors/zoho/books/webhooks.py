@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.invoices.models import Invoice
+from apps.sync.engine.bindings import binding_mark_gone
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.importer import apply_one
 from apps.sync.engine.records import NotFound, RemoteRecord
@@ -32,6 +33,16 @@ BOOKS_SIGNATURE_HEADER = "X-Zoho-Webhook-Signature"
 # Books webhook entity -> (single key in the default payload, adapter resource)
 BOOKS_ENTITIES = {"contact": "contacts", "item": "items", "invoice": "invoices"}
 BOOKS_WEBHOOK_NAME = "Syncdesk {entity}"
+# A second webhook per entity for deletions only, told apart by a query parameter (which the
+# signature covers): Books sends a deleted record as it last was, the body of its last update.
+BOOKS_DELETED_WEBHOOK_NAME = "Syncdesk {entity} deleted"
+EVENT_PARAMETER = "syncdesk_event"
+DELETED = "deleted"
+GONE_ENTITIES = {
+    "contacts": Entity.CLIENTS,
+    "items": Entity.SERVICES,
+    "invoices": Entity.INVOICES,
+}
 
 
 def books_signature(secret: str, query: dict[str, str], body: bytes) -> str:
@@ -62,6 +73,9 @@ def books_verify(*, body: bytes, query: dict[str, str], headers) -> tuple[Connec
     # Entities we do not apply (estimates, payments) are stored and marked ignored: a 4xx
     # would only make Books retry them.
     entity = records[0]
+    if query.get(EVENT_PARAMETER) == DELETED:
+        # Our deletion webhook (signed query): the same body as the last update, not a repeat.
+        entity = f"{entity}.{DELETED}"
     connection = Connection.objects.filter(
         provider=PROVIDER, remote_account_id=query.get("organization_id", "")
     ).first()
@@ -71,12 +85,13 @@ def books_verify(*, body: bytes, query: dict[str, str], headers) -> tuple[Connec
 
 
 def books_process(row: InboundWebhook) -> tuple[str, str]:
-    if row.event not in BOOKS_ENTITIES:
+    entity = row.event.removesuffix(f".{DELETED}")
+    if entity not in BOOKS_ENTITIES:
         return WebhookStatus.IGNORED, f"Books {row.event} webhooks are not applied."
     payload = json.loads(row.body)
-    data = payload[row.event]
-    resource = BOOKS_ENTITIES[row.event]
-    id_field = f"{row.event}_id"
+    data = payload[entity]
+    resource = BOOKS_ENTITIES[entity]
+    id_field = f"{entity}_id"
     remote_id = str(data.get(id_field) or "")
     if not remote_id:
         return WebhookStatus.IGNORED, f"No {id_field} in the payload."
@@ -84,7 +99,16 @@ def books_process(row: InboundWebhook) -> tuple[str, str]:
     try:
         record = adapter.get(resource, remote_id)
     except NotFound:
-        return WebhookStatus.IGNORED, f"{resource} {remote_id} no longer exists in Books."
+        # Deleted in Books: never deleted here; the binding is marked gone for an Admin.
+        binding = binding_mark_gone(
+            connection=row.connection,
+            entity=GONE_ENTITIES[resource],
+            remote_id=remote_id,
+            reason=f"Deleted in Zoho Books (webhook #{row.pk}). Relink, re-push or archive it.",
+        )
+        if binding is None:
+            return WebhookStatus.IGNORED, f"{resource} {remote_id} no longer exists in Books."
+        return WebhookStatus.PROCESSED, f"{resource} {remote_id} deleted in Books: marked gone."
     if resource == "contacts":
         return WebhookStatus.PROCESSED, apply_one(
             connection=row.connection,
@@ -123,24 +147,34 @@ def books_webhooks_register(*, connection: Connection) -> int:
         return 0
     url = webhook_url(URL_NAME)
     adapter = adapter_for(connection, priority=Priority.USER)
-    existing = {(hook.get("entity"), hook.get("url")) for hook in adapter.webhooks_list()}
+    existing = {
+        (hook.get("entity"), hook.get("url"), tuple(hook.get("events") or ()))
+        for hook in adapter.webhooks_list()
+    }
+    organization = {"param_name": "organization_id", "param_value": connection.remote_account_id}
     created = 0
     for entity in BOOKS_ENTITIES:
-        if (entity, url) in existing:
-            continue
-        adapter.webhook_create(
-            {
-                "webhook_name": BOOKS_WEBHOOK_NAME.format(entity=entity),
-                "entity": entity,
-                "url": url,
-                "method": "POST",
-                "body_type": "application/json",
-                "events": [],
-                "secret": secret,
-                "query_parameters": [
-                    {"param_name": "organization_id", "param_value": connection.remote_account_id}
-                ],
-            }
-        )
-        created += 1
+        for name, events, query in (
+            (BOOKS_WEBHOOK_NAME, (), [organization]),
+            (
+                BOOKS_DELETED_WEBHOOK_NAME,
+                (DELETED,),
+                [organization, {"param_name": EVENT_PARAMETER, "param_value": DELETED}],
+            ),
+        ):
+            if (entity, url, events) in existing:
+                continue
+            adapter.webhook_create(
+                {
+                    "webhook_name": name.format(entity=entity),
+                    "entity": entity,
+                    "url": url,
+                    "method": "POST",
+                    "body_type": "application/json",
+                    "events": list(events),
+                    "secret": secret,
+                    "query_parameters": query,
+                }
+            )
+            created += 1
     return created
