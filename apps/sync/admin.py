@@ -416,3 +416,4 @@ class QuarantinedRecordAdmin(ReadOnlyAdmin):
 # queue with its badge and history on the record pages.
 from apps.sync import admin_status  # noqa: E402, F401
 from apps.sync.conflicts import admin as conflicts_admin  # noqa: E402, F401
+from apps.sync.matching import admin as matching_admin  # noqa: E402, F401

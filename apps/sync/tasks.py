@@ -19,7 +19,10 @@ def pull_task(entity: str) -> list[int]:
     run_ids = []
     for connection in Connection.objects.filter(status=ConnectionStatus.CONNECTED):
         if entity in pull.pull_entities(connection.provider):
-            run_ids.append(pull.pull(connection=connection, entity=entity).pk)
+            try:
+                run_ids.append(pull.pull(connection=connection, entity=entity).pk)
+            except pull.ReviewPending:
+                continue  # its first sync waits for the Admin's matching review
     return run_ids
 
 

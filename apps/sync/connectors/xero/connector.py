@@ -13,7 +13,7 @@ from apps.sync.models import Connection, Entity
 from . import accounts, connect, views
 from .adapter import XeroAdapter
 from .exporters import EXPORTERS
-from .mappers import contact_from_xero, item_from_xero
+from .mappers import contact_from_xero, contact_match_keys_xero, item_from_xero
 
 
 class XeroAccounts(Accounts):
@@ -54,7 +54,7 @@ class Xero(Connector):
     # vendor-contracts.md §4.8: 60 a minute, 5 at once and 5,000 a day per tenant.
     limits = {"per_window": 60, "concurrent": 5, "per_day": 5_000}
     pulls = {
-        Entity.CLIENTS: PullSpec("contacts", contact_from_xero),
+        Entity.CLIENTS: PullSpec("contacts", contact_from_xero, match_keys=contact_match_keys_xero),
         Entity.SERVICES: PullSpec("items", item_from_xero),
     }
     exporters = EXPORTERS
