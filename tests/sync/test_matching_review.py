@@ -3,7 +3,7 @@ admin's Connect Xero to an account of 300 contacts (120 of them ours: 40 by e-ma
 case, 40 by tax number, 40 by a name that differs only in punctuation) holds everything until an
 Admin approves; approving runs the ordinary sync with those decisions."""
 
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection as db
@@ -246,10 +246,3 @@ def test_demo_connect_approves_its_review_automatically(live_server, settings):
     assert "approved automatically (demo)" in text
     assert not MatchPlan.objects.exclude(status=PlanStatus.APPLIED).exists()
     assert MatchPlan.objects.filter(source="demo").exists()
-
-
-def _books_only(url: str) -> str:
-    parts = urlsplit(url)
-    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    query["scope"] = ",".join(s for s in query["scope"].split(",") if s.startswith("ZohoBooks"))
-    return urlunsplit(parts._replace(query=urlencode(query)))
