@@ -183,7 +183,7 @@ def apply_page(
             obj = spec.model(**{k: spec.to_model_value(k, v) for k, v in values.items()})
             new_objects.append((obj, record, values))
             if detail is not None:
-                detail.append(_action("create", entity, record, values, values=values))
+                detail.append(_action("create", entity, record, values, fields=values))
 
     if new_objects:
         created = spec.model.objects.bulk_create([obj for obj, _, _ in new_objects], batch_size=500)
