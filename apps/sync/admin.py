@@ -12,6 +12,7 @@ from django_q.tasks import async_task
 from apps.core.errors import ApplicationError
 from apps.sync import services
 from apps.sync.engine import outbox, registry, taxes
+from apps.sync.engine.plan import sync_plan
 from apps.sync.engine.records import VendorError
 from apps.sync.models import (
     Binding,
@@ -121,6 +122,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     ]
     inlines = [TaxMappingInline]
     actions = [
+        "plan_now",
         "disconnect",
         "read_taxes",
         "sync_now_clients",
@@ -217,6 +219,25 @@ class ConnectionAdmin(admin.ModelAdmin):
                 f"{connection}: {found['taxes']} tax(es) and {found['currencies']} "
                 f"currenc(ies) read; {found['mapped']} local rate(s) mapped.",
             )
+
+    @admin.action(
+        description="Plan: what a sync would do now (changes nothing)", permissions=["change"]
+    )
+    def plan_now(self, request, queryset):
+        """`sync plan` for the chosen connections: read from the vendor now, written nowhere."""
+        plans = []
+        for connection in queryset.select_related("credential")[:5]:
+            try:
+                plans.append(sync_plan(connection=connection))
+            except (VendorError, ApplicationError) as error:
+                plans.append({"connection": connection.name, "error": str(error)})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "What a sync would do now",
+            "plans": plans,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "sync/sync_plan.html", context)
 
     @admin.action(description="Disconnect (revoke at the vendor)", permissions=["change"])
     def disconnect(self, request, queryset):

@@ -151,3 +151,26 @@ def test_plan_names_a_connection_under_review_and_an_unknown_one(books):
     assert [p["entity"] for p in plan["plans"][0]["pull"]] == ["clients"]
     with pytest.raises(CommandError, match="No connected connection is named 'Nope'"):
         call_command("sync", "plan", "--connection", "Nope")
+
+
+def test_the_admin_button_shows_the_plan_and_changes_nothing(books, admin_client_mfa):
+    remote_id = Binding.objects.filter(connection=books, entity="clients").first().remote_id
+    adapter_for(books).update("contacts", remote_id, {"phone": "+27 21 555 4242"})
+    ours = _client_of(books, remote_id)
+    before = table_counts()
+    page = admin_client_mfa.post(
+        "/admin/sync/connection/", {"action": "plan_now", "_selected_action": [books.pk]}
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "changed nothing" in text and ours.name in text and "+27 21 555 4242" in text
+    assert table_counts() == before
+
+
+def test_an_agent_cannot_ask_for_a_plan(books, client, agent_user):
+    client.force_login(agent_user)
+    answer = client.post(
+        "/admin/sync/connection/", {"action": "plan_now", "_selected_action": [books.pk]}
+    )
+    assert answer.status_code in (302, 403)
+    assert "changed nothing" not in answer.content.decode()
