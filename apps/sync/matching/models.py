@@ -46,11 +46,11 @@ class MatchPlan(models.Model):
 
 
 class Decision(models.TextChoices):
-    LINK = "link", "Link to this client"
-    CREATE = "create", "Create a new one here"
-    CHOOSE = "choose", "Choose which one"  # ambiguous: two or more candidates, none chosen yet
-    PUSH = "push", "Send it to the books"
-    LEAVE = "leave", "Leave it here only"
+    LINK = "link", "Same as yours: link"
+    CREATE = "create", "New: add it here"
+    CHOOSE = "choose", "Choose one"  # ambiguous: two or more candidates, none chosen yet
+    PUSH = "push", "Send to the books"
+    LEAVE = "leave", "Keep here only"
 
 
 class Side(models.TextChoices):
