@@ -3,10 +3,18 @@ rules, scores, ambiguity, one local record claimed twice; and the connectors' ma
 
 from decimal import Decimal
 
-from apps.sync.connectors.xero.mappers import contact_match_keys_xero
+import pytest
+
+from apps.clients.models import Client
+from apps.sync.connectors.xero.mappers import contact_from_xero, contact_match_keys_xero
 from apps.sync.connectors.zoho.books.mappers import contact_match_keys_books
+from apps.sync.engine import importer
 from apps.sync.engine.matching import name_score, normalise, propose
+from apps.sync.engine.pull import ReviewPending, pull
 from apps.sync.engine.records import RemoteRecord
+from apps.sync.matching.models import MatchPlan, PlanStatus
+from apps.sync.models import Binding
+from tests.sync.factories import make_xero
 
 
 def record(**data) -> RemoteRecord:
@@ -87,3 +95,22 @@ def test_the_connectors_supply_the_vendor_specific_keys():
         "reference": "SD-C-000012"
     }
     assert contact_match_keys_xero(record(Name="x")) == {}
+
+
+@pytest.mark.django_db
+def test_a_webhook_for_an_unbound_record_waits_for_the_review():
+    connection = make_xero()
+    MatchPlan.objects.create(connection=connection, status=PlanStatus.OPEN)
+    record = RemoteRecord(
+        remote_id="c-1",
+        number="",
+        modified_at=None,
+        data={"ContactID": "c-1", "Name": "From a webhook", "EmailAddress": "w@x.test"},
+    )
+    said = importer.apply_one(
+        connection=connection, entity="clients", record=record, mapper=contact_from_xero
+    )
+    assert "left to the pull" in said and "review the matching" in said
+    assert not Client.objects.exists() and not Binding.objects.exists()
+    with pytest.raises(ReviewPending, match="review the matching"):
+        pull(connection=connection, entity="clients")
