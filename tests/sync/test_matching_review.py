@@ -141,6 +141,8 @@ def test_connecting_shows_a_plan_writes_nothing_until_approved_then_links_120(
     assert done.status_code == 302
     plan.refresh_from_db()
     assert plan.status == PlanStatus.APPLIED and plan.decided_by is not None
+    item.refresh_from_db()  # what waited behind the review went at once: an update, not a copy
+    assert item.status == "done"
 
     xero = Connection.objects.get(provider="xero")
     bindings = Binding.objects.filter(connection=xero, entity="clients")

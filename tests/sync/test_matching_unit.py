@@ -6,14 +6,16 @@ from decimal import Decimal
 import pytest
 
 from apps.clients.models import Client
+from apps.core.errors import ApplicationError
 from apps.sync.connectors.xero.mappers import contact_from_xero, contact_match_keys_xero
 from apps.sync.connectors.zoho.books.mappers import contact_match_keys_books
 from apps.sync.engine import importer
 from apps.sync.engine.matching import name_score, normalise, propose
 from apps.sync.engine.pull import ReviewPending, pull
 from apps.sync.engine.records import RemoteRecord
-from apps.sync.matching.models import MatchPlan, PlanStatus
+from apps.sync.matching.models import MatchPlan, MatchRow, PlanStatus
 from apps.sync.models import Binding
+from apps.sync.services import sync_run_request
 from tests.sync.factories import make_xero
 
 
@@ -114,3 +116,39 @@ def test_a_webhook_for_an_unbound_record_waits_for_the_review():
     assert not Client.objects.exists() and not Binding.objects.exists()
     with pytest.raises(ReviewPending, match="review the matching"):
         pull(connection=connection, entity="clients")
+
+
+@pytest.mark.django_db
+def test_sync_now_is_refused_while_the_review_is_open():
+    connection = make_xero()
+    MatchPlan.objects.create(connection=connection, status=PlanStatus.OPEN)
+    with pytest.raises(ApplicationError, match="review the matching"):
+        sync_run_request(connection=connection, entity="clients")
+
+
+@pytest.mark.django_db
+def test_only_admins_see_and_decide_a_review(client, agent_user, admin_with_mfa):
+    connection = make_xero()
+    plan = MatchPlan.objects.create(connection=connection, status=PlanStatus.OPEN)
+    row = MatchRow.objects.create(
+        plan=plan,
+        entity="clients",
+        side="remote",
+        remote_id="r1",
+        label="Somebody",
+        proposed="create",
+        decision="create",
+    )
+    url = f"/admin/sync/matchplan/{plan.pk}/change/"
+    client.force_login(agent_user)
+    assert client.get(url).status_code in (302, 403)
+    assert client.post(url, {"action": "approve"}).status_code in (302, 403)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.OPEN
+    client.force_login(admin_with_mfa)
+    page = client.get(url + "?tab=create")
+    assert page.status_code == 200 and b"Somebody" in page.content
+    assert client.get(url + "?tab=nonsense").status_code == 200  # an unknown tab: the first one
+    client.post(url, {"action": "save", f"row-{row.pk}": "push"})  # not for a record in the books
+    row.refresh_from_db()
+    assert row.decision == "create"

@@ -14,7 +14,7 @@ from apps.sync.engine.matching import RULES, label, local_rows, propose, review_
 from apps.sync.engine.outbox import outbox_enqueue_many
 from apps.sync.engine.pull import check_paging
 from apps.sync.engine.records import VendorError
-from apps.sync.models import Binding, Connection, SyncRun
+from apps.sync.models import Binding, Connection, OutboxItem, OutboxStatus, SyncRun
 
 from .models import Decision, MatchPlan, MatchRow, PlanStatus, Side
 
@@ -250,6 +250,10 @@ def match_plan_apply(*, plan: MatchPlan, user=None, choose_best: bool = False) -
             ).values_list("object_id", flat=True)
             objs = list(entity_spec(entity).model.objects.filter(pk__in=list(ids)))
             outbox_enqueue_many(connection=plan.connection, entity=entity, objs=objs)
+        # What waited behind the review (a client edited, a quote sent meanwhile) goes now.
+        OutboxItem.objects.filter(connection=plan.connection, status=OutboxStatus.PENDING).update(
+            next_attempt_at=timezone.now()
+        )
         connection_id = plan.connection_id
         entities = review_entities(plan.connection)
         transaction.on_commit(

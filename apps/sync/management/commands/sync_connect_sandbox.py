@@ -137,6 +137,8 @@ class Command(BaseCommand):
                     if connection.status != ConnectionStatus.CONNECTED:
                         continue
                     for entity in ("clients", "services"):
+                        if entity not in engine.pull_entities(connection.provider):
+                            continue  # CRM: clients only
                         run = engine.pull(connection=connection, entity=entity)
                         self.stdout.write(
                             f"sync: pulled {entity} from {connection.name}: "
