@@ -11,7 +11,7 @@ from django_q.tasks import async_task
 
 from apps.core.errors import ApplicationError
 from apps.sync import services
-from apps.sync.engine import outbox, registry, taxes
+from apps.sync.engine import circuit, outbox, registry, taxes
 from apps.sync.engine.plan import sync_plan
 from apps.sync.engine.records import VendorError
 from apps.sync.models import (
@@ -95,10 +95,18 @@ class TaxMappingInline(admin.TabularInline):
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
-    list_display = ["name", "provider", "remote_account_id", "status", "token_age", "token_expiry"]
+    list_display = [
+        "name",
+        "provider",
+        "remote_account_id",
+        "status",
+        "queue",
+        "token_age",
+        "token_expiry",
+    ]
     list_filter = ["provider", "status"]
     search_fields = ["name", "remote_account_id"]
-    list_select_related = ["credential"]
+    list_select_related = ["credential", "circuit"]
     # The credential is shown only by its non-secret facts; the token set is never a field.
     fields = [
         "name",
@@ -106,6 +114,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "remote_account_id",
         "region",
         "status",
+        "queue",
         "daily_limit",
         "token_age",
         "token_expiry",
@@ -116,6 +125,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "remote_account_id",
         "region",
         "status",
+        "queue",
         "token_age",
         "token_expiry",
         "last_refresh_error",
@@ -165,6 +175,11 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # connecting is the OAuth flow (buttons above the list) or the CLI
+
+    @admin.display(description="queue")
+    def queue(self, obj):
+        # The circuit breaker's state (engine/circuit.py): "paused: vendor unreachable since …".
+        return circuit.pause_label(getattr(obj, "circuit", None), obj) or "sending"
 
     @admin.display(description="token age")
     def token_age(self, obj):
@@ -434,7 +449,8 @@ class QuarantinedRecordAdmin(ReadOnlyAdmin):
 
 
 # Extensions registered with this module: the sync column on the domain lists, and the conflict
-# queue with its badge and history on the record pages.
+# queue with its badge and history on the record pages, the journal on the record pages.
 from apps.sync import admin_status  # noqa: E402, F401
 from apps.sync.conflicts import admin as conflicts_admin  # noqa: E402, F401
+from apps.sync.journal import admin as journal_admin  # noqa: E402, F401
 from apps.sync.matching import admin as matching_admin  # noqa: E402, F401

@@ -39,6 +39,12 @@ SCHEDULES = [
         hour=3,
     ),
     ScheduleSpec(
+        name="syncdesk:sync.token_disuse",
+        func="apps.sync.tasks.token_disuse_warn_task",
+        schedule_type=DAILY,
+        hour=4,
+    ),
+    ScheduleSpec(
         name="syncdesk:sync.health_alert",
         func="apps.sync.tasks.health_alert_task",
         schedule_type=MINUTES,

@@ -15,6 +15,7 @@ from apps.sync.conflicts.selectors import (  # noqa: F401 - part of the public s
     record_open_conflict_count,
 )
 from apps.sync.engine import governor
+from apps.sync.engine.circuit import circuit_states
 from apps.sync.engine.connections import budget_key
 from apps.sync.models import (
     Binding,
@@ -34,7 +35,7 @@ HEALTH_WINDOW = timedelta(hours=24)
 FAILURE_ALERT_RATE = 0.10
 
 
-def connection_health(connection: Connection, *, since) -> dict:
+def connection_health(connection: Connection, *, since, circuit: dict | None = None) -> dict:
     calls = SyncLog.objects.filter(connection=connection, created_at__gte=since).aggregate(
         total=Count("id"),
         failed=Count("id", filter=Q(status_code__gte=400) | Q(status_code__isnull=True)),
@@ -77,15 +78,19 @@ def connection_health(connection: Connection, *, since) -> dict:
             started_at__gte=since,
             status__in=[RunStatus.FAILED, RunStatus.PARTIAL],
         ).count(),
+        # The circuit breaker (engine/circuit.py): "paused" is the label the admin and the pages
+        # show ("paused: vendor unreachable since …"), "" while the queue is being sent.
+        "circuit": circuit or circuit_states([connection])[connection.pk],
     }
 
 
 def sync_health() -> dict:
     since = timezone.now() - HEALTH_WINDOW
-    connections = [
-        connection_health(c, since=since)
-        for c in Connection.objects.select_related("credential").order_by("name")
-    ]
+    rows = list(Connection.objects.select_related("credential").order_by("name"))
+    circuits = circuit_states(rows)
+    connections = [connection_health(c, since=since, circuit=circuits[c.pk]) for c in rows]
+    for health in connections:
+        health["paused"] = health["circuit"]["paused"]
     total = sum(c["calls_24h"] for c in connections)
     failed = sum(
         round(c["calls_24h"] * (1 - c["success_rate"]))
@@ -94,13 +99,14 @@ def sync_health() -> dict:
     )
     totals_differ = sum(c["totals_differ"] for c in connections)
     return {
-        "ok": all(c["status"] == "connected" for c in connections)
+        "ok": all(c["status"] == "connected" and not c["paused"] for c in connections)
         and (not total or failed / total <= FAILURE_ALERT_RATE)
         and not totals_differ
         # A quarantined record waits for an Admin: the sync is not "ok" until it is handled.
         and not any(c["quarantined"] for c in connections),
         "success_rate": round(1 - failed / total, 4) if total else None,
         "queue_depth": sum(c["queue_depth"] for c in connections),
+        "paused": [f"{c['name']}: {c['paused']}" for c in connections if c["paused"]],
         "dead_letters": sum(c["dead_letters"] for c in connections),
         "totals_differ": totals_differ,
         "connections": connections,
@@ -111,20 +117,28 @@ def sync_health() -> dict:
 def _incidents(health: dict) -> dict[str, str]:
     found = {}
     for c in health["connections"]:
+        paused = bool(c["circuit"]["paused"])
+        # A run of connection-level failures is the breaker's to judge (it opens, or an answer
+        # ends the run): the failure rate it raises is not mailed as an incident of its own.
+        breaker_counting = paused or c["circuit"]["failures"] > 0
+        # An outage is the circuit breaker's incident, with its own two e-mails (opened, over):
+        # its failed calls and refused token are not mailed again, during it or after it.
+        calls, success_rate = _calls_since_recovery(c)
         if (
-            c["success_rate"] is not None
-            and c["calls_24h"] >= 10
-            and (1 - c["success_rate"] > FAILURE_ALERT_RATE)
+            not breaker_counting
+            and success_rate is not None
+            and calls >= 10
+            and (1 - success_rate > FAILURE_ALERT_RATE)
         ):
             found[f"failures:{c['name']}"] = (
-                f"{c['name']}: {100 * (1 - c['success_rate']):.0f}% of vendor calls failed (24 h)"
+                f"{c['name']}: {100 * (1 - success_rate):.0f}% of vendor calls failed (24 h)"
             )
         if c["quarantined"]:
             found[f"quarantine:{c['name']}"] = (
                 f"{c['name']}: {c['quarantined']} vendor record(s) quarantined; see Sync → "
                 "Quarantined records"
             )
-        if c["last_refresh_error"] or c["status"] == "needs_reauth":
+        if not paused and (c["last_refresh_error"] or c["status"] == "needs_reauth"):
             found[f"token:{c['name']}"] = f"{c['name']}: the token refresh failed; reconnect it"
         if c["totals_differ"]:
             found[f"totals:{c['name']}"] = (
@@ -139,6 +153,23 @@ def _incidents(health: dict) -> dict[str, str]:
             f"{failed_webhooks} inbound webhook(s) failed to process (24 h); see Inbound webhooks"
         )
     return found
+
+
+def _calls_since_recovery(health: dict) -> tuple[int, float | None]:
+    """The connection's calls and success rate in the window, counting only calls after its
+    circuit last closed when that was within it (the outage's failures were its own incident)."""
+    closed_at = health["circuit"]["closed_at"]
+    if closed_at is None or closed_at < timezone.now() - HEALTH_WINDOW:
+        return health["calls_24h"], health["success_rate"]
+    calls = SyncLog.objects.filter(
+        connection__name=health["name"], created_at__gte=closed_at
+    ).aggregate(
+        total=Count("id"),
+        failed=Count("id", filter=Q(status_code__gte=400) | Q(status_code__isnull=True)),
+    )
+    if not calls["total"]:
+        return 0, None
+    return calls["total"], 1 - calls["failed"] / calls["total"]
 
 
 def sync_health_alert() -> bool:

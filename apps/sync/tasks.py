@@ -3,21 +3,33 @@ Their dotted paths are stored in queued tasks and schedules: keep them stable (f
 keeps the paths of the previous release working)."""
 
 from apps.sync import services
-from apps.sync.engine import outbox, pull, taxes
-from apps.sync.models import Connection, ConnectionStatus, Direction, RunStatus, SyncRun
+from apps.sync.engine import circuit, outbox, pull, taxes, token_disuse
+from apps.sync.models import (
+    CircuitState,
+    Connection,
+    ConnectionStatus,
+    Direction,
+    RunStatus,
+    SyncRun,
+)
 from apps.sync.selectors import sync_health_alert
 from apps.sync.webhooks.services import webhook_process
 
 
 def outbox_drain_task(connection_id: int | None = None) -> dict:
-    """Drain due outbox items; also the minute sweep (lapsed leases are due again)."""
-    return outbox.outbox_drain(connection_id=connection_id)
+    """Drain due outbox items; also the minute sweep (lapsed leases are due again, and a paused
+    connection with nothing queued is probed with a cheap read)."""
+    counts = outbox.outbox_drain(connection_id=connection_id)
+    circuit.probe_idle()
+    return counts
 
 
 def pull_task(entity: str) -> list[int]:
     """Pull `entity` from every connected account that has a pull for it; returns run ids."""
     run_ids = []
-    for connection in Connection.objects.filter(status=ConnectionStatus.CONNECTED):
+    connections = Connection.objects.filter(status=ConnectionStatus.CONNECTED)
+    # A paused connection (its circuit open: the vendor down) is probed, not pulled.
+    for connection in connections.exclude(circuit__state=CircuitState.OPEN):
         if entity in pull.pull_entities(connection.provider):
             try:
                 run_ids.append(pull.pull(connection=connection, entity=entity).pk)
@@ -67,3 +79,8 @@ def health_alert_task() -> bool:
 def vendor_settings_refresh_task() -> dict:
     """Daily: read every account's taxes and currencies and map the local tax rates to them."""
     return taxes.vendor_settings_refresh_all()
+
+
+def token_disuse_warn_task() -> int:
+    """Daily: warn Admins (one e-mail) before a refresh token would expire from disuse."""
+    return token_disuse.credentials_warn_disuse()

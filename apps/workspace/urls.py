@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from apps.workspace import views
+from apps.workspace import journal_views, views
 
 app_name = "workspace"
 urlpatterns = [
@@ -29,4 +29,5 @@ urlpatterns = [
     path("clients/<int:pk>/", views.client_detail, name="client"),
     path("reports/receivables/", views.receivables, name="receivables"),
     path("sync/", views.sync_dashboard, name="sync"),
+    path("sync/journal/replay/", journal_views.journal_replay, name="journal-replay"),
 ]

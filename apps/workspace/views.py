@@ -43,6 +43,7 @@ from apps.workspace.forms import (
     lines_from_post,
     totals_inputs,
 )
+from apps.workspace.journal_views import journal_context
 from apps.workspace.pdf import PdfUnavailable, document_pdf
 from apps.workspace.services import LinesRefused, quote_draft_save
 
@@ -396,7 +397,11 @@ def quote_detail(request, pk: int):
     return render(
         request,
         "workspace/quote_document.html",
-        {"quote": quote, "sync_states": selectors.sync_states_of(quote)},
+        {
+            "quote": quote,
+            "sync_states": selectors.sync_states_of(quote),
+            **journal_context(request, quote),
+        },
     )
 
 
@@ -590,6 +595,7 @@ def invoice_detail(request, pk: int):
             "payment_form": payment_form,
             "payment_errors": _form_errors(payment_form) if payment_form.is_bound else [],
             "sync_states": selectors.sync_states_of(invoice),
+            **journal_context(request, invoice),
             "can_void": request.user.has_perm("invoices.void_invoice"),
             "can_pay": invoice.status in Invoice.OPEN_STATUSES
             and invoice.balance > 0
@@ -609,7 +615,11 @@ def client_detail(request, pk: int):
     return render(
         request,
         "workspace/client_detail.html",
-        {"client": client, **selectors.client_timeline(client=client)},
+        {
+            "client": client,
+            **selectors.client_timeline(client=client),
+            **journal_context(request, client),
+        },
     )
 
 

@@ -311,6 +311,13 @@ SYNC_OUTBOX_MAX_ATTEMPTS = env.int("SYNC_OUTBOX_MAX_ATTEMPTS", default=12)
 SYNC_OUTBOX_BACKOFF_BASE = env.float("SYNC_OUTBOX_BACKOFF_BASE", default=30.0)
 SYNC_OUTBOX_BACKOFF_CAP = env.float("SYNC_OUTBOX_BACKOFF_CAP", default=6 * 3600.0)
 SYNC_OUTBOX_LEASE_SECONDS = env.int("SYNC_OUTBOX_LEASE_SECONDS", default=120)
+# Circuit breaker per connection (engine/circuit.py): this many connection-level failures in a
+# row (unreachable, 5xx) pause its queue; probes go after BASE vendor seconds, doubling up to CAP.
+SYNC_CIRCUIT_FAILURES = env.int("SYNC_CIRCUIT_FAILURES", default=10)
+SYNC_CIRCUIT_PROBE_BASE = env.float("SYNC_CIRCUIT_PROBE_BASE", default=30.0)
+SYNC_CIRCUIT_PROBE_CAP = env.float("SYNC_CIRCUIT_PROBE_CAP", default=900.0)
+# Admins are warned this many days before a refresh token would expire unused (Xero: 60 days).
+SYNC_TOKEN_DISUSE_WARNING_DAYS = env.int("SYNC_TOKEN_DISUSE_WARNING_DAYS", default=7)
 
 
 # With the sandbox standing in for the vendors and no OAuth app configured, the sync engine uses

@@ -18,3 +18,5 @@ def _vendor_urls(settings):
     settings.XERO_CLIENT_SECRET = "xero-client-secret-XYZ"
     settings.SYNC_OUTBOX_BACKOFF_BASE = 0.01
     settings.SYNC_OUTBOX_BACKOFF_CAP = 0.05
+    settings.SYNC_CIRCUIT_PROBE_BASE = 0.01
+    settings.SYNC_CIRCUIT_PROBE_CAP = 0.05

@@ -59,7 +59,8 @@ def test_books_pull_pages_creates_matches_and_binds():
         responses.calls[0].request.headers["Authorization"] == "Zoho-oauthtoken access-secret-AAA"
     )
     assert "organization_id=60001" in responses.calls[0].request.url
-    assert existing.history.first().history_change_reason == "sync pull"
+    # The history names the run (the record's journal links the change to it).
+    assert existing.history.first().history_change_reason == f"sync pull · run {run.pk}"
 
 
 @responses.activate

@@ -16,18 +16,25 @@ def budget_key(connection: Connection) -> str:
     return f"{connection.provider}:{connection.remote_account_id}"
 
 
-def call_context(connection: Connection, *, run_id=None, priority=Priority.BULK) -> CallContext:
+def call_context(
+    connection: Connection, *, run_id=None, priority=Priority.BULK, record=None
+) -> CallContext:
+    """`record`: (correlation id, entity, object id) the calls are made for (a push's item)."""
+    correlation_id, entity, object_id = record or (None, "", None)
     return CallContext(
         connection_id=connection.pk,
         run_id=run_id,
         budget_key=budget_key(connection),
         limits=governor.limits_for(connection.provider, daily_limit=connection.daily_limit),
         priority=priority,
+        correlation_id=correlation_id,
+        entity=entity,
+        object_id=object_id,
     )
 
 
-def adapter_for(connection: Connection, *, run_id=None, priority=Priority.BULK):
-    context = call_context(connection, run_id=run_id, priority=priority)
+def adapter_for(connection: Connection, *, run_id=None, priority=Priority.BULK, record=None):
+    context = call_context(connection, run_id=run_id, priority=priority, record=record)
     auth = CredentialAuth(connection.credential_id, connection.credential.vendor)
     connector = registry.connector(connection.provider)
     client = HttpClient(context=context, auth=auth, secret_fields=connector.secret_fields)

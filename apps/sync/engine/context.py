@@ -22,10 +22,17 @@ class PushContext:
     def for_item(cls, item: OutboxItem) -> "PushContext":
         return cls(
             connection=item.connection,
-            adapter=adapter_for(item.connection, priority=item.priority),
+            adapter=adapter_for(item.connection, priority=item.priority, record=cls._record(item)),
             item=item,
             priority=item.priority,
         )
+
+    @staticmethod
+    def _record(item: OutboxItem | None):
+        """Every call made for the item is logged as made for its record (the journal)."""
+        if item is None:
+            return None
+        return (item.correlation_id, item.entity, item.object_id)
 
     @property
     def idempotency_key(self) -> str:
@@ -40,7 +47,9 @@ class PushContext:
         if connection.pk not in self._linked:
             self._linked[connection.pk] = PushContext(
                 connection=connection,
-                adapter=adapter_for(connection, priority=self.priority),
+                adapter=adapter_for(
+                    connection, priority=self.priority, record=self._record(self.item)
+                ),
                 priority=self.priority,
             )
         return self._linked[connection.pk]

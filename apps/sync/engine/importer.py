@@ -10,6 +10,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from apps.sync.conflicts.selectors import conflict_policies
+from apps.sync.engine import trace
 from apps.sync.engine.bindings import binding_forget, bindings_insert, bindings_update
 from apps.sync.engine.bulk import history_rows, insert_rows
 from apps.sync.engine.entities import EntitySpec
@@ -43,12 +44,15 @@ def apply_page(
     entity: str,
     mapped: list[tuple[RemoteRecord, dict]],
     detail: list | None = None,
+    reason: str = CHANGE_REASON,
 ) -> PageResult:
     """Apply one page inside the caller's transaction. Bound records go through the three-way
     merge (engine/merge.py): remote-only changes are applied here (never echoed), local-only
     changes are queued for the vendor, fields changed on both sides are settled by policy and
-    logged as conflicts; a `manual` conflict holds the record. `detail`, when given, gets one
-    entry per record that changes anything (what `sync plan` shows, from this same code)."""
+    logged as conflicts; a `manual` conflict holds the record. `reason` is the history rows'
+    why ("sync pull · run 12"): the record's journal reads where a change came from in it.
+    `detail`, when given, gets one entry per record that changes anything (what `sync plan`
+    shows, from this same code)."""
     spec = entity_spec(entity)
     result = PageResult()
     now = timezone.now()
@@ -190,7 +194,7 @@ def apply_page(
         history_model = spec.model.history.model
         insert_rows(
             history_model,
-            history_rows(created, history_type="+", reason=CHANGE_REASON, when=now),
+            history_rows(created, history_type="+", reason=reason, when=now),
         )
     if changed_objects:
         # Each object writes only its own changed fields: one bulk update per set of fields.
@@ -205,7 +209,7 @@ def apply_page(
                 spec.model,
                 list(names),
                 batch_size=500,
-                default_change_reason=CHANGE_REASON,
+                default_change_reason=reason,
             )
     bindings_insert(
         connection,
@@ -387,8 +391,14 @@ def apply_one(*, connection: Connection, entity: str, record: RemoteRecord, mapp
     ):
         # The first pull after the review applies it (its cursor starts before this change).
         return f"{entity} {record.remote_id}: left to the pull. {hold_message(plan)}"
+    current = trace.current()  # a webhook's delivery names itself as the changes' source
     with transaction.atomic():
-        result = apply_page(connection=connection, entity=entity, mapped=[(record, mapper(record))])
+        result = apply_page(
+            connection=connection,
+            entity=entity,
+            mapped=[(record, mapper(record))],
+            reason=current.source if current and current.source else CHANGE_REASON,
+        )
     if result.errors:
         raise VendorError("; ".join(result.error_messages))
     for name in ("created", "linked", "updated"):

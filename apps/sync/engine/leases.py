@@ -25,7 +25,9 @@ def backoff_seconds(attempts: int) -> float:
         settings.SYNC_OUTBOX_BACKOFF_CAP,
         settings.SYNC_OUTBOX_BACKOFF_BASE * 2 ** max(0, attempts - 1),
     )
-    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+    # On the vendor's scaled clock like every vendor duration (1 in production; the sandbox's
+    # fast clock in drills), so an outage drill's backoff and the vendor's time agree.
+    return random.uniform(0, ceiling) * settings.SYNC_CLOCK_SCALE  # noqa: S311 - jitter
 
 
 def settle_uncertain(item: OutboxItem, was_uncertain: bool, error: VendorError) -> None:

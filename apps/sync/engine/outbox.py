@@ -20,7 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from apps.sync.engine import registry
+from apps.sync.engine import circuit, registry, trace
 from apps.sync.engine.bindings import (
     binding_bind,
     binding_mark_pending,
@@ -118,6 +118,7 @@ def outbox_enqueue(
         reference=spec.reference(obj)[:100],
         priority=priority,
         next_attempt_at=timezone.now(),
+        correlation_id=trace.current_correlation_id() or uuid.uuid4(),  # journal: what caused it
     )
     transaction.on_commit(_kick)
     return item
@@ -155,6 +156,7 @@ def outbox_enqueue_many(
     now = timezone.now()
     allowed = {op: _pushes(connection, entity, op) for op in (Operation.CREATE, Operation.UPDATE)}
     key_field = OutboxItem._meta.get_field("idempotency_key")
+    caused_by = trace.current_correlation_id()  # journal: what caused them, else one each
     # Plain INSERTs (engine/bulk.py): at an import's ten thousand rows the ORM's per-instance
     # preparation costs more than the database's work.
     new = []
@@ -171,6 +173,9 @@ def outbox_enqueue_many(
                 "intent": {},
                 "reference": spec.reference(obj)[:100],
                 "idempotency_key": key_field.get_db_prep_value(uuid.uuid4(), db_connection),
+                "correlation_id": key_field.get_db_prep_value(  # journal
+                    caused_by or uuid.uuid4(), db_connection
+                ),
                 "priority": priority,
                 "next_attempt_at": now,
                 "created_at": now,
@@ -233,6 +238,7 @@ def outbox_claim(
     with transaction.atomic():
         query = OutboxItem.objects.select_for_update(skip_locked=True).filter(due)
         query = query.exclude(connection__status=ConnectionStatus.DISABLED).exclude(busy)
+        query = query.exclude(circuit.paused(now))  # circuit breaker: paused connections wait
         if connection_id:
             query = query.filter(connection_id=connection_id)
         if entity:
@@ -281,10 +287,13 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
             OutboxStatus.DEAD,
             error=f"{connector.label} has no {item.operation} for {item.entity}.",
         )
+    if not circuit.admits(item):  # circuit breaker: paused, or another item is the probe
+        return circuit.hold(item)
     ctx = PushContext.for_item(item)
     was_uncertain = item.uncertain
     try:
-        record = _push(ctx, exporter, spec, obj, refresh)
+        with circuit.watch(item) as watched:  # circuit breaker: sees the vendor's answer
+            record = _push(ctx, exporter, spec, obj, refresh)
     except LeaseLost:
         return OutboxItem.objects.get(pk=item.pk).status
     except NoLookupKey as error:
@@ -294,6 +303,8 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
         return finish(item, OutboxStatus.DEAD, error=str(error), http_status=error.status)
     except VendorError as error:  # transient, throttled, credentials refused
         settle_uncertain(item, was_uncertain, error)
+        if watched.paused:  # circuit breaker: a connection-level failure spends no attempt
+            return circuit.hold(item)
         return retry_later(item, error)
     except RecordHeld as error:
         return park(item, error)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import ApplicationError
-from apps.sync.engine import importer, registry
+from apps.sync.engine import importer, registry, trace
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.matching import hold_message, review_holding
 from apps.sync.engine.quarantine import quarantine_store
@@ -285,7 +285,11 @@ def _apply(
 ):
     with transaction.atomic():
         result = importer.apply_page(
-            connection=connection, entity=entity, mapped=mapped, detail=detail
+            connection=connection,
+            entity=entity,
+            mapped=mapped,
+            detail=detail,
+            reason=trace.pull_source(run.pk),
         )
         if bad:
             # Quarantined with the page they came on; they count as handled for the cursor

@@ -6,6 +6,7 @@ manager does; the engine looks a connector up by its provider key and never impo
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from apps.sync.engine.records import RemoteRecord, TokenSet
@@ -106,6 +107,9 @@ class Accounts:
 
     vendor: str = ""
     label: str = ""
+    # How long a refresh token lives unused (in vendor time), None when it never dies of disuse:
+    # Admins are warned before it would (engine/token_disuse.py).
+    refresh_token_disuse_lifetime: timedelta | None = None
 
     def auth_headers(self, token: str) -> dict:
         return {"Authorization": f"Bearer {token}"}

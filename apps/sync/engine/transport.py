@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 
-from apps.sync.engine import governor
+from apps.sync.engine import governor, trace
 from apps.sync.engine.records import (
     AuthExpired,
     NotFound,
@@ -162,6 +162,11 @@ class CallContext:
     limits: object | None = None
     priority: int = 50
     request_count: int = 0
+    # What the calls are for (the record's journal): an outbox item's correlation id and the
+    # local record it pushes. Unset, the current trace's correlation id is used (a webhook's).
+    correlation_id: object | None = None
+    entity: str = ""
+    object_id: int | None = None
     on_request: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -475,6 +480,9 @@ class HttpClient:
             SyncLog.objects.create(
                 connection_id=self.context.connection_id,
                 run_id=self.context.run_id,
+                correlation_id=self.context.correlation_id or trace.current_correlation_id(),
+                entity=self.context.entity,
+                object_id=self.context.object_id,
                 method=method.upper(),
                 url=redact(full_url)[:500],
                 status_code=status,

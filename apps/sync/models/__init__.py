@@ -45,6 +45,9 @@ class Credential(TimeStampedModel):
     # served from the same file), a refresh is single-flight through this lease instead.
     refresh_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     refresh_lease_owner = models.CharField(max_length=64, blank=True, editable=False)
+    # The refresh token's last use (refreshed_at) an Admin was warned about: one e-mail before
+    # a vendor whose refresh tokens die unused (Xero, 60 days) would expire it.
+    disuse_warned_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"{self.vendor.title()} credential #{self.pk}"
@@ -217,9 +220,18 @@ class SyncLog(models.Model):
     request_body = models.TextField(blank=True)
     response_body = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Ties the call to what it was for (the record's journal): the outbox item's or webhook's
+    # correlation id, and the local record a push was for (empty for a pull's pages).
+    correlation_id = models.UUIDField(null=True, blank=True, editable=False)
+    entity = models.CharField(max_length=20, blank=True, editable=False)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["entity", "object_id"], name="sync_log_record"),
+            models.Index(fields=["correlation_id"], name="sync_log_correlation"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.url} → {self.status_code or self.error_kind}"
@@ -272,11 +284,15 @@ class OutboxItem(models.Model):
     remote_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Shared with the vendor calls made for this item (SyncLog) and with whatever caused it (a
+    # webhook's changes): the record's journal ties them by it. Null on items queued before it.
+    correlation_id = models.UUIDField(null=True, blank=True, default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["priority", "next_attempt_at", "id"]
         indexes = [
             models.Index(fields=["status", "priority", "next_attempt_at"], name="sync_outbox_due"),
+            models.Index(fields=["entity", "object_id"], name="sync_outbox_record"),
         ]
 
     def __str__(self) -> str:
@@ -409,6 +425,11 @@ class QuarantinedRecord(models.Model):
 # imported here so that Django finds them in the sync app.
 from apps.sync.conflicts.models import Conflict, ConflictPolicy  # noqa: E402,F401
 from apps.sync.matching.models import MatchPlan, MatchRow  # noqa: E402,F401
+from apps.sync.models.circuit import (  # noqa: E402,F401
+    CircuitReason,
+    CircuitState,
+    ConnectionCircuit,
+)
 from apps.sync.webhooks.models import (  # noqa: E402,F401
     CrmWatchChannel,
     InboundWebhook,

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from apps.sync.engine import registry
+from apps.sync.engine import registry, trace
 from apps.sync.engine.records import VendorError
 from apps.sync.models import Connection, ConnectionStatus
 from apps.sync.webhooks.models import (
@@ -134,7 +134,12 @@ def webhook_process(*, webhook_id: int) -> str:
         if row.connection is None or row.connection.status != ConnectionStatus.CONNECTED:
             status, result = WebhookStatus.IGNORED, "The connection is gone or not connected."
         else:
-            status, result = registry.connector(row.source).webhook.process(row)
+            # The calls it makes and the changes it applies name this delivery (the journal).
+            with trace.tracing(
+                correlation_id=trace.webhook_correlation_id(row.pk),
+                source=trace.webhook_source(row.pk),
+            ):
+                status, result = registry.connector(row.source).webhook.process(row)
         error = ""
     except VendorError as failure:
         status, result, error = WebhookStatus.FAILED, "", str(failure)

@@ -2,6 +2,8 @@
 that may serve several tenants; registered with the engine under "xero" when
 settings.SYNC_CONNECTORS names this module."""
 
+from datetime import timedelta
+
 from django.conf import settings
 
 from apps.sync.engine import registry
@@ -19,6 +21,8 @@ from .mappers import contact_from_xero, contact_match_keys_xero, item_from_xero
 class XeroAccounts(Accounts):
     vendor = accounts.VENDOR
     label = "Xero"
+    # A refresh token expires after 60 days unused (vendor-contracts §4.1).
+    refresh_token_disuse_lifetime = timedelta(days=60)
 
     def refresh(self, client, *, credential, refresh_token: str) -> TokenSet:
         return accounts.xero_refresh(client, refresh_token=refresh_token)

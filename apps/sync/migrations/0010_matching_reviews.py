@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync', '0007_taxes_and_totals'),
+        ('sync', '0009_journal_correlation'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
