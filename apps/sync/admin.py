@@ -13,6 +13,7 @@ from django_q.tasks import async_task
 from apps.core.errors import ApplicationError
 from apps.sync import services
 from apps.sync.engine import circuit, outbox, registry, taxes
+from apps.sync.engine.plan import sync_plan
 from apps.sync.engine.records import VendorError
 from apps.sync.models import (
     Binding,
@@ -135,6 +136,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     ]
     inlines = [TaxMappingInline]
     actions = [
+        "plan_now",
         "disconnect",
         "read_taxes",
         "sync_now_clients",
@@ -249,6 +251,25 @@ class ConnectionAdmin(admin.ModelAdmin):
                 f"{connection}: {found['taxes']} tax(es) and {found['currencies']} "
                 f"currenc(ies) read; {found['mapped']} local rate(s) mapped.",
             )
+
+    @admin.action(
+        description="Plan: what a sync would do now (changes nothing)", permissions=["change"]
+    )
+    def plan_now(self, request, queryset):
+        """`sync plan` for the chosen connections: read from the vendor now, written nowhere."""
+        plans = []
+        for connection in queryset.select_related("credential")[:5]:
+            try:
+                plans.append(sync_plan(connection=connection))
+            except (VendorError, ApplicationError) as error:
+                plans.append({"connection": connection.name, "error": str(error)})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "What a sync would do now",
+            "plans": plans,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "sync/sync_plan.html", context)
 
     @admin.action(description="Disconnect (revoke at the vendor)", permissions=["change"])
     def disconnect(self, request, queryset):
@@ -451,3 +472,4 @@ class QuarantinedRecordAdmin(ReadOnlyAdmin):
 from apps.sync import admin_status  # noqa: E402, F401
 from apps.sync.conflicts import admin as conflicts_admin  # noqa: E402, F401
 from apps.sync.journal import admin as journal_admin  # noqa: E402, F401
+from apps.sync.matching import admin as matching_admin  # noqa: E402, F401

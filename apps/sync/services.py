@@ -20,6 +20,7 @@ from apps.sync.conflicts.services import (  # noqa: F401 - part of the public su
 from apps.sync.engine import quarantine, registry
 from apps.sync.engine.connections import plain_client
 from apps.sync.engine.crypto import rotate_ciphertext
+from apps.sync.engine.matching import hold_message, review_holding
 from apps.sync.engine.outbox import outbox_discard, outbox_requeue  # noqa: F401 - public surface
 from apps.sync.engine.pull import pull_entities
 from apps.sync.engine.records import OAuthError, VendorError
@@ -109,6 +110,9 @@ def sync_run_request(*, connection: Connection, entity: str, direction: str = "b
             f"{connection} is {connection.get_status_display().lower()}: reconnect it first.",
             extra={"connection": ["not connected"]},
         )
+    review = review_holding(connection.pk)
+    if review is not None:
+        raise ApplicationError(hold_message(review), extra={"connection": ["under review"]})
     if direction not in (Direction.PULL, Direction.PUSH, "both"):
         raise ApplicationError(
             f"“{direction}” is not a direction.", extra={"direction": ["pull, push or both"]}

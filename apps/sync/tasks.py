@@ -31,7 +31,10 @@ def pull_task(entity: str) -> list[int]:
     # A paused connection (its circuit open: the vendor down) is probed, not pulled.
     for connection in connections.exclude(circuit__state=CircuitState.OPEN):
         if entity in pull.pull_entities(connection.provider):
-            run_ids.append(pull.pull(connection=connection, entity=entity).pk)
+            try:
+                run_ids.append(pull.pull(connection=connection, entity=entity).pk)
+            except pull.ReviewPending:
+                continue  # its first sync waits for the Admin's matching review
     return run_ids
 
 
@@ -44,7 +47,13 @@ def sync_now_task(
     run = SyncRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).first() if run_id else None
     result: dict = {"connection": connection.name, "entity": entity}
     if direction != Direction.PUSH and entity in pull.pull_entities(connection.provider):
-        result["run"] = pull.pull(connection=connection, entity=entity, queued_run=run).pk
+        try:
+            result["run"] = pull.pull(connection=connection, entity=entity, queued_run=run).pk
+        except pull.ReviewPending as error:
+            if run is not None:  # the requested run says why it did not happen
+                run.status, run.last_error = RunStatus.FAILED, error.message
+                run.save(update_fields=["status", "last_error"])
+            return {**result, "held": error.message}
         run = None
     if direction != Direction.PULL:
         result["push"] = outbox.outbox_drain(connection_id=connection.pk, entity=entity)

@@ -14,6 +14,8 @@ from django.urls import reverse
 from apps.core.errors import ApplicationError
 from apps.sync.engine import registry
 from apps.sync.engine.records import VendorError
+from apps.sync.matching.models import HOLDING
+from apps.sync.matching.services import match_plan_start
 from apps.sync.models import Credential
 
 
@@ -30,9 +32,27 @@ def vendor_unreachable(request, label: str, error: VendorError):
 
 
 def done(request, connections):
+    """Connected: each connection is held for a matching review (the account is read in a
+    task); nothing is linked or created until an Admin approves it (Sync → Matching reviews)."""
     names = ", ".join(c.name for c in connections)
-    messages.success(request, f"Connected: {names}.")
+    plans = [match_plan_start(connection=c, source="admin") for c in connections]
+    messages.success(
+        request,
+        f"Connected: {names}. Before the first sync, check which of their records are "
+        "already yours: Sync → Matching reviews (nothing is linked or created until you "
+        "approve; an empty account needs no review).",
+    )
+    waiting = [p for p in plans if _still_holding(p)]
+    if len(waiting) == 1:
+        return redirect("admin:sync_matchplan_change", waiting[0].pk)
+    if waiting:
+        return redirect("admin:sync_matchplan_changelist")
     return redirect("admin:sync_connection_changelist")
+
+
+def _still_holding(plan) -> bool:
+    plan.refresh_from_db(fields=["status"])
+    return plan.status in HOLDING
 
 
 def choose_page(

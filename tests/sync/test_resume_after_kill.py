@@ -101,9 +101,11 @@ def test_demo_step_seeds_connects_and_pulls_with_no_server_running(stack):
     """`make demo` runs this before the web server exists; it serves the sandbox itself."""
     out = stack.manage("sync_connect_sandbox", "--pull")
     connected = last_json(out)["connected"]
-    assert len(connected) == 3  # one Zoho Books organisation, two Xero tenants
-    assert stack.query("SELECT COUNT(*) FROM sync_connection WHERE status = 'connected'") == [(3,)]
+    # One Zoho Books organisation and its CRM (the demo's deals), two Xero tenants.
+    assert len(connected) == 4
+    assert stack.query("SELECT COUNT(*) FROM sync_connection WHERE status = 'connected'") == [(4,)]
+    assert "approved automatically (demo)" in out
     assert stack.query("SELECT COUNT(*) FROM clients_client")[0][0] > 0
-    again = stack.manage("sync_connect_sandbox")  # idempotent: the same three connections
+    again = stack.manage("sync_connect_sandbox")  # idempotent: the same four connections
     assert last_json(again)["connected"] == connected
-    assert stack.query("SELECT COUNT(*) FROM sync_connection") == [(3,)]
+    assert stack.query("SELECT COUNT(*) FROM sync_connection") == [(4,)]

@@ -16,7 +16,8 @@ from apps.sync.engine.bindings import binding_forget, bindings_insert, bindings_
 from apps.sync.engine.bulk import history_rows, insert_rows
 from apps.sync.engine.entities import EntitySpec
 from apps.sync.engine.entities import entity as entity_spec
-from apps.sync.engine.merge import MergeResult, merge
+from apps.sync.engine.matching import hold_message, planned_decisions, review_holding
+from apps.sync.engine.merge import MergeResult, merge, same
 from apps.sync.engine.outbox import outbox_enqueue
 from apps.sync.engine.recording import conflicts_record
 from apps.sync.engine.records import RemoteRecord, VendorError
@@ -43,13 +44,16 @@ def apply_page(
     connection: Connection,
     entity: str,
     mapped: list[tuple[RemoteRecord, dict]],
+    detail: list | None = None,
     reason: str = CHANGE_REASON,
 ) -> PageResult:
     """Apply one page inside the caller's transaction. Bound records go through the three-way
     merge (engine/merge.py): remote-only changes are applied here (never echoed), local-only
     changes are queued for the vendor, fields changed on both sides are settled by policy and
     logged as conflicts; a `manual` conflict holds the record. `reason` is the history rows'
-    why ("sync pull · run 12"): the record's journal reads where a change came from in it."""
+    why ("sync pull · run 12"): the record's journal reads where a change came from in it.
+    `detail`, when given, gets one entry per record that changes anything (what `sync plan`
+    shows, from this same code)."""
     spec = entity_spec(entity)
     result = PageResult()
     now = timezone.now()
@@ -103,6 +107,8 @@ def apply_page(
         ):
             result.unchanged += 1
             continue
+        if detail is not None:
+            _merge_actions(detail, entity, record, values, local, outcome)
         for name, value in outcome.to_local.items():
             setattr(local, name, spec.to_model_value(name, value))
             changed_fields.setdefault(local.pk, set()).add(name)
@@ -126,18 +132,47 @@ def apply_page(
     new_objects: list[tuple[object, RemoteRecord, dict]] = []
     linked: list[tuple[object, RemoteRecord, dict]] = []
     if unbound:
-        candidates = _match_candidates(connection, spec, [v for _, v in unbound])
+        # An Admin's matching review decided these (link to that one, or create): the rules
+        # below apply only to records it did not see, or whose chosen record has gone.
+        planned = planned_decisions(connection, entity, [r.remote_id for r, _ in unbound])
+        chosen = _chosen_objects(connection, spec, planned)
+        candidates = _match_candidates(
+            connection,
+            spec,
+            [v for r, v in unbound if r.remote_id not in planned],
+            exclude=set(chosen),
+        )
         for record, values in unbound:
-            key = (values.get(spec.match_field) or "").lower()
-            local = candidates.pop(key, None) if key else None
+            object_id = planned.get(record.remote_id, 0)
+            if object_id:
+                local = chosen.pop(object_id, None)
+            elif object_id is None:
+                local = None  # the review said: a new record here
+            else:
+                key = (values.get(spec.match_field) or "").lower()
+                local = candidates.pop(key, None) if key else None
             if local is not None:
+                before = spec.snapshot(local)
                 for name, value in values.items():
-                    if spec.snapshot(local).get(name) != value and (value or name == "active"):
+                    if before.get(name) != value and (value or name == "active"):
                         setattr(local, name, spec.to_model_value(name, value))
                         changed_fields.setdefault(local.pk, set()).add(name)
                 changed_objects[local.pk] = local
                 linked.append((local, record, values))
+                if detail is not None:
+                    detail.append(
+                        _action(
+                            "link",
+                            entity,
+                            record,
+                            values,
+                            object_id=local.pk,
+                            rule="review" if object_id else spec.match_field,
+                            changes=_changes(before, spec.snapshot(local)),
+                        )
+                    )
                 continue
+            key = (values.get(spec.match_field) or "").lower()
             if spec.unique_match and key and _taken(spec, key):
                 result.errors += 1
                 refused.append(record)
@@ -145,9 +180,15 @@ def apply_page(
                     f"{record.remote_id}: {spec.match_field} {key!r} already belongs to "
                     "another bound record"
                 )
+                if detail is not None:
+                    detail.append(
+                        _action("refused", entity, record, values, error=result.error_messages[-1])
+                    )
                 continue
             obj = spec.model(**{k: spec.to_model_value(k, v) for k, v in values.items()})
             new_objects.append((obj, record, values))
+            if detail is not None:
+                detail.append(_action("create", entity, record, values, fields=values))
 
     if new_objects:
         created = spec.model.objects.bulk_create([obj for obj, _, _ in new_objects], batch_size=500)
@@ -204,14 +245,32 @@ def apply_page(
     return result
 
 
-def _match_candidates(connection, spec: EntitySpec, values: list[dict]) -> dict[str, object]:
+def _chosen_objects(connection, spec: EntitySpec, planned: dict) -> dict[int, object]:
+    """The local rows a review chose to link, locked; one bound meanwhile is left out."""
+    ids = [object_id for object_id in planned.values() if object_id]
+    if not ids:
+        return {}
+    bound = Binding.objects.filter(connection=connection, entity=spec.key, object_id__in=ids)
+    rows = (
+        spec.model.objects.select_for_update()
+        .filter(pk__in=ids)
+        .exclude(pk__in=bound.values("object_id"))
+        .order_by("pk")
+    )
+    return {row.pk: row for row in rows}
+
+
+def _match_candidates(
+    connection, spec: EntitySpec, values: list[dict], exclude: set[int] = frozenset()
+) -> dict[str, object]:
     """Local rows not yet bound on this connection whose natural key matches in any letter
-    case, lowest id first."""
+    case, lowest id first (`exclude`: rows a review gave to other records)."""
     keys = {(v.get(spec.match_field) or "").lower() for v in values}
     keys.discard("")
     if not keys:
         return {}
     rows = spec.model.objects.annotate(_key=Lower(spec.match_field)).filter(_key__in=keys)
+    rows = rows.exclude(pk__in=list(exclude))
     rows = list(rows.select_for_update().order_by("id"))  # written below from this read
     # A row whose vendor record was deleted (binding gone) is matched again: the vendor's new
     # record of it (same natural key) is linked instead of making a duplicate here.
@@ -228,6 +287,69 @@ def _match_candidates(connection, spec: EntitySpec, values: list[dict]) -> dict[
             continue
         found.setdefault((getattr(row, spec.match_field) or "").lower(), row)
     return found
+
+
+def _changes(ours: dict, theirs: dict) -> dict:
+    """{field: [ours, theirs]} for the fields that differ."""
+    return {
+        name: [ours.get(name), value]
+        for name, value in theirs.items()
+        if name in ours and not same(name, ours.get(name), value)
+    }
+
+
+def _action(kind: str, entity: str, record: RemoteRecord, values: dict, **more) -> dict:
+    return {
+        "action": kind,
+        "entity": entity,
+        "remote_id": record.remote_id,
+        "label": str(values.get("name") or record.number or record.remote_id)[:200],
+        **more,
+    }
+
+
+def _merge_actions(detail, entity, record, values, local, outcome: MergeResult) -> None:
+    """What the merge of one bound record will do: fields taken (ours -> theirs), fields to
+    push (theirs -> ours), conflicts and how their policy settles them."""
+    ours = entity_spec(entity).snapshot(local)
+    if outcome.to_local:
+        detail.append(
+            _action(
+                "update",
+                entity,
+                record,
+                values,
+                object_id=local.pk,
+                changes={name: [ours.get(name), value] for name, value in outcome.to_local.items()},
+            )
+        )
+    if outcome.to_remote:
+        detail.append(
+            _action(
+                "push",
+                entity,
+                record,
+                values,
+                object_id=local.pk,
+                changes={name: [values.get(name), v] for name, v in outcome.to_remote.items()},
+            )
+        )
+    for conflict in outcome.conflicts:
+        detail.append(
+            _action(
+                "conflict",
+                entity,
+                record,
+                values,
+                object_id=local.pk,
+                field=conflict.field,
+                base=conflict.base,
+                ours=conflict.local,
+                theirs=conflict.remote,
+                policy=conflict.policy,
+                held=conflict.held,
+            )
+        )
 
 
 def _taken(spec: EntitySpec, key: str) -> bool:
@@ -272,6 +394,15 @@ def apply_one(*, connection: Connection, entity: str, record: RemoteRecord, mapp
     """Apply one record a webhook pointed at, through the pull's own code; returns what it did."""
     if _our_push_in_flight(connection, entity, record):
         return f"{entity} {record.remote_id}: new while our push is in flight; left to the pull"
+    plan = review_holding(connection.pk)
+    if (
+        plan is not None
+        and not Binding.objects.filter(
+            connection=connection, entity=entity, remote_id=record.remote_id
+        ).exists()
+    ):
+        # The first pull after the review applies it (its cursor starts before this change).
+        return f"{entity} {record.remote_id}: left to the pull. {hold_message(plan)}"
     current = trace.current()  # a webhook's delivery names itself as the changes' source
     with transaction.atomic():
         result = apply_page(

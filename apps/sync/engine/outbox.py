@@ -43,6 +43,7 @@ from apps.sync.engine.leases import (
     settle_uncertain,
     still_ours,
 )
+from apps.sync.engine.matching import outbox_wait_for_review, review_holding
 from apps.sync.engine.recording import RecordHeld, merge_before_push
 from apps.sync.engine.records import NoLookupKey, NotFound, Rejected, RemoteRecord, VendorError
 from apps.sync.engine.refresh import BaseRefresh
@@ -268,6 +269,9 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
     item = OutboxItem.objects.select_related("connection__credential").get(pk=item_id)
     if item.status != OutboxStatus.IN_FLIGHT or item.lease_owner != owner:
         return item.status  # the lease went to someone else
+    review = review_holding(item.connection_id)
+    if review is not None:
+        return outbox_wait_for_review(item, review)
     spec = entity_spec(item.entity)
     if spec.document:
         blocker = _blocker(item)

@@ -17,9 +17,14 @@ from django.utils.dateparse import parse_datetime
 from apps.core.errors import ApplicationError
 from apps.sync.engine import importer, registry, trace
 from apps.sync.engine.connections import adapter_for
+from apps.sync.engine.matching import hold_message, review_holding
 from apps.sync.engine.quarantine import quarantine_store
 from apps.sync.engine.records import BadRecord, MalformedAnswer, Page
 from apps.sync.models import Connection, Direction, RunStatus, SyncCursor, SyncRun
+
+
+class ReviewPending(ApplicationError):
+    """The connection's first sync waits for an Admin's matching review: nothing is pulled."""
 
 
 class PullStopped(ApplicationError):
@@ -106,17 +111,26 @@ def pull(
     dry_run: bool = False,
     on_progress: Callable[[SyncRun], None] | None = None,
     queued_run: SyncRun | None = None,
+    detail: list | None = None,
 ) -> SyncRun:
     """Pull `entity` from `connection` now, resuming an interrupted run if there is one.
     `queued_run` is a run row made when the pull was requested (sync_run_request): it becomes
-    this run, or, when an interrupted run is resumed instead, says so."""
+    this run, or, when an interrupted run is resumed instead, says so. `detail` collects what
+    each record would do (with `dry_run`: `sync plan`)."""
     spec = registry.connector(connection.provider).pulls.get(entity)
     if spec is None:
         raise ApplicationError(f"{connection.get_provider_display()} has no pull for {entity}.")
+    review = review_holding(connection.pk)
+    if review is not None and not dry_run:
+        raise ReviewPending(hold_message(review))
     if spec.run is not None:
         return spec.run(connection=connection, dry_run=dry_run, run=queued_run)
 
-    cursor, _ = SyncCursor.objects.get_or_create(connection=connection, entity=entity)
+    if dry_run:  # a plan writes nothing, not even a first cursor
+        cursor = SyncCursor.objects.filter(connection=connection, entity=entity).first()
+        cursor = cursor or SyncCursor(connection=connection, entity=entity)
+    else:
+        cursor, _ = SyncCursor.objects.get_or_create(connection=connection, entity=entity)
     previous = None if dry_run else _interrupted_run(connection, entity)
     if previous is not None:
         checkpoint = dict(previous.checkpoint)
@@ -188,6 +202,7 @@ def pull(
                 checkpoint,
                 dry_run,
                 bad,
+                detail,
             )
             if on_progress:
                 on_progress(run)
@@ -256,11 +271,25 @@ def _map(mapper, records) -> tuple[list, list[BadRecord]]:
 
 
 def _apply(
-    run, connection, entity, mapped, fetched, next_page, next_token, checkpoint, dry_run, bad=()
+    run,
+    connection,
+    entity,
+    mapped,
+    fetched,
+    next_page,
+    next_token,
+    checkpoint,
+    dry_run,
+    bad=(),
+    detail=None,
 ):
     with transaction.atomic():
         result = importer.apply_page(
-            connection=connection, entity=entity, mapped=mapped, reason=trace.pull_source(run.pk)
+            connection=connection,
+            entity=entity,
+            mapped=mapped,
+            detail=detail,
+            reason=trace.pull_source(run.pk),
         )
         if bad:
             # Quarantined with the page they came on; they count as handled for the cursor

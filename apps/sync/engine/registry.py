@@ -21,6 +21,9 @@ class PullSpec:
     resource: str = ""
     mapper: Callable[[RemoteRecord], dict] | None = None
     run: Callable[..., Any] | None = None
+    # What the first connection's matching review may match on beyond the mapped values: the
+    # vendor's own fields ({"tax_number": ..., "reference": ...}), read from the raw record.
+    match_keys: Callable[[RemoteRecord], dict] | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -132,6 +134,22 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+# Set while a plan runs: its calls are listed here instead of written to SyncLog.
+_unlogged: ContextVar[list | None] = ContextVar("sync_unlogged_calls", default=None)
+
+
+@contextmanager
+def unlogged_calls():
+    """Vendor calls made inside the block write no SyncLog row (a plan writes nothing); each is
+    listed instead, {"method", "url", "status"}, in the list this yields."""
+    calls: list[dict] = []
+    token = _unlogged.set(calls)
+    try:
+        yield calls
+    finally:
+        _unlogged.reset(token)
 
 
 @dataclass
@@ -454,6 +472,10 @@ class HttpClient:
                 "error": kind,
             },
         )
+        unlogged = _unlogged.get()
+        if unlogged is not None:
+            unlogged.append({"method": method.upper(), "url": redact(url)[:200], "status": status})
+            return
         try:
             SyncLog.objects.create(
                 connection_id=self.context.connection_id,

@@ -430,6 +430,7 @@ class QuarantinedRecord(models.Model):
 # The conflict queue and the inbound webhooks live in their sub-packages; their models are
 # imported here so that Django finds them in the sync app.
 from apps.sync.conflicts.models import Conflict, ConflictPolicy  # noqa: E402,F401
+from apps.sync.matching.models import MatchPlan, MatchRow  # noqa: E402,F401
 from apps.sync.models.circuit import (  # noqa: E402,F401
     CircuitReason,
     CircuitState,

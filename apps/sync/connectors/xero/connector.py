@@ -20,7 +20,7 @@ from . import webhooks as xero_webhooks
 from .adapter import XeroAdapter, tax_percent
 from .exporters import EXPORTERS
 from .importers import invoices_pull, quotes_pull
-from .mappers import contact_from_xero, item_from_xero
+from .mappers import contact_from_xero, contact_match_keys_xero, item_from_xero
 from .reconcile import xero_reconcile_lists
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Xero(Connector):
     # vendor-contracts.md §4.8: 60 a minute, 5 at once and 5,000 a day per tenant.
     limits = {"per_window": 60, "concurrent": 5, "per_day": 5_000}
     pulls = {
-        Entity.CLIENTS: PullSpec("contacts", contact_from_xero),
+        Entity.CLIENTS: PullSpec("contacts", contact_from_xero, match_keys=contact_match_keys_xero),
         Entity.SERVICES: PullSpec("items", item_from_xero),
         Entity.QUOTES: PullSpec(run=quotes_pull),
         Entity.INVOICES: PullSpec(run=invoices_pull),

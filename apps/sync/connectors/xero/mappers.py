@@ -50,6 +50,13 @@ def contact_from_xero(record: RemoteRecord) -> dict:
     }
 
 
+def contact_match_keys_xero(record: RemoteRecord) -> dict:
+    """What the matching review may match a Xero contact on besides its mapped values: the
+    ContactNumber we send as our reference (tax_number, TaxNumber, is mapped already)."""
+    number = text(record.data.get("ContactNumber"))
+    return {"reference": number[:50]} if number else {}
+
+
 def contact_to_xero(client: dict, *, reference: str = "") -> dict:
     payload: dict = {"Name": client["name"], "EmailAddress": client.get("email", "")}
     if reference:

@@ -8,12 +8,13 @@ from django.db import transaction
 from apps.core.errors import ApplicationError
 from apps.sync.engine.connections import connection_attach, oauth_refused, plain_client
 from apps.sync.engine.records import OAuthError, TokenSet, VendorError
-from apps.sync.engine.tokens import CredentialAuth, credential_create
+from apps.sync.engine.tokens import CredentialAuth, access_token, credential_create
 from apps.sync.engine.transport import CallContext, HttpClient
 from apps.sync.models import Connection, ConnectionStatus, Credential
 
 from .accounts import VENDOR, zoho_accounts_server, zoho_refresh
 from .books.adapter import ZohoBooksAdapter
+from .crm.adapter import parse_error as crm_parse_error
 
 
 def zoho_organizations(*, credential: Credential) -> list[dict]:
@@ -118,3 +119,39 @@ def connection_link_zoho_crm(*, books: Connection, name: str = "") -> Connection
         },
     )
     return connection
+
+
+def zoho_crm_granted(*, credential: Credential) -> bool:
+    """Whether the consent behind `credential` covers the organisation's Zoho CRM.
+
+    Zoho's token answer does not list the scopes granted (vendor-contracts.md §1.3), so CRM is
+    asked: one read of one contact. An answer is yes; a refusal (a scope mismatch, no CRM for
+    this organisation) is no. The token is sent by hand, without the refresh-after-401 of the
+    credential's auth, so a refusal never refreshes or marks the credential."""
+    token, _ = access_token(credential.pk)
+    api_base = (credential.api_domain or settings.ZOHO_API_URL).rstrip("/")
+    try:
+        HttpClient(context=CallContext()).request(
+            "GET",
+            f"{api_base}/crm/v6/Contacts",
+            params={"fields": "Email", "per_page": 1},
+            headers={"Authorization": f"Zoho-oauthtoken {token}"},
+            error_parser=crm_parse_error,
+            expect_json=False,
+        )
+    except VendorError:
+        return False
+    return True
+
+
+def connection_link_zoho_crm_if_granted(*, books: Connection) -> Connection | None:
+    """The admin's Connect Zoho: the CRM connection too when the consent covers CRM."""
+    if not zoho_crm_granted(credential=books.credential):
+        return None
+    return connection_link_zoho_crm(books=books)
+
+
+def zoho_with_crm(books: Connection) -> list[Connection]:
+    """The Books connection, and its CRM's when the consent covers CRM."""
+    crm = connection_link_zoho_crm_if_granted(books=books)
+    return [books, crm] if crm is not None else [books]

@@ -18,7 +18,12 @@ from .books import exporters as books_exporters
 from .books import webhooks as books_webhooks
 from .books.adapter import ZohoBooksAdapter
 from .books.importers import invoices_pull
-from .books.mappers import contact_from_books, item_from_books, settings_from_books
+from .books.mappers import (
+    contact_from_books,
+    contact_match_keys_books,
+    item_from_books,
+    settings_from_books,
+)
 from .books.reconcile import books_document_fetch, books_reconcile_lists
 from .crm import exporters as crm_exporters
 from .crm import webhooks as crm_webhooks
@@ -62,14 +67,13 @@ class ZohoAccounts(Accounts):
         return [books]
 
     def attach_chosen(self, *, credential, chosen: list[str], pending: dict) -> list[Connection]:
-        return [
-            connect.connection_attach_zoho(
-                credential=credential,
-                organizations=connect.zoho_organizations(credential=credential),
-                organization_id=(chosen or [""])[0],
-                region=pending.get("region", "com"),
-            )
-        ]
+        books = connect.connection_attach_zoho(
+            credential=credential,
+            organizations=connect.zoho_organizations(credential=credential),
+            organization_id=(chosen or [""])[0],
+            region=pending.get("region", "com"),
+        )
+        return connect.zoho_with_crm(books)
 
     def urlpatterns(self) -> list:
         return views.urlpatterns
@@ -98,7 +102,9 @@ class ZohoBooks(Connector):
     # vendor-contracts.md §2.8: 100 calls a minute per organisation; the daily quota by plan.
     limits = {"per_window": 100, "concurrent": None, "per_day": 10_000}
     pulls = {
-        Entity.CLIENTS: PullSpec("contacts", contact_from_books),
+        Entity.CLIENTS: PullSpec(
+            "contacts", contact_from_books, match_keys=contact_match_keys_books
+        ),
         Entity.SERVICES: PullSpec("items", item_from_books),
         Entity.INVOICES: PullSpec(run=invoices_pull),
     }

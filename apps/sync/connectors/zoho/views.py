@@ -28,7 +28,7 @@ from .accounts import (
     zoho_authorize_url,
     zoho_exchange_code,
 )
-from .connect import connection_attach_zoho, zoho_organizations
+from .connect import connection_attach_zoho, zoho_organizations, zoho_with_crm
 
 REGIONS = [
     ("com", "United States (.com)"),
@@ -97,14 +97,10 @@ def zoho_callback(request):
     except VendorError as error:
         return vendor_unreachable(request, "Zoho Books", error)
     if len(organizations) == 1:
-        return done(
-            request,
-            [
-                connection_attach_zoho(
-                    credential=credential, organizations=organizations, region=region
-                )
-            ],
+        books = connection_attach_zoho(
+            credential=credential, organizations=organizations, region=region
         )
+        return done(request, zoho_with_crm(books))
     request.session["sync_choose"] = {
         "vendor": VENDOR,
         "credential": credential.pk,

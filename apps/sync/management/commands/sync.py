@@ -13,7 +13,10 @@ from apps.core.schedules import apply_schedules
 from apps.sync import services
 from apps.sync.engine import outbox, reconcile, registry
 from apps.sync.engine import pull as engine
+from apps.sync.engine.plan import sync_plan
 from apps.sync.engine.records import VendorError
+from apps.sync.matching.selectors import review_summary
+from apps.sync.matching.services import match_plan_start
 from apps.sync.models import Connection, ConnectionStatus, Direction, OutboxItem, OutboxStatus
 from apps.sync.selectors import sync_health
 from apps.users.services import mfa_secrets_rotate_keys
@@ -46,6 +49,11 @@ class Command(BaseCommand):
         connect.add_argument(
             "--bank-account", default="", help="Xero: the Code of the bank account payments go to."
         )
+        connect.add_argument(
+            "--review",
+            action="store_true",
+            help="Hold the first sync for an Admin's matching review (Sync → Matching reviews).",
+        )
         run = sub.add_parser("run", help="Run a sync now, in this process.")
         run.add_argument("--connection", default="")
         run.add_argument("--entity", choices=ENTITIES, default="all")
@@ -58,6 +66,12 @@ class Command(BaseCommand):
         reconcile.add_argument(
             "--since", default=None, type=_date, help="Only documents issued from this date."
         )
+        plan = sub.add_parser(
+            "plan", help="What a sync would do now, record by record; writes nothing."
+        )
+        plan.add_argument("--connection", default="")
+        plan.add_argument("--entity", choices=ENTITIES, default="all")
+        plan.add_argument("--direction", choices=["pull", "push", "both"], default="both")
         sub.add_parser("status", help="Health as JSON.")
         sub.add_parser("schedules", help="Apply the declared schedules (idempotent).")
         sub.add_parser(
@@ -73,7 +87,17 @@ class Command(BaseCommand):
 
     # --- connect --------------------------------------------------------------------------------
     def handle_connect(
-        self, *, vendor, refresh_token, organization_id, region, name, crm, bank_account="", **_
+        self,
+        *,
+        vendor,
+        refresh_token,
+        organization_id,
+        region,
+        name,
+        crm,
+        bank_account="",
+        review=False,
+        **_,
     ):
         connections = services.connection_connect(
             vendor=vendor,
@@ -84,15 +108,40 @@ class Command(BaseCommand):
             crm=crm,
             bank_account=bank_account,
         )
+        reviews = []
         for connection in connections:
             self.stdout.write(
                 f"connected: {connection.name} ({connection.provider} "
                 f"{connection.remote_account_id})"
             )
+            if review:
+                # Read the account now; its first sync waits for the Admin's approval.
+                plan = match_plan_start(connection=connection, source="cli", now=True)
+                reviews.append(review_summary(plan))
+                self.stdout.write(f"  {self._review_line(plan)}")
             webhooks = services.connection_on_connect(connection=connection)
             if webhooks:
                 self.stdout.write(f"  webhooks: {webhooks}")
-        self.stdout.write(json.dumps({"connected": [c.name for c in connections]}))
+        summary = {"connected": [c.name for c in connections]}
+        if review:
+            summary["reviews"] = reviews
+        self.stdout.write(json.dumps(summary))
+
+    @staticmethod
+    def _review_line(plan) -> str:
+        if plan.status == "applied":
+            return "matching review: the account holds nothing to match; no review needed"
+        if plan.status == "failed":
+            return f"matching review #{plan.pk} could not read the account: {plan.last_error}"
+        counts = review_summary(plan)["entities"]
+        parts = [
+            f"{entity}: {c['link']} to link, {c['create']} to create, {c['choose']} to choose"
+            for entity, c in counts.items()
+        ]
+        return (
+            f"matching review #{plan.pk} waits for an Admin (Sync → Matching reviews): "
+            + "; ".join(parts)
+        )
 
     # --- run ------------------------------------------------------------------------------------
     def handle_run(self, *, connection, entity, direction, dry_run, **_):
@@ -220,6 +269,55 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(summaries[0] if len(summaries) == 1 else summaries))
         if failed:
             sys.exit(1)
+
+    # --- plan -----------------------------------------------------------------------------------
+    def handle_plan(self, *, connection, entity, direction, **_):
+        connections = Connection.objects.select_related("credential").filter(
+            status=ConnectionStatus.CONNECTED
+        )
+        if connection:
+            connections = connections.filter(name=connection)
+            if not connections.exists():
+                raise CommandError(f"No connected connection is named {connection!r}.")
+        plans = []
+        for conn in connections:
+            try:
+                plans.append(sync_plan(connection=conn, entity=entity, direction=direction))
+            except (VendorError, ApplicationError) as error:
+                plans.append({"connection": conn.name, "error": str(error)})
+        for found in plans:
+            self.stdout.write(self._plan_text(found))
+        ok = not any("error" in p for p in plans)
+        self.stdout.write(json.dumps({"ok": ok, "plans": plans}, default=str))
+        if not ok:
+            sys.exit(1)
+
+    @staticmethod
+    def _plan_text(plan: dict) -> str:
+        """The plan for people: one line per action, before the JSON line."""
+        if "error" in plan:
+            return f"{plan['connection']}: could not plan: {plan['error']}"
+        lines = [f"{plan['connection']}:" + (f" {plan['held']}" if plan["held"] else "")]
+        for entry in plan["pull"]:
+            lines.append(
+                f"  pull {entry['entity']}: {entry['created']} to create, {entry['updated']} to "
+                f"update, {entry['linked']} to link, {entry['conflicts']} conflicts"
+            )
+            for action in entry["actions"]:
+                changes = action.get("changes") or {}
+                what = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in changes.items())
+                if action["action"] == "conflict":
+                    what = (
+                        f"{action['field']}: ours {action['ours']!r}, theirs "
+                        f"{action['theirs']!r} ({action['policy']})"
+                    )
+                lines.append(f"    {action['action']} {action['label']} {what}".rstrip())
+        for action in plan["push"]:
+            lines.append(
+                f"  push {action['operation']} {action['entity']} {action['label']} "
+                + ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in action["changes"].items())
+            )
+        return "\n".join(lines)
 
     # --- the rest -------------------------------------------------------------------------------
     def handle_status(self, **_):

@@ -20,6 +20,9 @@ from django.core.wsgi import get_wsgi_application
 from apps.core.errors import ApplicationError
 from apps.sync import services
 from apps.sync.engine import pull as engine
+from apps.sync.matching.models import PlanStatus
+from apps.sync.matching.selectors import review_summary
+from apps.sync.matching.services import match_plan_apply, match_plan_start
 from apps.sync.models import ConnectionStatus
 
 
@@ -67,11 +70,35 @@ def serving_sandbox():
         server.server_close()
 
 
+def _counts(plan) -> str:
+    counts = review_summary(plan)["entities"]
+    return "; ".join(
+        f"{entity}: {c['link']} linked, {c['create']} created, {c['choose']} settled on the "
+        "best match"
+        for entity, c in counts.items()
+    )
+
+
 class Command(BaseCommand):
     help = "Seed the sandbox and connect Syncdesk to it (Zoho Books and Xero); optionally pull."
 
     def add_arguments(self, parser):
         parser.add_argument("--pull", action="store_true", help="Pull clients and services.")
+
+    @staticmethod
+    def _review(connection) -> str:
+        """The matching review an Admin would do on a first connection, approved at once: a
+        demo has nobody to wait for (and says so)."""
+        plan = match_plan_start(connection=connection, source="demo", now=True)
+        if plan.status == PlanStatus.OPEN:
+            plan = match_plan_apply(plan=plan, choose_best=True)
+            return (
+                f"matching review #{plan.pk} of {connection.name} approved automatically "
+                f"(demo): {_counts(plan)}"
+            )
+        if plan.status == PlanStatus.APPLIED:
+            return f"matching review of {connection.name}: nothing to match"
+        return f"matching review #{plan.pk} of {connection.name}: {plan.last_error}"
 
     def handle(self, *args, pull=False, **options):
         if not settings.SANDBOX_ENABLED:
@@ -92,6 +119,7 @@ class Command(BaseCommand):
                         refresh_token=answers["zoho"]["refresh_token"],
                         organization_id=answers["zoho"].get("organization_id", ""),
                         name="Zoho Books (sandbox)",
+                        crm=True,  # deals: the demo's quotes reach the organisation's CRM
                     )
                 if "xero" in answers:
                     connections += services.connection_connect(
@@ -103,11 +131,14 @@ class Command(BaseCommand):
                 raise CommandError(error.message) from error
             for connection in connections:
                 self.stdout.write(f"sync: connected {connection.name}")
+                self.stdout.write(f"sync: {self._review(connection)}")
             if pull:
                 for connection in connections:
                     if connection.status != ConnectionStatus.CONNECTED:
                         continue
                     for entity in ("clients", "services"):
+                        if entity not in engine.pull_entities(connection.provider):
+                            continue  # CRM: clients only
                         run = engine.pull(connection=connection, entity=entity)
                         self.stdout.write(
                             f"sync: pulled {entity} from {connection.name}: "

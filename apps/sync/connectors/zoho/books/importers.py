@@ -48,7 +48,11 @@ def invoices_pull(
     *, connection: Connection, dry_run: bool = False, run: SyncRun | None = None
 ) -> SyncRun:
     """Books invoices modified since the cursor, applied to the local invoices bound to them."""
-    cursor, _ = SyncCursor.objects.get_or_create(connection=connection, entity=Entity.INVOICES)
+    if dry_run:  # a plan writes nothing, not even a first cursor
+        cursor = SyncCursor.objects.filter(connection=connection, entity=Entity.INVOICES).first()
+        cursor = cursor or SyncCursor(connection=connection, entity=Entity.INVOICES)
+    else:
+        cursor, _ = SyncCursor.objects.get_or_create(connection=connection, entity=Entity.INVOICES)
     run = run or SyncRun(connection=connection, entity=Entity.INVOICES)
     run.direction, run.status, run.dry_run = Direction.PULL, RunStatus.RUNNING, dry_run
     if not dry_run:

@@ -28,6 +28,18 @@ def contact_from_books(record: RemoteRecord) -> dict:
     }
 
 
+# The contact's tax registration number: its name depends on the organisation's edition (UK and
+# EU `vat_reg_no`, GCC and others `tax_reg_no`, India `gst_no`; zoho.com/books/api/v3/contacts).
+TAX_NUMBER_FIELDS = ("vat_reg_no", "tax_reg_no", "gst_no")
+
+
+def contact_match_keys_books(record: RemoteRecord) -> dict:
+    """What the matching review may match a Books contact on besides its mapped values."""
+    data = record.data
+    number = next((text(data.get(name)) for name in TAX_NUMBER_FIELDS if text(data.get(name))), "")
+    return {"tax_number": number[:50]} if number else {}
+
+
 def contact_to_books(client: dict) -> dict:
     payload = {
         "contact_name": client["name"],
