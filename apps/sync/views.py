@@ -42,6 +42,11 @@ def done(request, connections):
         "already yours: Sync → Matching reviews (nothing is linked or created until you "
         "approve; an empty account needs no review).",
     )
+    return review_or_list(plans)
+
+
+def review_or_list(plans):
+    """Where an Admin goes once connected: the matching review still waiting, else the list."""
     waiting = [p for p in plans if _still_holding(p)]
     if len(waiting) == 1:
         return redirect("admin:sync_matchplan_change", waiting[0].pk)

@@ -88,7 +88,10 @@ def connect_from_the_admin(admin_client_mfa):
         start["Location"], {"decision": "allow", "tenant": tenants}, signed_in=admin_client_mfa
     )
     parts = urlsplit(callback)
-    return admin_client_mfa.get(f"{parts.path}?{parts.query}")
+    answer = admin_client_mfa.get(f"{parts.path}?{parts.query}")
+    if "/bank-account/" in answer["Location"]:  # one organisation: its bank account comes next
+        answer = admin_client_mfa.post(answer["Location"], {"account": "090"})
+    return answer
 
 
 def test_connecting_shows_a_plan_writes_nothing_until_approved_then_links_120(

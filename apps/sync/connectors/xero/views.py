@@ -13,12 +13,15 @@ from apps.sync.engine.connections import adapter_for, plain_client
 from apps.sync.engine.oauth import pkce_pair
 from apps.sync.engine.records import OAuthError, VendorError
 from apps.sync.engine.tokens import credential_create
+from apps.sync.matching.models import MatchPlan
+from apps.sync.matching.services import match_plan_start
 from apps.sync.models import Connection, Priority
 from apps.sync.views import (
     callback_flow,
     choose_page,
     code_refused,
     require_admin,
+    review_or_list,
     vendor_unreachable,
 )
 
@@ -66,6 +69,8 @@ def xero_callback(request):
         return vendor_unreachable(request, "Xero", error)
     if len(tenants) == 1:
         connection = connection_attach_xero(credential=credential, tenants=tenants)[0]
+        # The account is read for the matching review now; the bank account is asked next.
+        match_plan_start(connection=connection, source="admin")
         messages.success(request, f"Connected: {connection.name}.")
         return redirect("sync:xero-bank-account", pk=connection.pk)
     request.session["sync_choose"] = {"vendor": VENDOR, "credential": credential.pk}
@@ -94,7 +99,8 @@ def xero_bank_account(request, pk: int):
             return redirect("sync:xero-bank-account", pk=connection.pk)
         report = registry.connector(connection.provider).on_connect(connection)
         messages.success(request, f"{connection.name}: {report}.")
-        return redirect("admin:sync_connection_changelist")
+        plans = MatchPlan.objects.filter(connection=connection).order_by("-pk")[:1]
+        return review_or_list(list(plans))
     try:
         accounts = adapter_for(connection, priority=Priority.USER).accounts()
     except VendorError as error:
