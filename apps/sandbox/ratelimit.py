@@ -16,8 +16,8 @@ API:
         False when all were busy (answer 429 then). A slot is a row with a lease: a request
         killed before it could release its slot stops counting when the lease runs out.
 
-    count_call(vendor=, account=, *, throttled=False)
-        Adds one to the account's running totals of calls served and calls answered 429
+    count_call(vendor=, account=) / count_throttled(vendor=, account=)
+        Add one to the account's running totals of calls received and calls answered 429
         (buckets "calls" and "throttled", never reset by a window): what benchmarks read.
     call_counts(vendor=, account=) -> CallCounts(calls, throttled)
 
@@ -118,10 +118,12 @@ class CallCounts:
     throttled: int
 
 
-def count_call(*, vendor: str, account: str, throttled: bool = False) -> None:
+def count_call(*, vendor: str, account: str) -> None:
     _increment(vendor, account, "calls", TOTAL_WINDOW)
-    if throttled:
-        _increment(vendor, account, "throttled", TOTAL_WINDOW)
+
+
+def count_throttled(*, vendor: str, account: str) -> None:
+    _increment(vendor, account, "throttled", TOTAL_WINDOW)
 
 
 def call_counts(*, vendor: str, account: str) -> CallCounts:

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
 from apps.sandbox import access, ratelimit
-from apps.sandbox.xero import serializers, services, webhooks, wire
+from apps.sandbox.xero import documents, serializers, services, webhooks, wire
 from apps.sandbox.xero.models import XeroApp, XeroContact, XeroInvoice, XeroQuote, XeroTenant
 from apps.sandbox.xero.responses import json_answer, not_found
 
@@ -159,7 +159,7 @@ def payment_made_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
     }
     try:
         with transaction.atomic():
-            payment = services.payment_create(tenant=tenant, data=data)
+            payment = documents.payment_create(tenant=tenant, data=data)
     except services.ElementInvalid as error:
         return _control_error("payment", "; ".join(error.messages))
     payment.refresh_from_db()
@@ -198,7 +198,7 @@ def status_change_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
     status = str(fields.get("status") or "").strip().upper()
     if not status:
         return _control_error("status", "status is required.")
-    save = services.invoice_save if kind == "invoice" else services.quote_save
+    save = documents.invoice_save if kind == "invoice" else documents.quote_save
     try:
         with transaction.atomic():
             locked = model.objects.select_for_update().get(pk=row.pk)

@@ -1,20 +1,18 @@
-"""Writes of the Xero Accounting emulator: one function per element save, in Xero's rules.
+"""Writes of the Xero Accounting emulator: contacts, items, organisations and their chart (quotes,
+invoices and payments: documents.py); one function per element save, in Xero's rules.
 
 Each `<entity>_save(*, tenant, data, existing)` takes one element of a request body (a dict in
 Xero's field names), checks it the way Xero does, writes it and returns the row. A refused element
 raises `ElementInvalid` with Xero-style messages; the caller decides whether that is a 400 for the
-whole request or one element of a `summarizeErrors=false` answer. Contact and invoice changes queue
-a signed webhook event (see `webhooks.py`).
+whole request or one element of a `summarizeErrors=false` answer. Contact changes queue a signed
+webhook event (see `webhooks.py`).
 """
 
 import uuid
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 
-from apps.core.money import round_money
 from apps.sandbox import clock
 from apps.sandbox.xero import chart, webhooks, wire
 from apps.sandbox.xero.models import (
@@ -22,7 +20,6 @@ from apps.sandbox.xero.models import (
     XeroContact,
     XeroInvoice,
     XeroItem,
-    XeroPayment,
     XeroQuote,
     XeroTaxRate,
     XeroTenant,
@@ -44,7 +41,7 @@ def tenant_now(tenant: XeroTenant):
     return clock.now(VENDOR, str(tenant.tenant_id))
 
 
-def _text(data: dict, field: str, *, max_length: int, default: str = "") -> str:
+def text_value(data: dict, field: str, *, max_length: int, default: str = "") -> str:
     value = data.get(field, default)
     if value is None:
         return default
@@ -55,21 +52,21 @@ def _text(data: dict, field: str, *, max_length: int, default: str = "") -> str:
     return value.strip()
 
 
-def _bool(data: dict, field: str, default: bool) -> bool:
+def bool_value(data: dict, field: str, default: bool) -> bool:
     value = data.get(field, default)
     if not isinstance(value, bool):
         raise ElementInvalid(f"{field} must be true or false.")
     return value
 
 
-def _uuid(value: object, *, field: str) -> uuid.UUID:
+def uuid_value(value: object, *, field: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError as error:
         raise ElementInvalid(f"{field} '{value}' is not a valid identifier.") from error
 
 
-def _touch(row, tenant: XeroTenant, *, created: bool) -> None:
+def touch(row, tenant: XeroTenant, *, created: bool) -> None:
     moment = tenant_now(tenant)
     if created:
         row.created_at = moment
@@ -126,7 +123,7 @@ def contact_save(
     """Create or update one contact. Names are unique among ACTIVE contacts of the tenant."""
     contact = existing or XeroContact(tenant=tenant)
     if existing is None or "Name" in data:
-        name = _text(data, "Name", max_length=255)
+        name = text_value(data, "Name", max_length=255)
         if not name:
             raise ElementInvalid("The contact name must be provided.")
         contact.name = name
@@ -144,13 +141,13 @@ def contact_save(
         ("TaxNumber", "tax_number", 50),
     ):
         if field in data:
-            setattr(contact, attribute, _text(data, field, max_length=length))
+            setattr(contact, attribute, text_value(data, field, max_length=length))
     if "DefaultCurrency" in data:
-        contact.default_currency = _text(data, "DefaultCurrency", max_length=3)
+        contact.default_currency = text_value(data, "DefaultCurrency", max_length=3)
     if "IsCustomer" in data:
-        contact.is_customer = _bool(data, "IsCustomer", contact.is_customer)
+        contact.is_customer = bool_value(data, "IsCustomer", contact.is_customer)
     if "IsSupplier" in data:
-        contact.is_supplier = _bool(data, "IsSupplier", contact.is_supplier)
+        contact.is_supplier = bool_value(data, "IsSupplier", contact.is_supplier)
     if "Addresses" in data:
         contact.addresses = _addresses(data)
     if "Phones" in data:
@@ -170,7 +167,7 @@ def contact_save(
         ).exclude(pk=contact.pk)
         if taken.exists():
             raise ElementInvalid(f"The ContactNumber {contact.contact_number} is already in use.")
-    _touch(contact, tenant, created=existing is None)
+    touch(contact, tenant, created=existing is None)
     contact.save()
     webhooks.event_queue(
         tenant=tenant,
@@ -202,28 +199,28 @@ def _item_details(data: dict, field: str, current: dict) -> dict:
 def item_save(*, tenant: XeroTenant, data: dict, existing: XeroItem | None = None) -> XeroItem:
     item = existing or XeroItem(tenant=tenant)
     if existing is None or "Code" in data:
-        code = _text(data, "Code", max_length=30)
+        code = text_value(data, "Code", max_length=30)
         if not code:
             raise ElementInvalid("Item code must be provided.")
         if XeroItem.objects.filter(tenant=tenant, code=code).exclude(pk=item.pk).exists():
             raise ElementInvalid(f"Price List Item with Code '{code}' already exists")
         item.code = code
     if "Name" in data:
-        item.name = _text(data, "Name", max_length=50)
+        item.name = text_value(data, "Name", max_length=50)
     if "Description" in data:
-        item.description = _text(data, "Description", max_length=4000)
+        item.description = text_value(data, "Description", max_length=4000)
     if "PurchaseDescription" in data:
-        item.purchase_description = _text(data, "PurchaseDescription", max_length=4000)
+        item.purchase_description = text_value(data, "PurchaseDescription", max_length=4000)
     if "IsSold" in data:
-        item.is_sold = _bool(data, "IsSold", item.is_sold)
+        item.is_sold = bool_value(data, "IsSold", item.is_sold)
     if "IsPurchased" in data:
-        item.is_purchased = _bool(data, "IsPurchased", item.is_purchased)
+        item.is_purchased = bool_value(data, "IsPurchased", item.is_purchased)
     try:
         item.sales_details = _item_details(data, "SalesDetails", item.sales_details)
         item.purchase_details = _item_details(data, "PurchaseDetails", item.purchase_details)
     except wire.WireValueError as error:
         raise ElementInvalid(str(error)) from error
-    _touch(item, tenant, created=existing is None)
+    touch(item, tenant, created=existing is None)
     item.save()
     return item
 
@@ -240,456 +237,6 @@ def _item_in_use(item: XeroItem) -> bool:
             if any(line.get("ItemCode") == item.code for line in lines):
                 return True
     return False
-
-
-# --- line items and totals ---------------------------------------------------------------------
-
-
-# Xero's words (xero_accounting.yaml, the 400 example of PUT /BankTransactions).
-CONTACT_MISSING = (
-    "The Contact must contain at least 1 of the following elements to identify the contact: "
-    "Name, ContactID, ContactNumber"
-)
-
-
-def _contact_for(tenant: XeroTenant, data: dict) -> XeroContact:
-    reference = data.get("Contact")
-    if not isinstance(reference, dict):
-        raise ElementInvalid(CONTACT_MISSING)
-    if reference.get("ContactID"):
-        contact_id = _uuid(reference["ContactID"], field="ContactID")
-        # Remembered for the request: a batch names the same few contacts many times.
-        contact = clock.remembered(
-            ("xero-contact", tenant.pk, contact_id),
-            lambda: XeroContact.objects.filter(tenant=tenant, contact_id=contact_id).first(),
-        )
-        if contact is None:
-            raise ElementInvalid(f"The contact with ContactID {contact_id} could not be found.")
-        return contact
-    if reference.get("ContactNumber"):
-        number = str(reference["ContactNumber"])
-        contact = XeroContact.objects.filter(tenant=tenant, contact_number=number).first()
-        if contact is None:
-            raise ElementInvalid(f"The contact with ContactNumber {number} could not be found.")
-        return contact
-    if reference.get("Name"):
-        # Xero matches a contact by name, and creates one when none has it.
-        match = XeroContact.objects.filter(tenant=tenant, name__iexact=reference["Name"]).first()
-        return match or contact_save(tenant=tenant, data={"Name": reference["Name"]})
-    raise ElementInvalid(CONTACT_MISSING)
-
-
-def _line_items(
-    tenant: XeroTenant, raw: object, *, line_amount_types: str, unit_places: int = 2
-) -> list[dict]:
-    """Line items priced as Xero prices them (developer.xero.com, "Rounding in Xero"):
-
-    UnitAmount is kept to 2 places unless the request opts in to 4 with `unitdp=4`;
-    LineAmount = Quantity x UnitAmount x (100 - DiscountRate) / 100, or
-    Quantity x UnitAmount - DiscountAmount, rounded to the cent; the tax is computed and rounded
-    per line (Exclusive: LineAmount x rate; Inclusive: LineAmount x rate / (1 + rate)), and the
-    document's TotalTax is the sum of the lines' (see `_totals`). Half-cents round away from zero
-    (UNCONFIRMED: Xero does not document its tie rule).
-    """
-    if not isinstance(raw, list):
-        raise ElementInvalid("LineItems must be a list.")
-    # The chart and the items do not change while a document request runs: read them once.
-    rates = clock.remembered(
-        ("xero-tax-rates", tenant.pk),
-        lambda: {r.tax_type: r.rate for r in XeroTaxRate.objects.filter(tenant=tenant)},
-    )
-    account_codes = clock.remembered(
-        ("xero-account-codes", tenant.pk),
-        lambda: set(XeroAccount.objects.filter(tenant=tenant).values_list("code", flat=True)),
-    )
-    wanted = sorted(
-        {line.get("ItemCode") for line in raw if isinstance(line, dict) and line.get("ItemCode")}
-    )
-    items = (
-        clock.remembered(
-            ("xero-items", tenant.pk, tuple(wanted)),
-            lambda: {i.code: i for i in XeroItem.objects.filter(tenant=tenant, code__in=wanted)},
-        )
-        if wanted
-        else {}
-    )
-    no_tax = line_amount_types.upper() == "NOTAX"
-    inclusive = line_amount_types.upper() == "INCLUSIVE"
-    lines = []
-    for index, line in enumerate(raw, start=1):
-        if not isinstance(line, dict):
-            raise ElementInvalid(f"Line item {index} must be an object.")
-        item_code = line.get("ItemCode") or ""
-        item = items.get(item_code) if item_code else None
-        if item_code and item is None:
-            raise ElementInvalid(f"Item code '{item_code}' is not valid.")
-        try:
-            quantity = wire.parse_decimal(line.get("Quantity", 1), field="Quantity")
-            default_price = (item.sales_details.get("UnitPrice") if item else None) or 0
-            unit_amount = wire.parse_decimal(
-                line.get("UnitAmount", default_price), field="UnitAmount"
-            ).quantize(Decimal(1).scaleb(-unit_places), rounding=ROUND_HALF_UP)
-            discount = line.get("DiscountRate")
-            discount_rate = (
-                wire.parse_decimal(discount, field="DiscountRate")
-                if discount not in (None, "")
-                else None
-            )
-            off = line.get("DiscountAmount")
-            discount_amount = (
-                round_money(wire.parse_decimal(off, field="DiscountAmount"))
-                if off not in (None, "")
-                else None
-            )
-        except wire.WireValueError as error:
-            raise ElementInvalid(str(error)) from error
-        if discount_rate is not None and discount_amount is not None:
-            raise ElementInvalid(
-                "A line item can have a DiscountRate or a DiscountAmount, not both."
-            )
-        if discount_rate is not None and not 0 <= discount_rate <= HUNDRED:
-            raise ElementInvalid("DiscountRate must be between 0 and 100.")
-        description = line.get("Description") or (item.description if item else "")
-        if not description and not item_code:
-            raise ElementInvalid("Description needs to be specified for each line item.")
-        account_code = line.get("AccountCode") or (
-            item.sales_details.get("AccountCode", "") if item else ""
-        )
-        if account_code and account_code not in account_codes:
-            raise ElementInvalid(
-                f"Account code '{account_code}' is not a valid code for this document."
-            )
-        tax_type = "NONE" if no_tax else (line.get("TaxType") or tenant.default_sales_tax_type)
-        if tax_type not in rates:
-            raise ElementInvalid(
-                f"The TaxType code '{tax_type}' does not exist or cannot be used with this type "
-                "of transaction."
-            )
-        gross = quantity * unit_amount
-        if discount_rate is not None:
-            gross = gross * (HUNDRED - discount_rate) / HUNDRED
-        if discount_amount is not None:
-            gross -= discount_amount
-        line_amount = round_money(gross)
-        rate = Decimal(0) if no_tax else rates[tax_type] / HUNDRED
-        if inclusive:
-            tax_amount = round_money(line_amount * rate / (1 + rate))
-        else:
-            tax_amount = round_money(line_amount * rate)
-        lines.append(
-            {
-                "LineItemID": str(_uuid(line["LineItemID"], field="LineItemID"))
-                if line.get("LineItemID")
-                else str(uuid.uuid4()),
-                "Description": description,
-                "Quantity": str(quantity),
-                "UnitAmount": str(unit_amount),
-                "ItemCode": item_code,
-                "AccountCode": account_code,
-                "TaxType": tax_type,
-                "TaxAmount": str(tax_amount),
-                "LineAmount": str(line_amount),
-                "DiscountRate": str(discount_rate) if discount_rate is not None else None,
-                "DiscountAmount": str(discount_amount) if discount_amount is not None else None,
-            }
-        )
-    return lines
-
-
-def _totals(lines: list[dict], *, inclusive: bool) -> tuple[Decimal, Decimal, Decimal]:
-    """(SubTotal, TotalTax, Total): tax is summed per line, as Xero rounds per line."""
-    line_total = sum((Decimal(line["LineAmount"]) for line in lines), Decimal(0))
-    tax = sum((Decimal(line["TaxAmount"]) for line in lines), Decimal(0))
-    sub_total = line_total - tax if inclusive else line_total
-    return sub_total, tax, sub_total + tax
-
-
-def _date(data: dict, field: str, *, required: bool, default: date | None = None) -> date | None:
-    if data.get(field) in (None, ""):
-        if required and default is None:
-            raise ElementInvalid(f"{field} must be specified.")
-        return default
-    try:
-        return wire.parse_date(data[field], field=field)
-    except wire.WireValueError as error:
-        raise ElementInvalid(str(error)) from error
-
-
-def _currency(tenant: XeroTenant, data: dict, current: str | None) -> str:
-    code = data.get("CurrencyCode") or current or tenant.base_currency
-    if code != tenant.base_currency:
-        raise ElementInvalid(f"The currency code {code} is not enabled for this organisation.")
-    return code
-
-
-# --- quotes ------------------------------------------------------------------------------------
-
-QUOTE_MOVES = {
-    "DRAFT": {"DRAFT", "SENT", "DELETED"},
-    "SENT": {"SENT", "DRAFT", "ACCEPTED", "DECLINED", "DELETED"},
-    "ACCEPTED": {"ACCEPTED", "SENT", "INVOICED"},
-    "DECLINED": {"DECLINED", "SENT"},
-    "INVOICED": {"INVOICED"},
-    "DELETED": {"DELETED"},
-}
-
-
-def quote_save(
-    *, tenant: XeroTenant, data: dict, existing: XeroQuote | None = None, unit_places: int = 2
-) -> XeroQuote:
-    quote = existing or XeroQuote(tenant=tenant)
-    if existing is None or "Contact" in data:
-        quote.contact = _contact_for(tenant, data)
-    if existing is None or "Date" in data:
-        quote.date = _date(data, "Date", required=True, default=tenant_now(tenant).date())
-    if "ExpiryDate" in data:
-        quote.expiry_date = _date(data, "ExpiryDate", required=False)
-    if "Status" in data:
-        status = data["Status"]
-        if status not in XeroQuote.Status.values:
-            raise ElementInvalid(f"Status '{status}' is not a valid quote status.")
-        if existing is not None and status not in QUOTE_MOVES[existing.status]:
-            raise ElementInvalid(f"A quote cannot move from {existing.status} to {status}.")
-        quote.status = status
-    for field, attribute, length in (
-        ("Reference", "reference", 4000),
-        ("Terms", "terms", 4000),
-        ("Title", "title", 100),
-        ("Summary", "summary", 3000),
-    ):
-        if field in data:
-            setattr(quote, attribute, _text(data, field, max_length=length))
-    quote.currency_code = _currency(tenant, data, quote.currency_code or None)
-    if "LineAmountTypes" in data:
-        value = str(data["LineAmountTypes"]).upper()
-        if value not in ("EXCLUSIVE", "INCLUSIVE", "NOTAX"):
-            raise ElementInvalid("LineAmountTypes must be EXCLUSIVE, INCLUSIVE or NOTAX.")
-        quote.line_amount_types = value
-    if existing is None or "LineItems" in data:
-        if existing is not None and existing.status in ("INVOICED", "DELETED"):
-            raise ElementInvalid(f"A quote in status {existing.status} cannot be changed.")
-        quote.line_items = _line_items(
-            tenant,
-            data.get("LineItems", []),
-            line_amount_types=quote.line_amount_types,
-            unit_places=unit_places,
-        )
-    quote.sub_total, quote.total_tax, quote.total = _totals(
-        quote.line_items, inclusive=quote.line_amount_types == "INCLUSIVE"
-    )
-    if existing is None:
-        quote.quote_number = _text(data, "QuoteNumber", max_length=255) or _next_number(
-            tenant, "next_quote_number", "QU-"
-        )
-    elif "QuoteNumber" in data:
-        quote.quote_number = _text(data, "QuoteNumber", max_length=255) or quote.quote_number
-    _touch(quote, tenant, created=existing is None)
-    quote.save()
-    return quote
-
-
-def _next_number(tenant: XeroTenant, field: str, prefix: str) -> str:
-    XeroTenant.objects.filter(pk=tenant.pk).update(**{field: F(field) + 1})
-    number = XeroTenant.objects.filter(pk=tenant.pk).values_list(field, flat=True).get() - 1
-    return f"{prefix}{number:04d}"
-
-
-# --- invoices ----------------------------------------------------------------------------------
-
-INVOICE_MOVES = {
-    "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
-    "SUBMITTED": {"SUBMITTED", "DRAFT", "AUTHORISED", "DELETED"},
-    "AUTHORISED": {"AUTHORISED", "VOIDED"},
-    "PAID": {"PAID"},
-    "VOIDED": {"VOIDED"},
-    "DELETED": {"DELETED"},
-}
-
-
-def invoice_save(
-    *, tenant: XeroTenant, data: dict, existing: XeroInvoice | None = None, unit_places: int = 2
-) -> XeroInvoice:
-    invoice = existing or XeroInvoice(tenant=tenant)
-    if (
-        existing is not None
-        and existing.status in ("PAID", "VOIDED", "DELETED")
-        and (
-            set(data) - {"InvoiceID", "InvoiceNumber", "Status"}
-            or data.get("Status", (existing.status)) != existing.status
-        )
-    ):
-        raise ElementInvalid("Invoice not of valid status for modification")
-    if existing is None:
-        invoice_type = data.get("Type")
-        if invoice_type not in ("ACCREC", "ACCPAY"):
-            raise ElementInvalid("Invoice Type must be ACCREC or ACCPAY.")
-        invoice.type = invoice_type
-    if existing is None or "Contact" in data:
-        invoice.contact = _contact_for(tenant, data)
-    if existing is None or "Date" in data:
-        invoice.date = _date(data, "Date", required=False, default=tenant_now(tenant).date())
-    if "DueDate" in data:
-        invoice.due_date = _date(data, "DueDate", required=False)
-    if "Reference" in data:
-        invoice.reference = _text(data, "Reference", max_length=4000)
-    if "SentToContact" in data:
-        invoice.sent_to_contact = _bool(data, "SentToContact", invoice.sent_to_contact)
-    invoice.currency_code = _currency(tenant, data, invoice.currency_code or None)
-    if "LineAmountTypes" in data:
-        if data["LineAmountTypes"] not in ("Exclusive", "Inclusive", "NoTax"):
-            raise ElementInvalid("LineAmountTypes must be Exclusive, Inclusive or NoTax.")
-        invoice.line_amount_types = data["LineAmountTypes"]
-    if existing is None or "LineItems" in data:
-        if existing is not None and invoice.amount_paid:
-            raise ElementInvalid("Line items cannot be changed on an invoice with payments.")
-        invoice.line_items = _line_items(
-            tenant,
-            data.get("LineItems", []),
-            line_amount_types=invoice.line_amount_types,
-            unit_places=unit_places,
-        )
-    invoice.sub_total, invoice.total_tax, invoice.total = _totals(
-        invoice.line_items, inclusive=invoice.line_amount_types == "Inclusive"
-    )
-    status = data.get("Status", invoice.status if existing else "DRAFT")
-    if status not in INVOICE_MOVES:
-        raise ElementInvalid(f"Status '{status}' is not a valid invoice status.")
-    if existing is not None and status not in INVOICE_MOVES[existing.status]:
-        raise ElementInvalid(f"An invoice cannot move from {existing.status} to {status}.")
-    if status == "PAID" and (existing is None or existing.status != "PAID"):
-        raise ElementInvalid("An invoice becomes PAID by applying payments to it.")
-    if status == "VOIDED" and invoice.amount_paid:
-        raise ElementInvalid("Payments must be removed before an invoice can be voided.")
-    if status == "AUTHORISED" and not invoice.line_items:
-        raise ElementInvalid("An invoice must have at least one line item to be approved.")
-    if status == "AUTHORISED":
-        # An approved invoice posts each line to a ledger account (its own AccountCode or its
-        # item's sales account). Wording UNCONFIRMED.
-        unposted = [
-            str(number)
-            for number, line in enumerate(invoice.line_items, start=1)
-            if not line.get("AccountCode") and Decimal(line["LineAmount"]) != 0
-        ]
-        if unposted:
-            raise ElementInvalid(
-                f"An Account Code must be specified for line item {', '.join(unposted)} "
-                "before the invoice can be approved."
-            )
-    invoice.status = status
-    if existing is None or "InvoiceNumber" in data:
-        number = _text(data, "InvoiceNumber", max_length=255)
-        if number and invoice.type == "ACCREC" and number != invoice.invoice_number:
-            taken = XeroInvoice.objects.filter(
-                tenant=tenant, type="ACCREC", invoice_number__iexact=number
-            ).exclude(pk=invoice.pk)
-            if taken.exists():
-                raise ElementInvalid("Invoice # must be unique.")
-        if number:
-            invoice.invoice_number = number
-        elif existing is None:
-            invoice.invoice_number = (
-                _next_number(tenant, "next_invoice_number", "INV-")
-                if invoice.type == "ACCREC"
-                else ""
-            )
-    _touch(invoice, tenant, created=existing is None)
-    invoice.save()
-    webhooks.event_queue(
-        tenant=tenant,
-        category="INVOICE",
-        event_type="CREATE" if existing is None else "UPDATE",
-        resource_id=invoice.invoice_id,
-    )
-    return invoice
-
-
-# --- payments ----------------------------------------------------------------------------------
-
-
-def payment_create(*, tenant: XeroTenant, data: dict) -> XeroPayment:
-    """Apply a payment to an AUTHORISED invoice; its AmountDue, AmountPaid and Status follow."""
-    reference = data.get("Invoice")
-    if not isinstance(reference, dict):
-        raise ElementInvalid("An Invoice must be specified for the payment.")
-    invoices = XeroInvoice.objects.select_for_update().filter(tenant=tenant)
-    if reference.get("InvoiceID"):
-        invoice_id = _uuid(reference["InvoiceID"], field="InvoiceID")
-        invoice = invoices.filter(invoice_id=invoice_id).first()
-    elif reference.get("InvoiceNumber"):
-        invoice = invoices.filter(invoice_number=reference["InvoiceNumber"]).first()
-    else:
-        invoice = None
-    if invoice is None:
-        raise ElementInvalid("Invoice could not be found.")
-    account_ref = data.get("Account")
-    if not isinstance(account_ref, dict):
-        raise ElementInvalid("An Account must be specified for the payment.")
-    accounts = XeroAccount.objects.filter(tenant=tenant)
-    if account_ref.get("AccountID"):
-        account = accounts.filter(
-            account_id=_uuid(account_ref["AccountID"], field="AccountID")
-        ).first()
-    else:
-        account = accounts.filter(code=account_ref.get("Code") or "").first()
-    if account is None:
-        raise ElementInvalid("Account could not be found.")
-    if not (account.type == "BANK" or account.enable_payments):
-        raise ElementInvalid(f"Payments cannot be made to account {account.code}.")
-    if invoice.status != "AUTHORISED":
-        raise ElementInvalid("Payments can only be made against Authorised documents")
-    try:
-        amount = round_money(wire.parse_decimal(data.get("Amount"), field="Amount"))
-    except wire.WireValueError as error:
-        raise ElementInvalid(str(error)) from error
-    if amount <= 0:
-        raise ElementInvalid("Payment amount must be greater than zero.")
-    if amount > invoice.amount_due:
-        raise ElementInvalid("Payment amount exceeds the amount outstanding on this document")
-    moment = tenant_now(tenant)
-    paid_on = _date(data, "Date", required=False, default=moment.date())
-    payment = XeroPayment(
-        tenant=tenant,
-        invoice=invoice,
-        account=account,
-        date=paid_on,
-        amount=amount,
-        reference=_text(data, "Reference", max_length=255),
-    )
-    _touch(payment, tenant, created=True)
-    payment.save()
-    invoice.amount_paid += amount
-    if invoice.amount_due == 0:
-        invoice.status = XeroInvoice.Status.PAID
-        invoice.fully_paid_on = paid_on
-    _touch(invoice, tenant, created=False)
-    invoice.save()
-    webhooks.event_queue(
-        tenant=tenant, category="INVOICE", event_type="UPDATE", resource_id=invoice.invoice_id
-    )
-    return payment
-
-
-def payment_delete(*, tenant: XeroTenant, payment: XeroPayment, data: dict) -> XeroPayment:
-    """`POST /Payments/{id}` with `{"Status": "DELETED"}`: the invoice is owed again."""
-    if data.get("Status") != "DELETED":
-        raise ElementInvalid("A payment can only be updated to Status DELETED.")
-    if payment.status == XeroPayment.Status.DELETED:
-        return payment
-    invoice = XeroInvoice.objects.select_for_update().get(pk=payment.invoice_id)
-    payment.status = XeroPayment.Status.DELETED
-    _touch(payment, tenant, created=False)
-    payment.save()
-    invoice.amount_paid -= payment.amount
-    if invoice.status == XeroInvoice.Status.PAID:
-        invoice.status = XeroInvoice.Status.AUTHORISED
-        invoice.fully_paid_on = None
-    _touch(invoice, tenant, created=False)
-    invoice.save()
-    webhooks.event_queue(
-        tenant=tenant, category="INVOICE", event_type="UPDATE", resource_id=invoice.invoice_id
-    )
-    payment.invoice = invoice
-    return payment
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from apps.sandbox import clock, faults, ratelimit
-from apps.sandbox.xero import selectors, serializers, services, wire
+from apps.sandbox.xero import documents, selectors, serializers, services, wire
 from apps.sandbox.xero.models import (
     XeroApp,
     XeroIdempotentAnswer,
@@ -78,8 +78,8 @@ WRITE_SCOPES = {
 SAVERS = {
     "Contacts": services.contact_save,
     "Items": services.item_save,
-    "Quotes": services.quote_save,
-    "Invoices": services.invoice_save,
+    "Quotes": documents.quote_save,
+    "Invoices": documents.invoice_save,
 }
 TO_XERO = {
     "Contacts": serializers.contact_to_xero,
@@ -179,10 +179,12 @@ def _serve(request: HttpRequest, collection_name: str, handler) -> HttpResponse:
     needed = (WRITE_SCOPES if write else READ_SCOPES).get(collection_name, set())
     if needed and not needed & grant.scopes:
         return problem(401, "AuthorizationUnsuccessful")
+    # Counted before serving: nothing is written after a write's answer is due (a stalled
+    # time-out-after-commit answer must not write once the client has given up on it).
+    ratelimit.count_call(vendor=VENDOR, account=str(tenant.tenant_id))
     response = _serve_tenant(request, grant, tenant, collection_name, handler)
-    ratelimit.count_call(
-        vendor=VENDOR, account=str(tenant.tenant_id), throttled=response.status_code == 429
-    )
+    if response.status_code == 429:  # always answered before any handler runs
+        ratelimit.count_throttled(vendor=VENDOR, account=str(tenant.tenant_id))
     return response
 
 
@@ -470,8 +472,8 @@ def _save_element(context: _Context, element: dict, *, create_only: bool, identi
                 raise services.ElementInvalid(
                     "An existing Payment with the specified PaymentID could not be found"
                 )
-            return services.payment_delete(tenant=context.tenant, payment=payment, data=element)
-        return services.payment_create(tenant=context.tenant, data=element)
+            return documents.payment_delete(tenant=context.tenant, payment=payment, data=element)
+        return documents.payment_create(tenant=context.tenant, data=element)
     existing = _existing(context, element, create_only=create_only, identifier=identifier)
     if name in ("Quotes", "Invoices"):
         # Unit prices keep 2 places unless the request opts in to 4 (`unitdp=4`).
