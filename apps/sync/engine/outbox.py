@@ -239,7 +239,9 @@ def outbox_claim(
         if exclude_ids:
             query = query.exclude(pk__in=exclude_ids)
         items, seen = [], set()
-        for item in query.order_by("priority", "next_attempt_at", "id")[:limit]:
+        # In the order queued, not by due time: a drain taking documents out of order would
+        # leave each behind an earlier one until the next wake-up (one per sweep).
+        for item in query.order_by("priority", "id")[:limit]:
             key = (item.connection_id, item.entity, item.object_id)
             if key not in seen:  # two items of one record: the second waits for the next claim
                 seen.add(key)
