@@ -71,7 +71,8 @@ chaos: install
 	$(PY) -m tests.chaos.run --changes 10000 --workers 3 $(CHAOS_ARGS)
 
 # Load benchmark (not a test): locust in its own virtualenv (it monkey-patches with gevent)
-# against a running `make stack`; see tests/load/locustfile.py.
+# against a running `make stack`, from the same environment (DATABASE_URL etc.): 50 staff for
+# 5 minutes (tests/load/locustfile.py); prepare.py first adds the agents, sessions and tokens.
 LOAD_VENV := .venv-load
 LOAD_HOST ?= http://$(HOST):$(PORT)
 LOAD_USERS ?= 50
@@ -80,9 +81,12 @@ $(LOAD_VENV)/.installed-stamp: requirements-load.txt
 	@test -x $(LOAD_VENV)/bin/python || python3 -m venv $(LOAD_VENV)
 	$(LOAD_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-load.txt
 	@touch $@
-load: $(LOAD_VENV)/.installed-stamp
-	$(LOAD_VENV)/bin/locust -f tests/load/locustfile.py --headless -u $(LOAD_USERS) -r 5 \
-	  -t $(LOAD_TIME) --host $(LOAD_HOST) --only-summary --csv var/load
+load: install $(LOAD_VENV)/.installed-stamp
+	@mkdir -p var/load
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.production} \
+	  $(PY) -m tests.load.prepare var/load/users.json $(LOAD_USERS)
+	LOAD_DATA=var/load/users.json $(LOAD_VENV)/bin/locust -f tests/load/locustfile.py --headless \
+	  -u $(LOAD_USERS) -r 5 -t $(LOAD_TIME) --host $(LOAD_HOST) --only-summary --csv var/load/run
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

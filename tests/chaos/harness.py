@@ -17,15 +17,18 @@ Processes (each its own, over real HTTP and real databases):
 processes this harness started are signalled, by their own process group id; PostgreSQL
 backends never are."""
 
+import hashlib
 import json
 import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -46,7 +49,7 @@ DOCUMENT_TABLES = {
 class Options:
     changes: int = 10_000
     workers: int = 3
-    broker: str = "redis"  # or "orm"
+    broker: str = "orm"  # or "redis"
     kill_every: float = 5.0  # seconds between SIGKILLs; 0 = never
     kills: int | None = None  # stop killing after this many (None = while the driver runs)
     first_kill_after: float = 5.0
@@ -58,6 +61,7 @@ class Options:
     storm_vendor_seconds: float = 600.0
     lease_seconds: int = 5
     drain_timeout: float = 1800.0
+    stop_at: float | None = None  # wall-clock time (epoch seconds) to stop waiting at the latest
     database_url: str = "postgres://postgres@127.0.0.1:5432/postgres"
     prefix: str = "syncdesk_chaos"
     seed: int = 1
@@ -67,8 +71,6 @@ class Options:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -87,8 +89,6 @@ def _recreate(url: str, name: str, template: str) -> None:
 
 def _schema_key() -> str:
     """A digest of every migration and of the lock file: the template's schema is current."""
-    import hashlib
-
     digest = hashlib.sha256((ROOT / "requirements.lock").read_bytes())
     for path in sorted(ROOT.glob("apps/**/migrations/*.py")):
         digest.update(str(path.relative_to(ROOT)).encode())
@@ -242,10 +242,14 @@ class Chaos:
         self.kills += 1
 
     # --- set-up ---------------------------------------------------------------------------
+    def template(self) -> str:
+        """The migrated template database both of the run's databases are copied from."""
+        return _migrated_template(self.o.database_url, self.vendor_env)
+
     def setup(self) -> None:
         o = self.o
         (self.dir / "mail").mkdir()
-        template = _migrated_template(o.database_url, self.vendor_env)
+        template = self.template()
         _recreate(o.database_url, self.app_db, template)
         _recreate(o.database_url, self.vendor_db, template)
         self._spawn(
@@ -304,8 +308,6 @@ class Chaos:
         )
 
     def _wait_http(self, url: str, seconds: float = 60) -> None:
-        import urllib.request
-
         deadline = time.time() + seconds
         while time.time() < deadline:
             try:
@@ -366,7 +368,8 @@ class Chaos:
         driver_result = json.loads(driven[-1])
         o.log(f"chaos: driver done in {driver_result['seconds']} s; draining")
         deadline = time.monotonic() + o.drain_timeout
-        while self._unfinished() and time.monotonic() < deadline:
+        stop_at = o.stop_at or float("inf")
+        while self._unfinished() and time.monotonic() < deadline and time.time() < stop_at:
             time.sleep(1)
         seconds = time.monotonic() - started
         result = self.count(driver_result)
