@@ -100,15 +100,16 @@ def _migrated_template(url: str, env: dict) -> str:
     """A migrated database to copy (CREATE DATABASE ... TEMPLATE): both of the run's databases
     have the project's schema, and migrating on PostgreSQL takes minutes on a busy machine."""
     name = f"syncdesk_chaos_template_{_schema_key()}"
+    partial = f"{name}_{os.getpid()}"  # two runs starting at once each make their own
     with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as db:
         if db.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return name
-        db.execute(f'DROP DATABASE IF EXISTS "{name}_partial" WITH (FORCE)')
-        db.execute(f'CREATE DATABASE "{name}_partial"')
+        db.execute(f'DROP DATABASE IF EXISTS "{partial}" WITH (FORCE)')
+        db.execute(f'CREATE DATABASE "{partial}"')
     done = subprocess.run(
         [PYTHON, "manage.py", "migrate", "--noinput"],
         cwd=ROOT,
-        env={**env, "DATABASE_URL": _with_database(url, f"{name}_partial")},
+        env={**env, "DATABASE_URL": _with_database(url, partial)},
         capture_output=True,
         text=True,
         timeout=1800,
@@ -117,7 +118,10 @@ def _migrated_template(url: str, env: dict) -> str:
     if done.returncode:
         raise RuntimeError(f"migrate failed:\n{done.stderr[-3000:]}")
     with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as db:
-        db.execute(f'ALTER DATABASE "{name}_partial" RENAME TO "{name}"')
+        try:
+            db.execute(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
+        except psycopg.errors.DuplicateDatabase:  # the other run finished first
+            db.execute(f'DROP DATABASE "{partial}" WITH (FORCE)')
     return name
 
 

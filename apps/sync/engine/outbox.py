@@ -229,6 +229,15 @@ def outbox_claim(
             operation=Operation.CREATE, status=OutboxStatus.PENDING, pk__lt=OuterRef("pk")
         )
     )
+    # A document behind an unfinished earlier one of its connection is not claimed at all (a
+    # claim would only put it back, one write each, every drain walking the whole backlog).
+    earlier_document = OutboxItem.objects.filter(
+        connection_id=OuterRef("connection_id"),
+        entity__in=DOCUMENT_ENTITIES,
+        status__in=UNFINISHED,
+        pk__lt=OuterRef("pk"),
+    )
+    busy |= Q(entity__in=DOCUMENT_ENTITIES) & Exists(earlier_document)
     with transaction.atomic():
         query = OutboxItem.objects.select_for_update(skip_locked=True).filter(due)
         query = query.exclude(connection__status=ConnectionStatus.DISABLED).exclude(busy)
