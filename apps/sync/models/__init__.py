@@ -277,6 +277,8 @@ class OutboxItem(models.Model):
         ordering = ["priority", "next_attempt_at", "id"]
         indexes = [
             models.Index(fields=["status", "priority", "next_attempt_at"], name="sync_outbox_due"),
+            # The claim's "another item of this record in flight" check, once per due row.
+            models.Index(fields=["connection", "entity", "object_id"], name="sync_outbox_record"),
         ]
 
     def __str__(self) -> str:
