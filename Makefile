@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint bench format clean
+.PHONY: install demo test lint bench format clean stack chaos load
 
 install: $(STAMP)
 
@@ -49,6 +49,44 @@ demo: install
 	  echo "Note: MFA for admins is switched OFF for this demo (MFA_REQUIRED_FOR_ADMINS=False)."; \
 	fi; \
 	wait $$web
+
+# The production shape on one machine: gunicorn (WEB_CONCURRENCY workers) and WORKERS qcluster
+# processes under honcho, on the PostgreSQL and Redis named by DATABASE_URL and REDIS_URL, with
+# config.settings.production (SECRET_KEY, ALLOWED_HOSTS, TOKEN_ENCRYPTION_KEYS, EMAIL_URL are
+# required; README "Running past one machine"). Ctrl-C: honcho TERMs each, KILLs after 5 s.
+WORKERS ?= 2
+stack: install
+	@test -n "$$DATABASE_URL" || { echo "make stack needs DATABASE_URL (PostgreSQL) and REDIS_URL"; exit 2; }
+	@export DJANGO_SETTINGS_MODULE=config.settings.production; set -e; \
+	$(PY) manage.py migrate --noinput; \
+	$(PY) manage.py collectstatic --noinput >/dev/null; \
+	$(PY) manage.py schedules_apply; \
+	exec $(VENV)/bin/honcho start -f Procfile -p $(PORT) -c web=1,worker=$(WORKERS)
+
+# Not part of `make test` (tests/chaos/test_chaos_ci.py is its CI size): 10,000 changes, 3
+# workers killed with SIGKILL every few seconds, against the faulty sandbox; prints one JSON line.
+# DATABASE_URL names the PostgreSQL server (its own two databases are made and dropped).
+CHAOS_ARGS ?=
+chaos: install
+	$(PY) -m tests.chaos.run --changes 10000 --workers 3 $(CHAOS_ARGS)
+
+# Load benchmark (not a test): locust in its own virtualenv (it monkey-patches with gevent)
+# against a running `make stack`, from the same environment (DATABASE_URL etc.): 50 staff for
+# 5 minutes (tests/load/locustfile.py); prepare.py first adds the agents, sessions and tokens.
+LOAD_VENV := .venv-load
+LOAD_HOST ?= http://$(HOST):$(PORT)
+LOAD_USERS ?= 50
+LOAD_TIME ?= 5m
+$(LOAD_VENV)/.installed-stamp: requirements-load.txt
+	@test -x $(LOAD_VENV)/bin/python || python3 -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-load.txt
+	@touch $@
+load: install $(LOAD_VENV)/.installed-stamp
+	@mkdir -p var/load
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.production} \
+	  $(PY) -m tests.load.prepare var/load/users.json $(LOAD_USERS)
+	LOAD_DATA=var/load/users.json $(LOAD_VENV)/bin/locust -f tests/load/locustfile.py --headless \
+	  -u $(LOAD_USERS) -r 5 -t $(LOAD_TIME) --host $(LOAD_HOST) --only-summary --csv var/load/run
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

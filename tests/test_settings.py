@@ -139,3 +139,40 @@ def test_production_refuses_to_start_with_unusable_keys(tmp_path, variable, valu
     assert result.returncode != 0
     assert says in result.stderr
     assert "ImproperlyConfigured" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("broker", "redis_url", "says"),
+    [
+        ("orm", "", "orm=default"),
+        ("redis", "redis://127.0.0.1:6379/3", "redis=redis://127.0.0.1:6379/3"),
+        ("redis", "", "Q_BROKER=redis needs REDIS_URL"),
+        ("rabbit", "", "Q_BROKER must be orm or redis, not 'rabbit'"),
+    ],
+)
+def test_production_task_broker_is_chosen_by_q_broker(tmp_path, broker, redis_url, says):
+    """The broker only wakes workers; Q_BROKER picks it, and a wrong value refuses to start."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "PYTEST", "REDIS_URL", "Q_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="p" * 20 + "-k9Xq2Lm7Vt4Rw8Zs1Nc5Bh3Jd6Fg0Ye" + "a1b2c3d4e5",
+        ALLOWED_HOSTS="office.example.com",
+        TOKEN_ENCRYPTION_KEYS="7pua8RzOwtgfLbU-uTbNpKruq4GizGpljlG_MvGCU4Y=",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'broker.sqlite3'}",
+        EMAIL_URL="smtp+tls://mailer:secret@smtp.example.com:587",
+        Q_BROKER=broker,
+        REDIS_URL=redis_url,
+    )
+    code = (
+        "import django; django.setup(); from django.conf import settings; q = settings.Q_CLUSTER;"
+        " print(f\"orm={q.get('orm')}\" if 'orm' in q else f\"redis={q['redis']}\")"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert says in result.stdout + result.stderr
+    assert (result.returncode == 0) == says.startswith(("orm=", "redis="))

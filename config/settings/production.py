@@ -4,7 +4,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import REDIS_URL, SANDBOX_ENABLED, env
+from .base import Q_CLUSTER, REDIS_URL, SANDBOX_ENABLED, env
 
 DEBUG = False
 # The vendor sandbox is for demos and tests: mounted in production it would hand out OAuth codes
@@ -67,6 +67,17 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+
+# The task broker only wakes workers: the outbox row commits with the change and the minute sweep
+# drains whatever a lost wake-up left. Q_BROKER=orm (the default) keeps the queue in PostgreSQL;
+# Q_BROKER=redis moves it to REDIS_URL (README "Running past one machine" has the figures).
+Q_BROKER = env("Q_BROKER", default="orm")
+if Q_BROKER == "redis":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("Q_BROKER=redis needs REDIS_URL.")
+    Q_CLUSTER = {**{k: v for k, v in Q_CLUSTER.items() if k != "orm"}, "redis": REDIS_URL}
+elif Q_BROKER != "orm":
+    raise ImproperlyConfigured(f"Q_BROKER must be orm or redis, not {Q_BROKER!r}.")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -299,6 +299,10 @@ class OutboxItem(models.Model):
         indexes = [
             models.Index(fields=["status", "priority", "next_attempt_at"], name="sync_outbox_due"),
             models.Index(fields=["entity", "object_id"], name="sync_outbox_record"),
+            # The claim's "another item of this record in flight" check, once per due row.
+            models.Index(
+                fields=["connection", "entity", "object_id"], name="sync_outbox_conn_record"
+            ),
         ]
 
     def __str__(self) -> str:
