@@ -12,7 +12,7 @@ from apps.invoices import services as invoice_services
 from apps.quotes import services as quote_services
 from apps.sandbox.xero.models import XeroContact
 from apps.sandbox.zoho.models import BooksEstimate, BooksInvoice, BooksPayment, CrmRecord
-from apps.sync.engine import outbox
+from apps.sync.engine import batch, outbox
 from apps.sync.models import Binding, OutboxItem, OutboxStatus
 from tests.clients.factories import ClientFactory
 from tests.sync.sandbox import point_settings_at, seed, sync
@@ -58,6 +58,7 @@ def die_once_after_the_vendor_answers(monkeypatch, entity: str, provider: str = 
         return real_bind(connection, bound_entity, object_id, **kwargs)
 
     monkeypatch.setattr(outbox, "binding_bind", bind)
+    monkeypatch.setattr(batch, "binding_bind", bind)  # batched creates bind there
     return died
 
 
