@@ -73,9 +73,9 @@ def test_bench_push_crm(tmp_path):
             "SELECT COUNT(*) FROM sync_outboxitem WHERE status = 'done' AND connection_id = "
             "(SELECT id FROM sync_connection WHERE provider = 'zoho_crm')"
         )[0][0]
-        remote = stack.query(
-            "SELECT COUNT(*) FROM sandbox_crmrecord WHERE module = 'Contacts'"
-        )[0][0]
+        remote = stack.query("SELECT COUNT(*) FROM sandbox_crmrecord WHERE module = 'Contacts'")[0][
+            0
+        ]
     finally:
         stack.stop()
     assert pushed == RECORDS, pushed
