@@ -30,7 +30,7 @@ outbox._kick = lambda: None  # the push below is the only sender
 connection = Connection.objects.get(provider="zoho_crm")
 Client.objects.bulk_create(
     [Client(name=f"Pushed contact {n:05d}", email=f"pushed{n:05d}@example.com")
-     for n in range({records})], batch_size=1000)
+     for n in range(RECORDS)], batch_size=1000)
 queued = outbox.outbox_enqueue_many(
     connection=connection, entity="clients", objs=list(Client.objects.order_by("id")))
 print("QUEUED", queued, connection.name)
@@ -56,7 +56,7 @@ def test_bench_push_crm(tmp_path):
             "sync", "connect", "zoho", "--refresh-token", zoho["refresh_token"],
             "--organization-id", zoho["organization_id"], "--name", "Books", "--crm",
         )  # fmt: skip
-        queued = stack.python(QUEUE_CONTACTS.format(records=RECORDS))
+        queued = stack.python(QUEUE_CONTACTS.replace("RECORDS", str(RECORDS)))
         assert f"QUEUED {RECORDS}" in queued, queued
         name = queued.rsplit(f"QUEUED {RECORDS} ", 1)[1].strip()
         before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]

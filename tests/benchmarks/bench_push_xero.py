@@ -33,7 +33,7 @@ outbox._kick = lambda: None  # the push below is the only sender
 connection = Connection.objects.get(name="Xero")
 Client.objects.bulk_create(
     [Client(name=f"Pushed contact {n:05d}", email=f"pushed{n:05d}@example.com")
-     for n in range({records})], batch_size=1000)
+     for n in range(RECORDS)], batch_size=1000)
 queued = outbox.outbox_enqueue_many(
     connection=connection, entity="clients", objs=list(Client.objects.order_by("id")))
 print("QUEUED", queued, connection.remote_account_id)
@@ -52,7 +52,7 @@ def test_bench_push_xero(tmp_path):
         refresh_token = next(a for a in answers if a.get("vendor") == "xero")["refresh_token"]
         stack.start_server()
         stack.manage("sync", "connect", "xero", "--refresh-token", refresh_token, "--name", "Xero")
-        queued = stack.python(QUEUE_CONTACTS.format(records=RECORDS))
+        queued = stack.python(QUEUE_CONTACTS.replace("RECORDS", str(RECORDS)))
         assert f"QUEUED {RECORDS}" in queued, queued
         tenant = queued.rsplit("QUEUED", 1)[1].split()[1]
         stack.python(

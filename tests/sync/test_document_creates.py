@@ -57,8 +57,16 @@ def die_once_after_the_vendor_answers(monkeypatch, entity: str, provider: str = 
             raise WorkerDied
         return real_bind(connection, bound_entity, object_id, **kwargs)
 
+    real_bind_many = batch.bindings_bind_many
+
+    def bind_many(connection, bound_entity, rows):
+        if bound_entity == entity and not died and provider in ("", connection.provider):
+            died.append(rows[0][0])
+            raise WorkerDied
+        return real_bind_many(connection, bound_entity, rows)
+
     monkeypatch.setattr(outbox, "binding_bind", bind)
-    monkeypatch.setattr(batch, "binding_bind", bind)  # batched creates bind there
+    monkeypatch.setattr(batch, "bindings_bind_many", bind_many)  # batched creates bind there
     return died
 
 

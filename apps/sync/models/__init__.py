@@ -277,6 +277,9 @@ class OutboxItem(models.Model):
         ordering = ["priority", "next_attempt_at", "id"]
         indexes = [
             models.Index(fields=["status", "priority", "next_attempt_at"], name="sync_outbox_due"),
+            # The claim asks, per due item, whether another item of its record is in flight or
+            # waiting: without this each question reads the whole queue.
+            models.Index(fields=["connection", "entity", "object_id"], name="sync_outbox_record"),
         ]
 
     def __str__(self) -> str:
