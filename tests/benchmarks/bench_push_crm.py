@@ -4,14 +4,12 @@ push` (its own process): upserts of up to 100 contacts a call on our reference
 (connectors/zoho/crm/batches.py).
 
 Figures: vendor calls per record (`calls_per_record`, the aim at most 0.02), the 429s CRM
-answered (`r429`), the push's seconds and `limit_ratio`, its wall time over the least CRM's 100
-calls a minute allow for those calls on the same clock (at least one second).
-SYNC_BENCH_CRM_RECORDS changes N (5,000); SYNC_BENCH_SECONDS_PER_MINUTE the length of a vendor
-minute (1 by default).
+answered (`r429`) and the push's seconds (its ~50 calls fit in one of CRM's minutes, so the
+vendor's limit sets no floor worth a ratio). SYNC_BENCH_CRM_RECORDS changes N (5,000);
+SYNC_BENCH_SECONDS_PER_MINUTE the length of a vendor minute (1 by default).
 """
 
 import json
-import math
 import os
 import time
 
@@ -20,7 +18,6 @@ from tests.sync.stack import Stack, scratch_directory
 
 RECORDS = int(os.environ.get("SYNC_BENCH_CRM_RECORDS", "5000"))
 SECONDS_PER_MINUTE = float(os.environ.get("SYNC_BENCH_SECONDS_PER_MINUTE", "1"))
-PER_MINUTE = 100  # Zoho CRM, per organisation (vendor-contracts.md §3.6)
 
 QUEUE_CONTACTS = """
 from apps.clients.models import Client
@@ -80,7 +77,6 @@ def test_bench_push_crm(tmp_path):
         stack.stop()
     assert pushed == RECORDS, pushed
     assert remote == RECORDS, remote
-    floor_s = max(1.0, (math.ceil(calls / PER_MINUTE) - 1) * SECONDS_PER_MINUTE)
     emit(
         "push_crm",
         records=RECORDS,
@@ -88,5 +84,4 @@ def test_bench_push_crm(tmp_path):
         calls_per_record=round(calls / RECORDS, 4),
         r429=r429,
         seconds=round(elapsed, 1),
-        limit_ratio=round(elapsed / floor_s, 2),
     )
