@@ -16,6 +16,11 @@ API:
         False when all were busy (answer 429 then). A slot is a row with a lease: a request
         killed before it could release its slot stops counting when the lease runs out.
 
+    count_call(vendor=, account=, *, throttled=False)
+        Adds one to the account's running totals of calls served and calls answered 429
+        (buckets "calls" and "throttled", never reset by a window): what benchmarks read.
+    call_counts(vendor=, account=) -> CallCounts(calls, throttled)
+
 `RateResult`: `allowed`, `limit`, `used`, `remaining` (never negative), `reset_seconds`
 (vendor seconds until the window ends: use it for `X-Rate-Limit-Reset` / `Retry-After`).
 
@@ -101,6 +106,31 @@ def rate_peek(
     return RateResult(
         allowed=used < limit, limit=limit, used=used, reset_seconds=current.reset_seconds
     )
+
+
+# Running totals live in window 0 of their bucket (fixed windows start far above 0).
+TOTAL_WINDOW = 0
+
+
+@dataclass(frozen=True)
+class CallCounts:
+    calls: int
+    throttled: int
+
+
+def count_call(*, vendor: str, account: str, throttled: bool = False) -> None:
+    _increment(vendor, account, "calls", TOTAL_WINDOW)
+    if throttled:
+        _increment(vendor, account, "throttled", TOTAL_WINDOW)
+
+
+def call_counts(*, vendor: str, account: str) -> CallCounts:
+    rows = dict(
+        RateCounter.objects.filter(
+            vendor=vendor, account=str(account), bucket__in=("calls", "throttled"), window=0
+        ).values_list("bucket", "count")
+    )
+    return CallCounts(calls=rows.get("calls", 0), throttled=rows.get("throttled", 0))
 
 
 @contextmanager

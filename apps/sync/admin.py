@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 from django_q.tasks import async_task
 
 from apps.core.errors import ApplicationError
@@ -106,6 +107,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "region",
         "status",
         "daily_limit",
+        "connector_options",
         "token_age",
         "token_expiry",
         "last_refresh_error",
@@ -115,6 +117,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "remote_account_id",
         "region",
         "status",
+        "connector_options",
         "token_age",
         "token_expiry",
         "last_refresh_error",
@@ -131,6 +134,19 @@ class ConnectionAdmin(admin.ModelAdmin):
         "sync_now_deals",
     ]
     change_list_template = "sync/connection_change_list.html"
+
+    @admin.display(description="settings")
+    def connector_options(self, obj):
+        """The connector's settings of this account (a Xero bank account), and where to
+        change them."""
+        shown = ", ".join(f"{key}: {value}" for key, value in sorted((obj.options or {}).items()))
+        try:
+            url = registry.connector(obj.provider).settings_url(obj)
+        except LookupError:
+            url = ""
+        if url:
+            return format_html('{} <a href="{}">Change</a>', shown or "none", url)
+        return shown or "-"
 
     def _sync_now(self, request, queryset, entity):
         for connection in queryset:

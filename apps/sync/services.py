@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 def connection_connect(*, vendor: str, refresh_token: str, **options) -> list[Connection]:
     """Connect with a refresh token (the CLI), then subscribe each connection's webhooks.
 
-    `options` are the vendor's own (Zoho: organization_id, region, name, crm; Xero: name).
+    `options` are the vendor's own (Zoho: organization_id, region, name, crm; Xero: name,
+    bank_account).
     """
     try:
         accounts = registry.accounts(vendor)

@@ -35,7 +35,9 @@ def done(request, connections):
     return redirect("admin:sync_connection_changelist")
 
 
-def choose_page(request, *, title: str, kind: str, input_type: str, accounts: list[dict]):
+def choose_page(
+    request, *, title: str, kind: str, input_type: str, accounts: list[dict], action: str = ""
+):
     return render(
         request,
         "sync/choose_accounts.html",
@@ -43,7 +45,7 @@ def choose_page(request, *, title: str, kind: str, input_type: str, accounts: li
             "title": title,
             "kind": kind,
             "input_type": input_type,
-            "action": reverse("sync:choose"),
+            "action": action or reverse("sync:choose"),
             "accounts": accounts,
         },
     )

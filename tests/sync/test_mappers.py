@@ -75,6 +75,9 @@ def record(name: str) -> RemoteRecord:
                 "description": "2011 Merino Sweater - LARGE",
                 "rate": "49.95",
                 "sku": "Merino-2011-LG",
+                "active": True,
+                # OUTPUT2's percentage is the adapter's to read (/TaxRates); none here.
+                "tax_rate": "",
             },
         ),
     ],

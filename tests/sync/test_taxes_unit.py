@@ -64,6 +64,18 @@ def test_every_line_names_its_tax_and_the_document_its_treatment_and_currency():
     assert "currency_id" not in base and base["is_inclusive_tax"] is False
 
 
+def test_a_line_without_an_item_goes_to_the_default_sales_account():
+    quote = SimpleNamespace(
+        number="Q-2", issue_date=timezone.localdate(), notes="", terms="", valid_until=None
+    )
+    lines = [_line(1, "50.00", "0", service_id=7), _line(2, "10.00", "0")]
+    payload = documents.estimate_payload(
+        quote, lines, customer_id="c1", item_ids={7: "i7"}, tax_ids={1: "", 2: ""}, account_id="a9"
+    )
+    # The item's line takes the item's own sales account in Books.
+    assert [row.get("account_id") for row in payload["line_items"]] == [None, "a9"]
+
+
 def test_books_totals_are_net_of_the_entity_discount():
     figures = documents.books_totals(
         {"sub_total": 549.99, "discount": 50.0, "tax_total": 61.36, "total": 561.35}

@@ -55,6 +55,7 @@ def seed_xero(
     for number in range(1, tenants + 1):
         name = f"Sandbox Xero Organisation {number}"
         tenant = XeroTenant.objects.filter(name=name).first() or services.tenant_create(name=name)
+        services.chart_top_up(tenant=tenant)
         _top_up_contacts(tenant, contacts)
         _top_up_items(tenant, items)
         seeded.append(tenant)

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Value
 
 from apps.sandbox.xero.models import (
+    XeroAccount,
     XeroContact,
     XeroInvoice,
     XeroItem,
     XeroPayment,
     XeroQuote,
+    XeroTaxRate,
     XeroTenant,
 )
 
@@ -39,6 +41,9 @@ class Collection:
     default_order: tuple[str, ...]
     paged: bool
     max_page_size: int | None  # None: fixed 100 per page
+    # Settings (accounts, tax rates) are not written through the API: no updated_at column, every
+    # row ACTIVE, changed when the organisation was made.
+    settings: bool = False
 
 
 COLLECTIONS = {
@@ -138,6 +143,41 @@ COLLECTIONS = {
         default_order=("updated_at", "id"),
         paged=True,
         max_page_size=1000,
+    ),
+    "Accounts": Collection(
+        name="Accounts",
+        model=XeroAccount,
+        id_field="AccountID",
+        id_attribute="account_id",
+        fields={
+            "AccountID": "account_id",
+            "Code": "code",
+            "Name": "name",
+            "Type": "type",
+            "Status": "xero_status",
+            "EnablePaymentsToAccount": "enable_payments",
+        },
+        default_order=("code", "id"),
+        paged=False,
+        max_page_size=None,
+        settings=True,
+    ),
+    "TaxRates": Collection(
+        name="TaxRates",
+        model=XeroTaxRate,
+        id_field="TaxType",
+        id_attribute="tax_type",
+        fields={
+            "TaxType": "tax_type",
+            "Name": "name",
+            "Status": "xero_status",
+            "EffectiveRate": "rate",
+            "DisplayTaxRate": "rate",
+        },
+        default_order=("name", "id"),
+        paged=False,
+        max_page_size=None,
+        settings=True,
     ),
 }
 
@@ -275,6 +315,8 @@ def _related(collection: Collection, queryset: QuerySet) -> QuerySet:
         queryset = queryset.prefetch_related("payments")
     if collection.model is XeroPayment:
         queryset = queryset.select_related("invoice__contact", "account")
+    if collection.settings:
+        queryset = queryset.select_related("tenant")
     return queryset
 
 
@@ -287,9 +329,13 @@ def record_list(
 ) -> Page:
     """One page of a collection, filtered and ordered as the request asks."""
     queryset = collection.model.objects.filter(tenant=tenant)
+    if collection.settings:
+        queryset = queryset.annotate(xero_status=Value("ACTIVE", output_field=CharField()))
     if params.get("where"):
         queryset = queryset.filter(where_filter(collection, params["where"]))
-    if modified_since is not None:
+    if modified_since is not None and collection.settings:
+        queryset = queryset.filter(tenant__created_at__gte=modified_since)
+    elif modified_since is not None:
         queryset = queryset.filter(updated_at__gte=modified_since)
     # Archived contacts are left out unless asked for or filtered on explicitly.
     if (
@@ -298,15 +344,18 @@ def record_list(
         and "ContactStatus" not in params.get("where", "")
     ):
         queryset = queryset.exclude(status=XeroContact.Status.ARCHIVED)
-    if params.get("IDs"):
-        try:
-            ids = [uuid.UUID(value.strip()) for value in params["IDs"].split(",") if value.strip()]
-        except ValueError as error:
-            raise QueryInvalid("IDs must be a comma-separated list of Guids.") from error
+    if params.get("IDs") and not collection.settings:
+        ids = _guids(params["IDs"], "IDs")
         queryset = queryset.filter(**{f"{collection.id_attribute}__in": ids})
-    for name, lookup in (("Statuses", "status__in"), ("InvoiceNumbers", "invoice_number__in")):
-        if collection.model is XeroInvoice and params.get(name):
-            queryset = queryset.filter(**{lookup: params[name].split(",")})
+    if collection.model is XeroInvoice:
+        # Lookups of many references in one call (Xero advises ~50 values per parameter).
+        if params.get("ContactIDs"):
+            ids = _guids(params["ContactIDs"], "ContactIDs")
+            queryset = queryset.filter(contact__contact_id__in=ids)
+        for name, lookup in (("Statuses", "status__in"), ("InvoiceNumbers", "invoice_number__in")):
+            if params.get(name):
+                values = [v.strip() for v in params[name].split(",") if v.strip()]
+                queryset = queryset.filter(**{lookup: values})
     if collection.model is XeroQuote:
         if params.get("Status"):
             queryset = queryset.filter(status=params["Status"])
@@ -339,6 +388,13 @@ def record_list(
     )
 
 
+def _guids(raw: str, name: str) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(value.strip()) for value in raw.split(",") if value.strip()]
+    except ValueError as error:
+        raise QueryInvalid(f"{name} must be a comma-separated list of Guids.") from error
+
+
 def _positive_int(value: str | None, name: str, *, default: int) -> int:
     if value in (None, ""):
         return default
@@ -354,6 +410,8 @@ def _positive_int(value: str | None, name: str, *, default: int) -> int:
 def record_get(*, tenant: XeroTenant, collection: Collection, identifier: str):
     """One record by its ID (or, for Contacts, by ContactNumber); None when there is none."""
     queryset = _related(collection, collection.model.objects.filter(tenant=tenant))
+    if collection.model is XeroTaxRate:
+        return queryset.filter(tax_type=identifier).first()
     try:
         wanted = uuid.UUID(identifier)
     except ValueError:

@@ -3,14 +3,16 @@
 from datetime import UTC
 from decimal import Decimal
 
-from apps.sandbox.xero import wire
+from apps.sandbox.xero import chart, wire
 from apps.sandbox.xero.models import (
+    XeroAccount,
     XeroConnection,
     XeroContact,
     XeroInvoice,
     XeroItem,
     XeroPayment,
     XeroQuote,
+    XeroTaxRate,
     XeroTenant,
 )
 
@@ -118,6 +120,8 @@ def line_items_to_xero(lines: list[dict]) -> list[dict]:
         }
         if line.get("DiscountRate") not in (None, ""):
             entry["DiscountRate"] = _money(line["DiscountRate"])
+        if line.get("DiscountAmount") not in (None, ""):
+            entry["DiscountAmount"] = _money(line["DiscountAmount"])
         out.append(entry)
     return out
 
@@ -165,6 +169,8 @@ def payment_summary(payment: XeroPayment) -> dict:
 
 
 def invoice_to_xero(invoice: XeroInvoice, *, payments: list[XeroPayment] | None = None) -> dict:
+    if payments is None and not invoice.amount_paid:
+        payments = []  # nothing paid: no AUTHORISED payment (each is more than zero)
     if payments is None:
         payments = [p for p in invoice.payments.all() if p.status == XeroPayment.Status.AUTHORISED]
     body = {
@@ -192,7 +198,9 @@ def invoice_to_xero(invoice: XeroInvoice, *, payments: list[XeroPayment] | None 
         "CreditNotes": [],
         "HasAttachments": False,
         "HasErrors": False,
-        "IsDiscounted": any(line.get("DiscountRate") for line in invoice.line_items),
+        "IsDiscounted": any(
+            line.get("DiscountRate") or line.get("DiscountAmount") for line in invoice.line_items
+        ),
         "UpdatedDateUTC": wire.ms_datetime(invoice.updated_at),
     }
     if invoice.due_date:
@@ -268,4 +276,56 @@ def connection_to_xero(connection: XeroConnection) -> dict:
         "tenantName": connection.tenant.name,
         "createdDateUtc": _connection_time(connection.created_at),
         "updatedDateUtc": _connection_time(connection.updated_at),
+    }
+
+
+def account_to_xero(account: XeroAccount) -> dict:
+    """An account of the chart (OAS `Account`); its extra attributes come from chart.py."""
+    spec = chart.ACCOUNT_BY_CODE.get(account.code)
+    body = {
+        "AccountID": str(account.account_id),
+        "Code": account.code,
+        "Name": account.name,
+        "Status": "ACTIVE",
+        "Type": account.type,
+        "TaxType": spec.tax_type if spec else "NONE",
+        "Description": spec.description if spec else "",
+        "Class": chart.CLASS_OF_TYPE.get(account.type, "ASSET"),
+        "EnablePaymentsToAccount": account.enable_payments,
+        "ShowInExpenseClaims": False,
+        "BankAccountType": "BANK" if account.type == "BANK" else "",
+        "ReportingCode": "",
+        "ReportingCodeName": "",
+        "HasAttachments": False,
+        "UpdatedDateUTC": wire.ms_datetime(account.tenant.created_at),
+        "AddToWatchlist": False,
+    }
+    if account.type == "BANK":
+        body["BankAccountNumber"] = spec.bank_account_number if spec else ""
+        body["CurrencyCode"] = account.tenant.base_currency
+    if spec and spec.system_account:
+        body["SystemAccount"] = spec.system_account
+    return body
+
+
+def tax_rate_to_xero(rate: XeroTaxRate) -> dict:
+    """A tax rate (OAS `TaxRate`): one component at the rate; EffectiveRate = DisplayTaxRate."""
+    spec = chart.TAX_RATE_BY_TYPE.get(rate.tax_type)
+    applies = spec.applies_to if spec else frozenset(chart.CLASS_OF_TYPE.values())
+    percent = wire.decimal_places(Decimal(str(rate.rate)), 4)
+    return {
+        "Name": rate.name,
+        "TaxType": rate.tax_type,
+        "ReportTaxType": spec.report_tax_type if spec else "NONE",
+        "CanApplyToAssets": "ASSET" in applies,
+        "CanApplyToEquity": "EQUITY" in applies,
+        "CanApplyToExpenses": "EXPENSE" in applies,
+        "CanApplyToLiabilities": "LIABILITY" in applies,
+        "CanApplyToRevenue": "REVENUE" in applies,
+        "DisplayTaxRate": percent,
+        "EffectiveRate": percent,
+        "Status": "ACTIVE",
+        "TaxComponents": [
+            {"Name": "VAT", "Rate": percent, "IsCompound": False, "IsNonRecoverable": False}
+        ],
     }

@@ -9,14 +9,14 @@ a signed webhook event (see `webhooks.py`).
 
 import uuid
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.db.models import F
 
 from apps.core.money import round_money
 from apps.sandbox import clock
-from apps.sandbox.xero import webhooks, wire
+from apps.sandbox.xero import chart, webhooks, wire
 from apps.sandbox.xero.models import (
     XeroAccount,
     XeroContact,
@@ -251,7 +251,11 @@ def _contact_for(tenant: XeroTenant, data: dict) -> XeroContact:
         raise ElementInvalid("A Contact must be specified for this type of transaction.")
     if reference.get("ContactID"):
         contact_id = _uuid(reference["ContactID"], field="ContactID")
-        contact = XeroContact.objects.filter(tenant=tenant, contact_id=contact_id).first()
+        # Remembered for the request: a batch names the same few contacts many times.
+        contact = clock.remembered(
+            ("xero-contact", tenant.pk, contact_id),
+            lambda: XeroContact.objects.filter(tenant=tenant, contact_id=contact_id).first(),
+        )
         if contact is None:
             raise ElementInvalid(f"The contact with ContactID {contact_id} could not be found.")
         return contact
@@ -262,12 +266,40 @@ def _contact_for(tenant: XeroTenant, data: dict) -> XeroContact:
     raise ElementInvalid("A Contact must be specified for this type of transaction.")
 
 
-def _line_items(tenant: XeroTenant, raw: object, *, line_amount_types: str) -> list[dict]:
+def _line_items(
+    tenant: XeroTenant, raw: object, *, line_amount_types: str, unit_places: int = 2
+) -> list[dict]:
+    """Line items priced as Xero prices them (developer.xero.com, "Rounding in Xero"):
+
+    UnitAmount is kept to 2 places unless the request opts in to 4 with `unitdp=4`;
+    LineAmount = Quantity x UnitAmount x (100 - DiscountRate) / 100, or
+    Quantity x UnitAmount - DiscountAmount, rounded to the cent; the tax is computed and rounded
+    per line (Exclusive: LineAmount x rate; Inclusive: LineAmount x rate / (1 + rate)), and the
+    document's TotalTax is the sum of the lines' (see `_totals`). Half-cents round away from zero
+    (UNCONFIRMED: Xero does not document its tie rule).
+    """
     if not isinstance(raw, list):
         raise ElementInvalid("LineItems must be a list.")
-    rates = {r.tax_type: r.rate for r in XeroTaxRate.objects.filter(tenant=tenant)}
-    account_codes = set(XeroAccount.objects.filter(tenant=tenant).values_list("code", flat=True))
-    items = {i.code: i for i in XeroItem.objects.filter(tenant=tenant)}
+    # The chart and the items do not change while a document request runs: read them once.
+    rates = clock.remembered(
+        ("xero-tax-rates", tenant.pk),
+        lambda: {r.tax_type: r.rate for r in XeroTaxRate.objects.filter(tenant=tenant)},
+    )
+    account_codes = clock.remembered(
+        ("xero-account-codes", tenant.pk),
+        lambda: set(XeroAccount.objects.filter(tenant=tenant).values_list("code", flat=True)),
+    )
+    wanted = sorted(
+        {line.get("ItemCode") for line in raw if isinstance(line, dict) and line.get("ItemCode")}
+    )
+    items = (
+        clock.remembered(
+            ("xero-items", tenant.pk, tuple(wanted)),
+            lambda: {i.code: i for i in XeroItem.objects.filter(tenant=tenant, code__in=wanted)},
+        )
+        if wanted
+        else {}
+    )
     no_tax = line_amount_types.upper() == "NOTAX"
     inclusive = line_amount_types.upper() == "INCLUSIVE"
     lines = []
@@ -283,15 +315,27 @@ def _line_items(tenant: XeroTenant, raw: object, *, line_amount_types: str) -> l
             default_price = (item.sales_details.get("UnitPrice") if item else None) or 0
             unit_amount = wire.parse_decimal(
                 line.get("UnitAmount", default_price), field="UnitAmount"
-            )
+            ).quantize(Decimal(1).scaleb(-unit_places), rounding=ROUND_HALF_UP)
             discount = line.get("DiscountRate")
             discount_rate = (
                 wire.parse_decimal(discount, field="DiscountRate")
                 if discount not in (None, "")
                 else None
             )
+            off = line.get("DiscountAmount")
+            discount_amount = (
+                round_money(wire.parse_decimal(off, field="DiscountAmount"))
+                if off not in (None, "")
+                else None
+            )
         except wire.WireValueError as error:
             raise ElementInvalid(str(error)) from error
+        if discount_rate is not None and discount_amount is not None:
+            raise ElementInvalid(
+                "A line item can have a DiscountRate or a DiscountAmount, not both."
+            )
+        if discount_rate is not None and not 0 <= discount_rate <= HUNDRED:
+            raise ElementInvalid("DiscountRate must be between 0 and 100.")
         description = line.get("Description") or (item.description if item else "")
         if not description and not item_code:
             raise ElementInvalid("Description needs to be specified for each line item.")
@@ -299,13 +343,20 @@ def _line_items(tenant: XeroTenant, raw: object, *, line_amount_types: str) -> l
             item.sales_details.get("AccountCode", "") if item else ""
         )
         if account_code and account_code not in account_codes:
-            raise ElementInvalid(f"Account code '{account_code}' is not a valid code.")
+            raise ElementInvalid(
+                f"Account code '{account_code}' is not a valid code for this document."
+            )
         tax_type = "NONE" if no_tax else (line.get("TaxType") or tenant.default_sales_tax_type)
         if tax_type not in rates:
-            raise ElementInvalid(f"The TaxType code '{tax_type}' does not exist.")
+            raise ElementInvalid(
+                f"The TaxType code '{tax_type}' does not exist or cannot be used with this type "
+                "of transaction."
+            )
         gross = quantity * unit_amount
         if discount_rate is not None:
             gross = gross * (HUNDRED - discount_rate) / HUNDRED
+        if discount_amount is not None:
+            gross -= discount_amount
         line_amount = round_money(gross)
         rate = Decimal(0) if no_tax else rates[tax_type] / HUNDRED
         if inclusive:
@@ -326,6 +377,7 @@ def _line_items(tenant: XeroTenant, raw: object, *, line_amount_types: str) -> l
                 "TaxAmount": str(tax_amount),
                 "LineAmount": str(line_amount),
                 "DiscountRate": str(discount_rate) if discount_rate is not None else None,
+                "DiscountAmount": str(discount_amount) if discount_amount is not None else None,
             }
         )
     return lines
@@ -369,7 +421,9 @@ QUOTE_MOVES = {
 }
 
 
-def quote_save(*, tenant: XeroTenant, data: dict, existing: XeroQuote | None = None) -> XeroQuote:
+def quote_save(
+    *, tenant: XeroTenant, data: dict, existing: XeroQuote | None = None, unit_places: int = 2
+) -> XeroQuote:
     quote = existing or XeroQuote(tenant=tenant)
     if existing is None or "Contact" in data:
         quote.contact = _contact_for(tenant, data)
@@ -402,7 +456,10 @@ def quote_save(*, tenant: XeroTenant, data: dict, existing: XeroQuote | None = N
         if existing is not None and existing.status in ("INVOICED", "DELETED"):
             raise ElementInvalid(f"A quote in status {existing.status} cannot be changed.")
         quote.line_items = _line_items(
-            tenant, data.get("LineItems", []), line_amount_types=quote.line_amount_types
+            tenant,
+            data.get("LineItems", []),
+            line_amount_types=quote.line_amount_types,
+            unit_places=unit_places,
         )
     quote.sub_total, quote.total_tax, quote.total = _totals(
         quote.line_items, inclusive=quote.line_amount_types == "INCLUSIVE"
@@ -437,7 +494,7 @@ INVOICE_MOVES = {
 
 
 def invoice_save(
-    *, tenant: XeroTenant, data: dict, existing: XeroInvoice | None = None
+    *, tenant: XeroTenant, data: dict, existing: XeroInvoice | None = None, unit_places: int = 2
 ) -> XeroInvoice:
     invoice = existing or XeroInvoice(tenant=tenant)
     if (
@@ -473,7 +530,10 @@ def invoice_save(
         if existing is not None and invoice.amount_paid:
             raise ElementInvalid("Line items cannot be changed on an invoice with payments.")
         invoice.line_items = _line_items(
-            tenant, data.get("LineItems", []), line_amount_types=invoice.line_amount_types
+            tenant,
+            data.get("LineItems", []),
+            line_amount_types=invoice.line_amount_types,
+            unit_places=unit_places,
         )
     invoice.sub_total, invoice.total_tax, invoice.total = _totals(
         invoice.line_items, inclusive=invoice.line_amount_types == "Inclusive"
@@ -492,6 +552,12 @@ def invoice_save(
     invoice.status = status
     if existing is None or "InvoiceNumber" in data:
         number = _text(data, "InvoiceNumber", max_length=255)
+        if number and invoice.type == "ACCREC" and number != invoice.invoice_number:
+            taken = XeroInvoice.objects.filter(
+                tenant=tenant, type="ACCREC", invoice_number__iexact=number
+            ).exclude(pk=invoice.pk)
+            if taken.exists():
+                raise ElementInvalid("Invoice # must be unique.")
         if number:
             invoice.invoice_number = number
         elif existing is None:
@@ -544,7 +610,7 @@ def payment_create(*, tenant: XeroTenant, data: dict) -> XeroPayment:
     if not (account.type == "BANK" or account.enable_payments):
         raise ElementInvalid(f"Payments cannot be made to account {account.code}.")
     if invoice.status != "AUTHORISED":
-        raise ElementInvalid("Payment can only be made against an AUTHORISED invoice.")
+        raise ElementInvalid("Payments can only be made against Authorised documents.")
     try:
         amount = round_money(wire.parse_decimal(data.get("Amount"), field="Amount"))
     except wire.WireValueError as error:
@@ -618,25 +684,43 @@ def tenant_create(
         base_currency=base_currency,
         country_code=country_code,
     )
+    chart_top_up(tenant=tenant, standard_rate=tax_rate_percent)
+    return tenant
+
+
+def chart_top_up(*, tenant: XeroTenant, standard_rate: Decimal | None = None) -> None:
+    """Add the accounts and tax rates of `chart.py` that the tenant lacks (by code, tax type)."""
+    if standard_rate is None:
+        standard_rate = (
+            XeroTaxRate.objects.filter(tenant=tenant, tax_type="OUTPUT")
+            .values_list("rate", flat=True)
+            .first()
+        )
+        standard_rate = Decimal("15") if standard_rate is None else standard_rate
+    codes = set(XeroAccount.objects.filter(tenant=tenant).values_list("code", flat=True))
     XeroAccount.objects.bulk_create(
         [
-            XeroAccount(tenant=tenant, code="090", name="Business Bank Account", type="BANK"),
-            XeroAccount(tenant=tenant, code="200", name="Sales", type="REVENUE"),
             XeroAccount(
                 tenant=tenant,
-                code="970",
-                name="Payments Clearing",
-                type="CURRLIAB",
-                enable_payments=True,
-            ),
+                code=spec.code,
+                name=spec.name,
+                type=spec.type,
+                enable_payments=spec.enable_payments,
+            )
+            for spec in chart.ACCOUNTS
+            if spec.code not in codes
         ]
     )
+    types = set(XeroTaxRate.objects.filter(tenant=tenant).values_list("tax_type", flat=True))
     XeroTaxRate.objects.bulk_create(
         [
             XeroTaxRate(
-                tenant=tenant, tax_type="OUTPUT", name="Standard Rate Sales", rate=tax_rate_percent
-            ),
-            XeroTaxRate(tenant=tenant, tax_type="NONE", name="No Tax", rate=Decimal(0)),
+                tenant=tenant,
+                tax_type=spec.tax_type,
+                name=spec.name,
+                rate=standard_rate if spec.rate is None else spec.rate,
+            )
+            for spec in chart.TAX_RATES
+            if spec.tax_type not in types
         ]
     )
-    return tenant

@@ -1,26 +1,21 @@
-"""HTTP face of the Xero emulator: identity (authorize, token, revocation), connections, Accounting.
+"""HTTP face of the Xero emulator's Accounting API (identity: identity_views.py; controls:
+control_views.py).
 
 Every Accounting call goes through `_serve`, which does what Xero does before and after a handler:
 JSON only, bearer token, `xero-tenant-id`, scopes, the tenant's and app's rate limits with their
 headers, faults on demand, `Idempotency-Key` replay, and time-out-after-commit.
 """
 
-import base64
 import hashlib
-import secrets
 import uuid
-from datetime import timedelta
-from urllib.parse import urlencode
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from apps.core.errors import ApplicationError
-from apps.sandbox import access, clock, faults, ratelimit
-from apps.sandbox.xero import identity, selectors, serializers, services, webhooks, wire
+from apps.sandbox import clock, faults, ratelimit
+from apps.sandbox.xero import selectors, serializers, services, wire
 from apps.sandbox.xero.models import (
     XeroApp,
     XeroIdempotentAnswer,
@@ -28,9 +23,17 @@ from apps.sandbox.xero.models import (
     XeroPayment,
     XeroTenant,
 )
+from apps.sandbox.xero.responses import (
+    authenticate,
+    envelope,
+    json_answer,
+    not_found,
+    problem,
+    throttled,
+    validation_error,
+)
 
 VENDOR = "xero"
-JSON_TYPE = "application/json; charset=utf-8"
 IDEMPOTENCY_SECONDS = 360
 DAY_SECONDS = 86_400
 
@@ -62,6 +65,8 @@ READ_SCOPES = {
         "accounting.payments.read",
     },
     "Organisation": {"accounting.settings", "accounting.settings.read"},
+    "Accounts": {"accounting.settings", "accounting.settings.read"},
+    "TaxRates": {"accounting.settings", "accounting.settings.read"},
 }
 WRITE_SCOPES = {
     "Contacts": {"accounting.contacts"},
@@ -82,7 +87,13 @@ TO_XERO = {
     "Quotes": serializers.quote_to_xero,
     "Invoices": serializers.invoice_to_xero,
     "Payments": serializers.payment_to_xero,
+    "Accounts": serializers.account_to_xero,
+    "TaxRates": serializers.tax_rate_to_xero,
 }
+# Collections whose POST also takes one bare element (OAS: createPayment, deletePayment).
+SINGLE_OBJECT = {"Payments"}
+# Read-only here (Xero can create accounts and tax rates; nothing in this project does).
+READ_ONLY = {"Accounts", "TaxRates"}
 # Which collections answer with the pagination object (those whose OAS schema declares it).
 WITH_PAGINATION = {"Contacts", "Invoices", "Payments"}
 ERROR_FLAG = {
@@ -90,64 +101,6 @@ ERROR_FLAG = {
     "Invoices": "HasErrors",
     "Payments": "HasValidationErrors",
 }
-
-
-# --- answers -----------------------------------------------------------------------------------
-
-
-def _json(payload: object, status: int = 200, headers: dict | None = None) -> HttpResponse:
-    response = HttpResponse(wire.dumps(payload), status=status, content_type=JSON_TYPE)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    response["Xero-Correlation-Id"] = str(uuid.uuid4())
-    return response
-
-
-def _problem(status: int, detail: str) -> HttpResponse:
-    """Xero's 401/403 problem body (PascalCase, vendor-contracts §4.7)."""
-    title = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Error")
-    return _json(
-        {
-            "Type": None,
-            "Title": title,
-            "Status": status,
-            "Detail": detail,
-            "Instance": str(uuid.uuid4()),
-            "Extensions": {},
-        },
-        status=status,
-    )
-
-
-def _validation_error(message: str, elements: list[dict] | None = None) -> dict:
-    return {
-        "ErrorNumber": 10,
-        "Type": "ValidationException",
-        "Message": message,
-        "Elements": elements or [],
-    }
-
-
-def _not_found() -> HttpResponse:
-    # Xero's 404 body is unconfirmed (vendor-contracts §4.7); the SDKs quote this sentence.
-    return HttpResponse(
-        "The resource you're looking for cannot be found",
-        status=404,
-        content_type="text/plain; charset=utf-8",
-    )
-
-
-def _envelope(app: XeroApp, moment, key: str, rows: list[dict], pagination=None) -> dict:
-    body = {
-        "Id": str(uuid.uuid4()),
-        "Status": "OK",
-        "ProviderName": app.name,
-        "DateTimeUTC": wire.ms_datetime(moment, offset=False),
-    }
-    if pagination is not None:
-        body["pagination"] = pagination
-    body[key] = rows
-    return body
 
 
 # --- the pipeline every Accounting call goes through -------------------------------------------
@@ -196,28 +149,10 @@ def _limits(app: XeroApp, tenant: XeroTenant) -> tuple[dict, HttpResponse | None
         "X-MinLimit-Remaining": str(minute.remaining),
         "X-AppMinLimit-Remaining": str(app_minute.remaining),
     }
-    for result, problem in ((day, "day"), (minute, "minute"), (app_minute, "appminute")):
+    for result, name in ((day, "day"), (minute, "minute"), (app_minute, "appminute")):
         if not result.allowed:
-            return headers, _throttled(headers, problem, result.reset_seconds)
+            return headers, throttled(headers, name, result.reset_seconds)
     return headers, None
-
-
-def _throttled(headers: dict, problem: str, retry_after: int | None) -> HttpResponse:
-    # 429 body unconfirmed: empty, as vendor-contracts §4.8 advises.
-    response = HttpResponse(b"", status=429)
-    for name, value in headers.items():
-        response[name] = value
-    response["X-Rate-Limit-Problem"] = problem
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _authenticate(request: HttpRequest):
-    check = identity.bearer_authenticate(request.headers.get("Authorization", ""))
-    if check.grant is None:
-        return None, _problem(401, check.problem)
-    return check.grant, None
 
 
 @clock.request_scoped
@@ -229,35 +164,45 @@ def _serve(request: HttpRequest, collection_name: str, handler) -> HttpResponse:
             status=406,
             content_type="text/plain; charset=utf-8",
         )
-    grant, refused = _authenticate(request)
+    grant, refused = authenticate(request)
     if refused:
         return refused
     tenant_header = request.headers.get("xero-tenant-id", "").strip()
     try:
         tenant_id = uuid.UUID(tenant_header)
     except ValueError:
-        return _problem(403, "AuthenticationUnsuccessful")
+        return problem(403, "AuthenticationUnsuccessful")
     tenant = XeroTenant.objects.filter(tenant_id=tenant_id, connections__grant=grant).first()
     if tenant is None:
-        return _problem(403, "AuthenticationUnsuccessful")
+        return problem(403, "AuthenticationUnsuccessful")
     write = request.method != "GET"
     needed = (WRITE_SCOPES if write else READ_SCOPES).get(collection_name, set())
     if needed and not needed & grant.scopes:
-        return _problem(401, "AuthorizationUnsuccessful")
+        return problem(401, "AuthorizationUnsuccessful")
+    response = _serve_tenant(request, grant, tenant, collection_name, handler)
+    ratelimit.count_call(
+        vendor=VENDOR, account=str(tenant.tenant_id), throttled=response.status_code == 429
+    )
+    return response
+
+
+def _serve_tenant(request, grant, tenant: XeroTenant, collection_name: str, handler):
+    """Limits, faults, the handler (writes once per Idempotency-Key) and the limit headers."""
+    write = request.method != "GET"
     tenant_key = str(tenant.tenant_id)
     with ratelimit.concurrency_slot(
         vendor=VENDOR, account=tenant_key, bucket="concurrent", limit=tenant.concurrent_limit
     ) as slot:
         if not slot:
             headers, _ = _limits(grant.app, tenant)
-            return _throttled(headers, "concurrent", None)
-        headers, throttled = _limits(grant.app, tenant)
-        if throttled:
-            return throttled
+            return throttled(headers, "concurrent", None)
+        headers, refusal = _limits(grant.app, tenant)
+        if refusal:
+            return refusal
         fault = faults.call_fault(VENDOR, tenant_key, write=write)
         if fault is not None:
             if fault.status == 429:
-                return _throttled(headers, "minute", fault.retry_after)
+                return throttled(headers, "minute", fault.retry_after)
             response = HttpResponse(
                 "Service Unavailable" if fault.status == 503 else "Internal Server Error",
                 status=fault.status,
@@ -276,9 +221,9 @@ def _serve(request: HttpRequest, collection_name: str, handler) -> HttpResponse:
         if status == 204:
             response = HttpResponse(status=204)
         elif status == 404 and payload is None:
-            response = _not_found()
+            response = not_found()
         else:
-            response = _json(payload, status=status)
+            response = json_answer(payload, status=status)
         for name, value in headers.items():
             response[name] = value
         return response
@@ -299,7 +244,7 @@ def _write_once(context: _Context, handler) -> tuple[int, object]:
         with transaction.atomic():
             return handler(context)
     if len(key) > 128:
-        return 400, _validation_error("The Idempotency-Key must be 128 characters or fewer.")
+        return 400, validation_error("The Idempotency-Key must be 128 characters or fewer.")
     fingerprint = _fingerprint(context.request)
     for _ in range(2):
         try:
@@ -314,7 +259,7 @@ def _write_once(context: _Context, handler) -> tuple[int, object]:
                     stored = None
                 if stored is not None:
                     if stored.request_fingerprint != fingerprint:
-                        return 400, _validation_error(
+                        return 400, validation_error(
                             f"The Idempotency-Key {key} is used with a different request."
                         )
                     return stored.status_code, wire.loads(stored.body) if stored.body else None
@@ -335,7 +280,7 @@ def _write_once(context: _Context, handler) -> tuple[int, object]:
         except IntegrityError:
             # Another request with this key committed first; the second pass replays its answer.
             continue
-    return 409, _validation_error(f"The Idempotency-Key {key} is in use by another request.")
+    return 409, validation_error(f"The Idempotency-Key {key} is in use by another request.")
 
 
 # --- handlers ----------------------------------------------------------------------------------
@@ -353,11 +298,11 @@ def _list(context: _Context) -> tuple[int, object]:
             modified_since=since,
         )
     except selectors.QueryInvalid as error:
-        return 400, _validation_error(str(error))
+        return 400, validation_error(str(error))
     to_xero = TO_XERO[collection.name]
     pagination = page.pagination() if collection.name in WITH_PAGINATION else None
     rows = [to_xero(row) for row in page.rows]
-    return 200, _envelope(context.app, context.moment, collection.name, rows, pagination)
+    return 200, envelope(context.app, context.moment, collection.name, rows, pagination)
 
 
 def _one(context: _Context, identifier: str) -> tuple[int, object]:
@@ -366,7 +311,7 @@ def _one(context: _Context, identifier: str) -> tuple[int, object]:
     if row is None:
         return 404, None
     body = TO_XERO[collection.name](row)
-    return 200, _envelope(context.app, context.moment, collection.name, [body])
+    return 200, envelope(context.app, context.moment, collection.name, [body])
 
 
 def _elements(context: _Context) -> list | None:
@@ -376,6 +321,10 @@ def _elements(context: _Context) -> list | None:
         return None
     if not isinstance(body, dict):
         return None
+    if context.collection_name in SINGLE_OBJECT and context.collection_name not in body:
+        # `POST /Payments` (createPayment) and `POST /Payments/{id}` (deletePayment) take one
+        # object, not the `{"Payments": [...]}` wrapper.
+        return [body] if body else None
     elements = body.get(context.collection_name)
     if isinstance(elements, list) and all(isinstance(e, dict) for e in elements):
         return elements
@@ -410,46 +359,90 @@ def _existing(context: _Context, element: dict, *, create_only: bool, identifier
     return row
 
 
-class _BatchRefused(Exception):
-    """Raised to roll back a batch that is answered with 400 as a whole."""
+DATE_FIELDS = ("Date", "DueDate", "ExpiryDate", "FullyPaidOnDate")
+NUMBER_FIELDS = ("Amount", "CurrencyRate")
+LINE_NUMBER_FIELDS = ("Quantity", "UnitAmount", "DiscountRate", "TaxAmount", "LineAmount")
+
+
+def _number_or_none(value: object):
+    try:
+        return wire.parse_decimal(value, field="")
+    except wire.WireValueError:
+        return None
+
+
+def _line_echo(line: dict) -> dict:
+    return {
+        key: _number_or_none(value) if key in LINE_NUMBER_FIELDS else value
+        for key, value in line.items()
+    }
+
+
+def _echo(name: str, element: dict, messages: list[str]) -> dict:
+    """A refused element as Xero hands it back: as submitted, dates in Xero's form, its errors.
+
+    A date or number Xero could not read is left out rather than echoed in a form a client's
+    deserializer would choke on (the official SDKs parse every `Date` as `/Date(ms)/`).
+    """
+    echo = dict(element)
+    for field in DATE_FIELDS:
+        if field in echo:
+            try:
+                echo[field] = wire.ms_date(wire.parse_date(echo[field], field=field))
+            except wire.WireValueError:
+                del echo[field]
+    for field in NUMBER_FIELDS:
+        if field in echo:
+            echo[field] = _number_or_none(echo[field])
+    if isinstance(echo.get("LineItems"), list):
+        echo["LineItems"] = [
+            {key: value for key, value in _line_echo(line).items() if value is not None}
+            for line in echo["LineItems"]
+            if isinstance(line, dict)
+        ]
+    echo = {key: value for key, value in echo.items() if value is not None}
+    echo["ValidationErrors"] = [{"Message": message} for message in messages]
+    if name in ERROR_FLAG:
+        echo[ERROR_FLAG[name]] = True
+    echo["StatusAttributeString"] = "ERROR"
+    return echo
 
 
 def _save_batch(context: _Context, *, create_only: bool, identifier: str | None = None):
+    """Save each element in its own savepoint; answer per element or, summarised, with a 400.
+
+    `summarizeErrors=false`: HTTP 200 with every element, each with `StatusAttributeString`
+    (OK / ERROR) and its `ValidationErrors`. Without it (or `true`), Xero's default: one refused
+    element makes the answer a 400 ValidationException listing the refused elements, and the
+    valid ones ARE saved, their IDs not returned (ecosystem-notes §10(e); the OAS declares
+    `default: false`, which is not what Xero does). The whole request is one call against the
+    rate limits, however many elements it carries.
+    """
     name = context.collection_name
     elements = _elements(context)
     if elements is None:
-        return 400, _validation_error(f'The request body must be {{"{name}": [ ... ]}}.')
-    # The OAS declares `summarizeErrors` with default false: without it, a batch with a bad
-    # element answers 200 with every element (and its ValidationErrors); true answers 400.
-    summarize = context.request.GET.get("summarizeErrors", "false").lower() == "true"
+        return 400, validation_error(f'The request body must be {{"{name}": [ ... ]}}.')
+    summarize = context.request.GET.get("summarizeErrors", "true").lower() != "false"
     to_xero = TO_XERO[name]
     answers, failures = [], []
-    try:
-        with transaction.atomic():
-            for element in elements:
-                try:
-                    with transaction.atomic():
-                        row = _save_element(
-                            context, element, create_only=create_only, identifier=identifier
-                        )
-                except services.ElementInvalid as error:
-                    echo = {**element, "ValidationErrors": [{"Message": m} for m in error.messages]}
-                    if name in ERROR_FLAG:
-                        echo[ERROR_FLAG[name]] = True
-                    echo["StatusAttributeString"] = "ERROR"
-                    answers.append(echo)
-                    failures.append(echo)
-                    continue
-                body = to_xero(row)
-                if not summarize:
-                    body["StatusAttributeString"] = "OK"
-                answers.append(body)
-            if failures and summarize:
-                raise _BatchRefused
-    except _BatchRefused:
-        # Nothing of a refused batch is kept: the elements that did save are rolled back.
-        return 400, _validation_error("A validation exception occurred", failures)
-    return 200, _envelope(context.app, context.moment, name, answers)
+    for element in elements:
+        try:
+            with transaction.atomic():
+                row = _save_element(
+                    context, element, create_only=create_only, identifier=identifier
+                )
+        except services.ElementInvalid as error:
+            echo = _echo(name, element, error.messages)
+            answers.append(echo)
+            failures.append(echo)
+            continue
+        body = to_xero(row)
+        if not summarize:
+            body["StatusAttributeString"] = "OK"
+        answers.append(body)
+    if failures and summarize:
+        return 400, validation_error("A validation exception occurred", failures)
+    return 200, envelope(context.app, context.moment, name, answers)
 
 
 def _save_element(context: _Context, element: dict, *, create_only: bool, identifier):
@@ -467,6 +460,12 @@ def _save_element(context: _Context, element: dict, *, create_only: bool, identi
             return services.payment_delete(tenant=context.tenant, payment=payment, data=element)
         return services.payment_create(tenant=context.tenant, data=element)
     existing = _existing(context, element, create_only=create_only, identifier=identifier)
+    if name in ("Quotes", "Invoices"):
+        # Unit prices keep 2 places unless the request opts in to 4 (`unitdp=4`).
+        places = 4 if context.request.GET.get("unitdp") == "4" else 2
+        return SAVERS[name](
+            tenant=context.tenant, data=element, existing=existing, unit_places=places
+        )
     return SAVERS[name](tenant=context.tenant, data=element, existing=existing)
 
 
@@ -474,9 +473,11 @@ def _save_element(context: _Context, element: dict, *, create_only: bool, identi
 @require_http_methods(["GET", "PUT", "POST"])
 def collection_view(request: HttpRequest, collection: str) -> HttpResponse:
     if collection not in selectors.COLLECTIONS:
-        return _not_found()
+        return not_found()
     if request.method == "GET":
         return _serve(request, collection, _list)
+    if collection in READ_ONLY:
+        return HttpResponse(status=405)
     if (request.method == "POST" and collection == "Payments") or request.method == "PUT":
         return _serve(request, collection, lambda c: _save_batch(c, create_only=True))
     return _serve(request, collection, lambda c: _save_batch(c, create_only=False))
@@ -486,9 +487,11 @@ def collection_view(request: HttpRequest, collection: str) -> HttpResponse:
 @require_http_methods(["GET", "POST", "DELETE"])
 def record_view(request: HttpRequest, collection: str, identifier: str) -> HttpResponse:
     if collection not in selectors.COLLECTIONS:
-        return _not_found()
+        return not_found()
     if request.method == "GET":
         return _serve(request, collection, lambda c: _one(c, identifier))
+    if collection in READ_ONLY:
+        return HttpResponse(status=405)
     if request.method == "DELETE":
         if collection != "Items":
             return HttpResponse(status=405)
@@ -517,7 +520,7 @@ def _delete_item(context: _Context, identifier: str):
     try:
         services.item_delete(item=item)
     except services.ElementInvalid as error:
-        return 400, _validation_error(error.messages[0])
+        return 400, validation_error(error.messages[0])
     return 204, None
 
 
@@ -526,307 +529,6 @@ def _delete_item(context: _Context, identifier: str):
 def organisation_view(request: HttpRequest) -> HttpResponse:
     def handler(context):
         body = serializers.organisation_to_xero(context.tenant)
-        return 200, _envelope(context.app, context.moment, "Organisations", [body])
+        return 200, envelope(context.app, context.moment, "Organisations", [body])
 
     return _serve(request, "Organisation", handler)
-
-
-# --- connections -------------------------------------------------------------------------------
-
-
-def _app_minute(app: XeroApp) -> tuple[dict, HttpResponse | None]:
-    result = ratelimit.rate_hit(
-        vendor=VENDOR,
-        account=app.client_id,
-        bucket="app-minute",
-        limit=app.app_minute_limit,
-        window_seconds=60,
-    )
-    headers = {"X-AppMinLimit-Remaining": str(result.remaining)}
-    if not result.allowed:
-        return headers, _throttled(headers, "appminute", result.reset_seconds)
-    return headers, None
-
-
-@csrf_exempt
-@require_http_methods(["GET"])
-def connections_view(request: HttpRequest) -> HttpResponse:
-    grant, refused = _authenticate(request)
-    if refused:
-        return refused
-    headers, throttled = _app_minute(grant.app)
-    if throttled:
-        return throttled
-    connections = grant.connections.select_related("tenant").order_by("created_at", "id")
-    if request.GET.get("authEventId"):
-        try:
-            connections = connections.filter(auth_event_id=uuid.UUID(request.GET["authEventId"]))
-        except ValueError:
-            connections = connections.none()
-    return _json([serializers.connection_to_xero(c) for c in connections], headers=headers)
-
-
-@csrf_exempt
-@require_http_methods(["DELETE"])
-def connection_delete_view(request: HttpRequest, connection_id: str) -> HttpResponse:
-    grant, refused = _authenticate(request)
-    if refused:
-        return refused
-    headers, throttled = _app_minute(grant.app)
-    if throttled:
-        return throttled
-    if not identity.connection_delete(grant=grant, connection_id=connection_id):
-        return _not_found()
-    response = HttpResponse(status=204)
-    response["X-AppMinLimit-Remaining"] = headers["X-AppMinLimit-Remaining"]
-    return response
-
-
-# --- identity: authorize (consent page), token, revocation ------------------------------------
-
-
-def _redirect_with(redirect_uri: str, params: dict) -> HttpResponseRedirect:
-    separator = "&" if "?" in redirect_uri else "?"
-    return HttpResponseRedirect(f"{redirect_uri}{separator}{urlencode(params)}")
-
-
-@require_http_methods(["GET", "POST"])
-def authorize_view(request: HttpRequest) -> HttpResponse:
-    """Xero's login and consent page: pick organisations, allow or deny.
-
-    It stands for Xero's login: only a signed-in staff user of this site may consent (see
-    apps.sandbox.access).
-    """
-    refusal = access.staff_refusal(request)
-    if refusal is not None:
-        return refusal
-    params = request.GET if request.method == "GET" else request.POST
-    app = XeroApp.objects.filter(client_id=params.get("client_id", "")).first()
-    redirect_uri = params.get("redirect_uri", "")
-    if app is None:
-        return render(
-            request, "sandbox/xero/error.html", {"message": "Unknown client_id."}, status=400
-        )
-    if redirect_uri not in app.redirect_uris:
-        return render(
-            request,
-            "sandbox/xero/error.html",
-            {"message": "redirect_uri is not registered for this app."},
-            status=400,
-        )
-    state = params.get("state", "")
-    if params.get("response_type") != "code":
-        return _redirect_with(redirect_uri, {"error": "unsupported_response_type", "state": state})
-    scope = " ".join(params.get("scope", "").split())
-    if not scope:
-        return _redirect_with(redirect_uri, {"error": "invalid_scope", "state": state})
-    challenge = params.get("code_challenge", "")
-    method = params.get("code_challenge_method", "")
-    if challenge and method != "S256":
-        return _redirect_with(
-            redirect_uri,
-            {
-                "error": "invalid_request",
-                "error_description": "code_challenge_method must be S256",
-                "state": state,
-            },
-        )
-    if not challenge and not app.client_secret:
-        return _redirect_with(
-            redirect_uri,
-            {
-                "error": "invalid_request",
-                "error_description": "code_challenge is required",
-                "state": state,
-            },
-        )
-    tenants = list(XeroTenant.objects.order_by("name"))
-    if request.method == "GET":
-        return render(
-            request,
-            "sandbox/xero/consent.html",
-            {"app": app, "tenants": tenants, "scopes": scope.split(), "params": params.dict()},
-        )
-    if params.get("decision") != "allow":
-        return _redirect_with(redirect_uri, {"error": "access_denied", "state": state})
-    chosen = [t for t in tenants if str(t.tenant_id) in params.getlist("tenant")]
-    try:
-        grant = identity.grant_create(app=app, tenants=chosen, scope=scope)
-    except ApplicationError as error:
-        return render(
-            request,
-            "sandbox/xero/consent.html",
-            {
-                "app": app,
-                "tenants": tenants,
-                "scopes": scope.split(),
-                "params": params.dict(),
-                "error": error.message,
-            },
-            status=400,
-        )
-    code = identity.authorization_code_issue(
-        grant=grant,
-        redirect_uri=redirect_uri,
-        code_challenge=challenge,
-        code_challenge_method=method,
-    )
-    return _redirect_with(
-        redirect_uri,
-        {"code": code, "scope": scope, "state": state, "session_state": secrets.token_hex(16)},
-    )
-
-
-def _client_credentials(request: HttpRequest) -> tuple[str, str | None]:
-    """The client's id and secret: HTTP Basic only (§4.1), as Xero's identity server wants.
-
-    A public PKCE app (registered without a secret) names itself with `client_id` in the body
-    and sends no secret. A secret in the body, or a confidential app's id there, is refused with
-    401 `invalid_client` rather than quietly accepted: a client that misreads the contract must
-    find out here, not at Xero.
-    """
-    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
-        except (ValueError, UnicodeDecodeError) as error:
-            raise identity.OAuthError("invalid_client", status=401) from error
-        return client_id, secret
-    client_id = request.POST.get("client_id", "")
-    public = XeroApp.objects.filter(client_id=client_id, client_secret="").exists()
-    if "client_secret" in request.POST or not public:
-        raise identity.OAuthError(
-            "invalid_client",
-            "client credentials must be sent with HTTP Basic authentication",
-            status=401,
-        )
-    return client_id, None
-
-
-def _oauth_json(body: dict, status: int = 200) -> HttpResponse:
-    response = _json(body, status=status)
-    response["Cache-Control"] = "no-store"
-    if status == 401:
-        response["WWW-Authenticate"] = 'Basic realm="identity.xero.com"'  # RFC 6749 §5.2
-    return response
-
-
-@csrf_exempt
-@require_http_methods(["POST"])
-def token_view(request: HttpRequest) -> HttpResponse:
-    try:
-        client_id, secret = _client_credentials(request)
-        app = identity.app_authenticate(client_id=client_id, client_secret=secret)
-        grant_type = request.POST.get("grant_type", "")
-        if grant_type == "authorization_code":
-            tokens = identity.token_exchange_code(
-                app=app,
-                code=request.POST.get("code", ""),
-                redirect_uri=request.POST.get("redirect_uri", ""),
-                code_verifier=request.POST.get("code_verifier", ""),
-            )
-        elif grant_type == "refresh_token":
-            tokens = identity.token_refresh(
-                app=app, refresh_token=request.POST.get("refresh_token", "")
-            )
-        else:
-            raise identity.OAuthError("unsupported_grant_type")
-    except identity.OAuthError as error:
-        return _oauth_json(error.body(), status=error.status)
-    return _oauth_json(tokens.body())
-
-
-@csrf_exempt
-@require_http_methods(["POST"])
-def revocation_view(request: HttpRequest) -> HttpResponse:
-    try:
-        client_id, secret = _client_credentials(request)
-        app = identity.app_authenticate(client_id=client_id, client_secret=secret)
-    except identity.OAuthError as error:
-        return _oauth_json(error.body(), status=error.status)
-    # Like RFC 7009: an unknown token is not an error; the answer is an empty 200.
-    identity.token_revoke(app=app, token=request.POST.get("token", ""))
-    return HttpResponse(status=200)
-
-
-# --- sandbox controls (not Xero's API): webhooks on demand --------------------------------------
-# Staff of this site only (signed in; CSRF-checked like any other form post), since they make
-# the server send requests.
-
-REPLAY_MAX_MINUTES = 7 * 24 * 60
-
-
-def _control_error(field: str, message: str) -> HttpResponse:
-    return _json({"error": message, "field": field}, status=400)
-
-
-@require_http_methods(["POST"])
-def intent_to_receive_view(request: HttpRequest, client_id: str) -> HttpResponse:
-    refusal = access.staff_refusal(request, redirect=False)
-    if refusal is not None:
-        return refusal
-    app = XeroApp.objects.filter(client_id=client_id).first()
-    if app is None:
-        return _not_found()
-    try:
-        report = webhooks.intent_to_receive(app=app)
-    except ValueError as error:
-        return _json({"error": str(error)}, status=400)
-    return _json(
-        {
-            "passed": report.passed,
-            "attempts": [
-                {
-                    "signed_correctly": a.signed_correctly,
-                    "status_code": a.status_code,
-                    "passed": a.passed,
-                }
-                for a in report.attempts
-            ],
-        }
-    )
-
-
-@require_http_methods(["POST"])
-def events_replay_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
-    """Send UPDATE events for a tenant's contacts and invoices changed in the last `minutes`
-    (a whole number from 1 to a week's minutes; 60 when not given)."""
-    refusal = access.staff_refusal(request, redirect=False)
-    if refusal is not None:
-        return refusal
-    try:
-        tenant = XeroTenant.objects.filter(tenant_id=uuid.UUID(tenant_id)).first()
-    except ValueError:
-        tenant = None
-    if tenant is None:
-        return _not_found()
-    raw = (request.POST.get("minutes") or "60").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= REPLAY_MAX_MINUTES:
-        return _control_error(
-            "minutes", f"minutes must be a whole number from 1 to {REPLAY_MAX_MINUTES}."
-        )
-    minutes = int(raw)
-    since = services.tenant_now(tenant) - timedelta(minutes=minutes)
-    with transaction.atomic():
-        queued = webhooks.events_replay(
-            tenant=tenant,
-            category="CONTACT",
-            resource_ids=list(tenant_records(tenant, "contacts", since)),
-        ) + webhooks.events_replay(
-            tenant=tenant,
-            category="INVOICE",
-            resource_ids=list(tenant_records(tenant, "invoices", since)),
-        )
-    return _json({"queued": queued})
-
-
-def tenant_records(tenant: XeroTenant, kind: str, since):
-    from apps.sandbox.xero.models import XeroContact
-
-    if kind == "contacts":
-        return XeroContact.objects.filter(tenant=tenant, updated_at__gte=since).values_list(
-            "contact_id", flat=True
-        )
-    return XeroInvoice.objects.filter(tenant=tenant, updated_at__gte=since).values_list(
-        "invoice_id", flat=True
-    )

@@ -34,6 +34,11 @@ def sign(body: str, key: str) -> str:
 
 
 def _subscribed_apps(tenant: XeroTenant) -> list[XeroApp]:
+    # Remembered for the request (a batch queues an event per element).
+    return clock.remembered(("xero-subscribers", tenant.pk), lambda: _subscribers(tenant))
+
+
+def _subscribers(tenant: XeroTenant) -> list[XeroApp]:
     return list(
         XeroApp.objects.filter(
             grants__connections__tenant=tenant,

@@ -79,7 +79,8 @@ class Exporter:
 @dataclass(frozen=True)
 class WebhookSource:
     """A connector's inbound webhooks: `verify(body=, query=, headers=)` returns
-    (connection, event) or raises webhooks' Refused; `process(row)` re-fetches and applies a
+    (connection, event), or (None, "") for a genuine delivery with nothing to store (answered
+    200), or raises webhooks' Refused; `process(row)` re-fetches and applies a
     stored delivery and returns (status, result). `path` is the URL under /sync/webhooks/."""
 
     path: str
@@ -116,6 +117,10 @@ class Connector:
 
     def on_connect(self, connection) -> str:
         """After connecting (webhook subscriptions and the like); returns what it did."""
+        return ""
+
+    def settings_url(self, connection) -> str:
+        """Where an Admin changes the connection's options (Connection.options); "" if none."""
         return ""
 
     def pushes(self, entity: str, operation: str) -> bool:

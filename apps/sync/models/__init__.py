@@ -74,6 +74,9 @@ class Connection(TimeStampedModel):
     credential = models.ForeignKey(Credential, on_delete=models.PROTECT, related_name="connections")
     # Overrides the built-in daily quota (plans differ: Zoho Books 1,000-10,000, Xero 1,000/5,000).
     daily_limit = models.PositiveIntegerField(null=True, blank=True)
+    # Connector settings of this account (Xero: the bank account payments go to, the default
+    # sales account of document lines); each connector names and checks its own keys.
+    options = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]

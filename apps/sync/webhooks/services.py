@@ -71,6 +71,8 @@ def webhook_receive(*, source: str, body: bytes, query: dict[str, str], headers)
         logger.warning("refused %s webhook: %s", source, refusal)
         refusal_count(source=source, reason=refusal.reason)
         return refusal.status
+    if connection is None:
+        return 200  # genuine, and nothing to process (Xero's intent-to-receive check)
     webhook_store(source=source, connection=connection, event=event, body=body)
     return 200
 

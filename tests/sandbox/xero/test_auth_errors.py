@@ -75,8 +75,8 @@ def test_xml_is_not_spoken(client, seeded, tenant_id):
 TOKEN_URL = "/sandbox/xero/identity/connect/token"
 
 
-def test_token_endpoint_refuses_client_credentials_in_the_body(client, seeded):
-    """§4.1: the confidential client authenticates with HTTP Basic, never in the form body."""
+def test_token_endpoint_accepts_client_credentials_in_the_body(client, seeded):
+    """The identity OAS's RefreshToken body carries client_id and client_secret (xero-python)."""
     answer = client.post(
         TOKEN_URL,
         {
@@ -84,15 +84,25 @@ def test_token_endpoint_refuses_client_credentials_in_the_body(client, seeded):
             "refresh_token": seeded["refresh_token"],
             "client_id": seeded["client_id"],
             "client_secret": CLIENT_SECRET,
+            "scope": "accounting.contacts",
         },
     )
-    assert answer.status_code == 401
-    assert answer.json() == {
-        "error": "invalid_client",
-        "error_description": "client credentials must be sent with HTTP Basic authentication",
-    }
-    assert answer["WWW-Authenticate"].startswith("Basic")
-    # A confidential app's id alone in the body is refused too.
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["refresh_token"] != seeded["refresh_token"]
+
+
+def test_token_endpoint_refuses_a_wrong_or_missing_secret_in_the_body(client, seeded):
+    wrong = client.post(
+        TOKEN_URL,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": seeded["refresh_token"],
+            "client_id": seeded["client_id"],
+            "client_secret": "not-the-secret",
+        },
+    )
+    assert (wrong.status_code, wrong.json()) == (400, {"error": "invalid_client"})
+    # A confidential app's id alone in the body is refused, naming both ways to authenticate.
     alone = client.post(
         TOKEN_URL,
         {
@@ -102,6 +112,23 @@ def test_token_endpoint_refuses_client_credentials_in_the_body(client, seeded):
         },
     )
     assert alone.status_code == 401 and alone.json()["error"] == "invalid_client"
+    assert "client_secret" in alone.json()["error_description"]
+    assert alone["WWW-Authenticate"].startswith("Basic")
+
+
+def test_token_endpoint_refuses_basic_and_body_together(client, seeded):
+    basic = base64.b64encode(f"{seeded['client_id']}:{CLIENT_SECRET}".encode()).decode()
+    both = client.post(
+        TOKEN_URL,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": seeded["refresh_token"],
+            "client_id": seeded["client_id"],
+            "client_secret": CLIENT_SECRET,
+        },
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert both.status_code == 400 and both.json()["error"] == "invalid_request"
 
 
 def test_token_endpoint_accepts_basic_auth(client, seeded):

@@ -15,6 +15,8 @@ DEMO_STEPS: list[tuple[str, tuple, dict]] = [
     # leaves a few open conflicts in the queue; the schedules step then keeps sync running.
     ("sync_connect_sandbox", (), {}),
     ("sync_demo_conflicts", (), {}),
+    # One Xero organisation with documents flowing: a quote reaches both books.
+    ("sync_demo_xero", (), {}),
     ("schedules_apply", (), {}),
 ]
 

@@ -1,11 +1,11 @@
-"""`manage.py sandbox seed|reset|token|deliver|fault`: fill, empty and steer the vendor sandbox."""
+"""`manage.py sandbox seed|reset|token|deliver|fault|calls`: fill, empty, steer, read it."""
 
 import json
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.sandbox import faults, seed, webhooks
+from apps.sandbox import faults, ratelimit, seed, webhooks
 
 
 def _xero(name: str):
@@ -48,6 +48,11 @@ class Command(BaseCommand):
         minting.add_argument("--org-name", default="")
         minting.add_argument("--client-id", default="")
         sub.add_parser("deliver", help="Send webhooks that are due now.")
+        calls = sub.add_parser(
+            "calls", help="Print the calls an account received and how many were answered 429."
+        )
+        calls.add_argument("vendor", choices=["zoho", "xero"])
+        calls.add_argument("account", help="Zoho organization_id or Xero tenant id")
         fault = sub.add_parser("fault", help="Set (or --clear) an account's fault plan.")
         fault.add_argument("vendor", choices=["zoho", "xero"])
         fault.add_argument("account", help="Zoho organization_id or Xero tenant id")
@@ -112,6 +117,10 @@ class Command(BaseCommand):
 
     def _deliver(self, options):
         self._print(webhooks.webhook_deliver_due().__dict__)
+
+    def _calls(self, options):
+        counts = ratelimit.call_counts(vendor=options["vendor"], account=options["account"])
+        self._print({"vendor": options["vendor"], "account": options["account"], **counts.__dict__})
 
     def _fault(self, options):
         vendor, account = options["vendor"], options["account"]

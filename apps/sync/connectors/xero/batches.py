@@ -4,10 +4,9 @@ element and its own `StatusAttributeString` and `ValidationErrors`; each element
 its record by our reference (creates) or Xero's id (updates), never by position; a bad element
 is refused alone, with the field its message names. Creates made by an uncertain batch are
 looked up many at once: by one list call (`InvoiceNumbers=`) where Xero has one, else by the
-records changed since the items were queued, paged at the largest page Xero allows."""
+records whose reference is one of many (`where` with OR)."""
 
 import re
-from datetime import timedelta
 
 from apps.sync.engine.records import (
     MalformedAnswer,
@@ -23,8 +22,8 @@ from .schemas import SCHEMAS
 
 # Xero advises bundles of up to 50 elements (ecosystem-notes.md §10(e)).
 BATCH_SIZE = 50
-# How far before the first item was queued a record it made can be stamped (clock skew).
-LOOKUP_OVERLAP = timedelta(minutes=5)
+# References looked up per call: Xero's InvoiceNumbers= takes about 52 in a URL (§10(e)).
+LOOKUP_CHUNK = 40
 # Where a message names a field by words rather than by its API name.
 FIELD_WORDS = (
     ("contact name", "Name"),
@@ -137,23 +136,23 @@ def save_many(
     return results
 
 
-def find_many(adapter: XeroAdapter, resource: str, references: list[str], since) -> list:
-    """The records carrying `references` (in order; None where there is none): one call when
-    a single reference is wanted, else the records changed since `since`, page by page until
-    every reference is found."""
+def find_many(adapter: XeroAdapter, resource: str, references: list[str]) -> list:
+    """The records carrying `references` (in order; None where there is none), LOOKUP_CHUNK a
+    call: invoices by Xero's `InvoiceNumbers=` filter, contacts and items by a `where` of
+    comparisons joined by OR."""
     if len(references) == 1:
         return [adapter.find_by_reference(resource, references[0])]
-    field = {"contacts": "ContactNumber", "items": "Code"}.get(resource, "Reference")
-    wanted = set(references)
+    field = {"contacts": "ContactNumber", "items": "Code", "invoices": "InvoiceNumber"}[resource]
     found: dict[str, RemoteRecord] = {}
-    page = 1
-    while True:
-        result = adapter.list_page(resource, page=page, modified_since=since - LOOKUP_OVERLAP)
-        for record in result.records:
-            value = str(record.data.get(field) or "")
-            if value in wanted:
-                found.setdefault(value, record)
-        if len(found) == len(wanted) or not result.next_page:
-            break
-        page = result.next_page
+    for start in range(0, len(references), LOOKUP_CHUNK):
+        chunk = references[start : start + LOOKUP_CHUNK]
+        if resource == "invoices":
+            records = adapter._filtered(resource, {"InvoiceNumbers": ",".join(chunk)})
+        else:
+            where = " OR ".join(
+                f'{field}=="{reference.replace(chr(34), chr(92) + chr(34))}"' for reference in chunk
+            )
+            records = adapter.list_page(resource, where=where).records
+        for record in records:
+            found.setdefault(str(record.data.get(field) or ""), record)
     return [found.get(reference) for reference in references]

@@ -1,27 +1,79 @@
-"""Xero exporters: contacts (our reference in ContactNumber) and items (the SKU as Code), created
-with PUT and updated with POST, each call under an Idempotency-Key so that a resend inside Xero's
-replay window is answered from its cache. Both go many per call (batches.py): up to 50 creates
-in one PUT, up to 50 updates in one POST, each element answered for by itself."""
+"""Xero exporters, one per (entity, operation): contacts (our reference in ContactNumber) and
+items (the SKU as Code), created with PUT and updated with POST; quotes (created SENT, then
+accepted, declined, invoiced), ACCREC invoices (DRAFT or AUTHORISED, then authorised, voided)
+and payments into the connection's bank account. Every call carries the outbox item's
+Idempotency-Key, so a resend inside Xero's replay window is answered from its cache; a create
+that may have reached Xero is looked up by our number before any retry.
 
-from apps.sync.engine.entities import client_snapshot, service_snapshot
-from apps.sync.engine.records import NoLookupKey, RemoteRecord
+Each element's payload is built by its own function (`quote_payload(ctx, quote)` and so on:
+bound ids, taxes and accounts gathered, then documents.py's pure mapping), apart from the call
+that sends it, so that a batch can send many payloads in one call: contacts, items and invoices
+go up to 50 a call (batches.py; engine/batch.py), each element answered for by itself and
+matched by our reference, under one Idempotency-Key per call."""
+
+from apps.clients.models import Client
+from apps.sync.engine import taxes
+from apps.sync.engine.bindings import bound_remote_id, ensure_bound
+from apps.sync.engine.entities import client_reference, client_snapshot, service_snapshot
+from apps.sync.engine.records import NoLookupKey, Rejected, RemoteRecord
 from apps.sync.engine.registry import BatchForm, Exporter
-from apps.sync.models import Entity, Operation
+from apps.sync.engine.totals import totals_compare
+from apps.sync.models import Binding, Entity, Operation, RemoteTax
 
+from . import documents, options
 from .batches import BATCH_SIZE, find_many, save_many
 from .mappers import contact_from_xero, contact_to_xero, item_from_xero, item_to_xero
 
+# A line with no tax in a taxed document still names a TaxType: Xero's zero-rate "NONE", or
+# the organisation's first zero-rate type when it has no "NONE".
+NO_TAX = "NONE"
+
+
+# --- contacts and items -------------------------------------------------------------------------
+def contact_payload(ctx, client) -> dict:
+    # The client's own reference, also when it is made as a document's dependency.
+    return contact_to_xero(client_snapshot(client), reference=client_reference(client))
+
+
+def item_payload(ctx, service) -> dict:
+    tax_type = ""
+    if service.tax_rate_id:
+        tax_type = taxes.tax_reference(
+            connection=ctx.connection, rate=service.tax_rate.rate, preferred=service.tax_rate
+        )
+    return item_to_xero(
+        service_snapshot(service),
+        tax_type=tax_type,
+        account_code=options.sales_account_for(ctx.connection, ctx.adapter),
+    )
+
+
+PAYLOADS = {Entity.CLIENTS: contact_payload, Entity.SERVICES: item_payload}
+
 
 def _payload(ctx, entity: str, obj) -> dict:
-    if entity == Entity.CLIENTS:
-        return contact_to_xero(client_snapshot(obj), reference=ctx.item.reference)
-    return item_to_xero(service_snapshot(obj))
+    """One contact's or item's element (the batched forms build on it too)."""
+    return PAYLOADS[entity](ctx, obj)
+
+
+def idempotency_key(ctx, entity: str, obj) -> str:
+    """The outbox item's key for its own record; for a dependency made on the way (a
+    document's contact or item), a key derived from it: Xero refuses a key reused for another
+    request, and a retry of the document derives the same key again."""
+    item = ctx.item
+    if item is None:
+        return ""
+    if item.entity == entity and item.object_id == obj.pk:
+        return ctx.idempotency_key
+    return f"{ctx.idempotency_key}-{entity}-{obj.pk}"
 
 
 def _create(resource: str, entity: str):
     def send(ctx, obj) -> RemoteRecord:
         return ctx.adapter.create(
-            resource, _payload(ctx, entity, obj), idempotency_key=ctx.idempotency_key
+            resource,
+            _payload(ctx, entity, obj),
+            idempotency_key=idempotency_key(ctx, entity, obj),
         )
 
     return send
@@ -39,11 +91,43 @@ def _update(resource: str, entity: str):
     return send
 
 
+def contact_create(ctx, client) -> RemoteRecord:
+    """Xero keeps contact names unique. A contact already there under the client's name is
+    the client when its e-mail is the client's (or it has none): it is bound, not duplicated.
+    Another person of that name is a refusal naming the field, for someone to rename one."""
+    try:
+        return _create("contacts", Entity.CLIENTS)(ctx, client)
+    except Rejected as error:
+        if "already assigned" not in error.message:
+            raise
+        return _same_name(ctx, client, error)
+
+
+def _same_name(ctx, client, error: Rejected) -> RemoteRecord:
+    escaped = client.name.replace('"', '\\"')
+    page = ctx.adapter.list_page("contacts", where=f'Name=="{escaped}"')
+    for record in page.records:
+        email = str(record.data.get("EmailAddress") or "").strip().lower()
+        taken = Binding.objects.filter(
+            connection=ctx.connection, entity=Entity.CLIENTS, remote_id=record.remote_id
+        ).exists()  # another client here is that contact already: not this one
+        if (
+            not taken
+            and str(record.data.get("Name") or "").lower() == client.name.lower()
+            and (not email or email == client.email.strip().lower())
+        ):
+            return record
+    raise Rejected(
+        f"Xero already has another contact named “{client.name}” (not "
+        f"{client.email or 'this client'}), and contact names are unique there: rename "
+        "the client here or the contact in Xero, then requeue this item.",
+        status=error.status,
+        fields={"name": [error.message]},
+    ) from error
+
+
 def contact_find(ctx, client) -> RemoteRecord | None:
-    reference = ctx.item.reference if ctx.item else ""
-    if not reference:
-        raise NoLookupKey(f"Client {client} has no reference to find its Xero contact by.")
-    return ctx.adapter.find_by_reference("contacts", reference)
+    return ctx.adapter.find_by_reference("contacts", client_reference(client))
 
 
 def item_find(ctx, service) -> RemoteRecord | None:
@@ -53,30 +137,301 @@ def item_find(ctx, service) -> RemoteRecord | None:
             "to look it up by (it needs a SKU). Sending it again could make a duplicate: check "
             "Xero, then bind or requeue this item."
         )
-    return ctx.adapter.find_by_reference("items", service.sku)
+    return ctx.adapter.find_by_reference("items", service.sku[:30])
 
 
 def _fetch(resource: str):
     return lambda ctx, remote_id: ctx.adapter.get(resource, remote_id)
 
 
-def _batch(resource: str, entity: str, *, update: bool, find=None) -> BatchForm:
-    id_field = {"contacts": "ContactID", "items": "ItemID"}[resource]
+# --- what every document line carries: item code, tax type, account --------------------------
+def _lines(document):
+    return list(document.lines.select_related("service__tax_rate").order_by("position", "id"))
+
+
+def _item_codes(ctx, lines) -> dict[int, str]:
+    """Each line's Xero item code: its service's SKU, the item bound (found or made) once.
+    A service without a SKU has no Xero item: its line goes by description alone."""
+    bound: set[int] = set()
+    codes = {}
+    for line in lines:
+        service = line.service
+        if service is None or not service.sku:
+            continue
+        if service.pk not in bound:
+            ensure_bound(ctx, Entity.SERVICES, service)
+            bound.add(service.pk)
+        codes[line.pk] = service.sku[:30]
+    return codes
+
+
+def _zero_tax_type(ctx) -> str:
+    zero = RemoteTax.objects.filter(connection=ctx.connection, active=True, rate=0)
+    if zero.filter(remote_id=NO_TAX).exists():
+        return NO_TAX
+    return zero.order_by("pk").values_list("remote_id", flat=True).first() or NO_TAX
+
+
+def _tax_types(ctx, lines) -> dict[int, str]:
+    """Each line's TaxType (engine/taxes.py's mapping); an unmapped rate raises Rejected."""
+    found: dict[tuple, str] = {}
+    tax_types = {}
+    for line in lines:
+        preferred = line.service.tax_rate if line.service and line.service.tax_rate_id else None
+        key = (line.tax_rate, preferred.pk if preferred else None)
+        if key not in found:
+            found[key] = taxes.tax_reference(
+                connection=ctx.connection, rate=line.tax_rate, preferred=preferred
+            ) or _zero_tax_type(ctx)
+        tax_types[line.pk] = found[key]
+    return tax_types
+
+
+def _account_codes(ctx, lines, item_codes: dict[int, str]) -> dict[int, str]:
+    """Each line's AccountCode: its item's sales account, else the connection's default."""
+    default = options.sales_account_for(ctx.connection, ctx.adapter)
+    item_accounts = {}
+    if item_codes:
+        item_accounts = options.item_sales_accounts(
+            ctx.connection, ctx.adapter, set(item_codes.values())
+        )
+    return {
+        line.pk: item_accounts.get(item_codes.get(line.pk, ""), "") or default for line in lines
+    }
+
+
+def _currency_code(ctx, document) -> str:
+    """ "" for the organisation's base currency (the one Xero then assumes)."""
+    return taxes.currency_reference(connection=ctx.connection, code=document.currency)
+
+
+def _line_ids(ctx, document) -> dict:
+    lines = _lines(document)
+    item_codes = _item_codes(ctx, lines)
+    return {
+        "lines": lines,
+        "item_codes": item_codes,
+        "tax_types": _tax_types(ctx, lines),
+        "account_codes": _account_codes(ctx, lines, item_codes),
+        "currency_code": _currency_code(ctx, document),
+    }
+
+
+def _compare(ctx, entity: str, resource: str, document, record: RemoteRecord | None) -> None:
+    """Xero's figures beside ours on the binding. A balance is compared only while nothing is
+    paid here: payments reach Xero after the invoice, and each compares the balance itself."""
+    if record is None:
+        record = ctx.adapter.get(resource, ctx.remote_id)
+    document.refresh_from_db()
+    theirs = documents.xero_totals(record.data)
+    if entity == Entity.QUOTES or getattr(document, "amount_paid", 0):
+        theirs.pop("balance")
+    totals_compare(connection=ctx.connection, entity=entity, document=document, theirs=theirs)
+
+
+def _status_move(
+    ctx, resource: str, remote_id: str, payload: dict, *, done: set[str], step: str = ""
+) -> None:
+    """Post a status; a refusal because the document is already there (or past it) is success.
+    A follow-up of a create (`step`) gets a key of its own: Xero refuses a key reused for
+    another request."""
+    key = ctx.idempotency_key
+    if key and step:
+        key = f"{key}-{step}"
+    try:
+        ctx.adapter.update(resource, remote_id, payload, idempotency_key=key or None)
+    except Rejected:
+        if ctx.adapter.get(resource, remote_id).data.get("Status") not in done:
+            raise
+
+
+# --- quotes -------------------------------------------------------------------------------------
+# A move is done when Xero's quote is at the target or past it.
+QUOTE_DONE = {
+    "SENT": {"SENT", "ACCEPTED", "DECLINED", "INVOICED"},
+    "ACCEPTED": {"ACCEPTED", "INVOICED"},
+    "DECLINED": {"DECLINED"},
+    "INVOICED": {"INVOICED"},
+}
+
+
+def quote_payload(ctx, quote) -> dict:
+    ids = _line_ids(ctx, quote)
+    return documents.quote_document(
+        quote,
+        ids.pop("lines"),
+        contact_id=ensure_bound(ctx, Entity.CLIENTS, quote.client),
+        status="SENT",
+        **ids,
+    )
+
+
+def quote_create(ctx, quote) -> RemoteRecord:
+    return ctx.adapter.create(
+        "quotes", quote_payload(ctx, quote), idempotency_key=ctx.idempotency_key
+    )
+
+
+def quote_find(ctx, quote) -> RemoteRecord | None:
+    return ctx.adapter.find_by_reference("quotes", quote.number)
+
+
+def quote_after(ctx, quote, record: RemoteRecord | None) -> None:
+    """Xero's totals against ours; a quote an earlier attempt left in DRAFT is marked SENT."""
+    if record is None:
+        record = ctx.adapter.get("quotes", ctx.remote_id)
+    _compare(ctx, Entity.QUOTES, "quotes", quote, record)
+    if record.data.get("Status") == "DRAFT":
+        contact_id = ensure_bound(ctx, Entity.CLIENTS, quote.client)
+        _status_move(
+            ctx,
+            "quotes",
+            ctx.remote_id,
+            documents.quote_status(quote, contact_id=contact_id, status="SENT"),
+            done=QUOTE_DONE["SENT"],
+            step="sent",
+        )
+
+
+def quote_action(ctx, quote) -> None:
+    status = documents.QUOTE_STATUS.get(ctx.intent.get("status"))
+    if status is None:
+        raise Rejected(f"Xero quotes have no status for '{ctx.intent.get('status')}'.")
+    contact_id = ensure_bound(ctx, Entity.CLIENTS, quote.client)
+    _status_move(
+        ctx,
+        "quotes",
+        ctx.remote_id,
+        documents.quote_status(quote, contact_id=contact_id, status=status),
+        done=QUOTE_DONE[status],
+    )
+
+
+# --- invoices -----------------------------------------------------------------------------------
+def invoice_payload(ctx, invoice) -> dict:
+    ids = _line_ids(ctx, invoice)
+    return documents.invoice_document(
+        invoice,
+        ids.pop("lines"),
+        contact_id=ensure_bound(ctx, Entity.CLIENTS, invoice.client),
+        **ids,
+    )
+
+
+def invoice_create(ctx, invoice) -> RemoteRecord:
+    return ctx.adapter.create(
+        "invoices", invoice_payload(ctx, invoice), idempotency_key=ctx.idempotency_key
+    )
+
+
+def invoice_find(ctx, invoice) -> RemoteRecord | None:
+    return ctx.adapter.find_by_reference("invoices", invoice.number)
+
+
+def invoice_after(ctx, invoice, record: RemoteRecord | None) -> None:
+    """Xero's totals against ours, and the invoiced quote marked INVOICED there."""
+    _compare(ctx, Entity.INVOICES, "invoices", invoice, record)
+    if not invoice.quote_id:
+        return
+    quote_id = bound_remote_id(ctx.connection, Entity.QUOTES, invoice.quote_id)
+    if not quote_id:
+        return  # the quote never reached Xero (sent before the connection existed)
+    contact_id = ensure_bound(ctx, Entity.CLIENTS, invoice.client)
+    _status_move(
+        ctx,
+        "quotes",
+        quote_id,
+        documents.quote_status(invoice.quote, contact_id=contact_id, status="INVOICED"),
+        done=QUOTE_DONE["INVOICED"],
+        step="quote-invoiced",
+    )
+
+
+def invoice_action(ctx, invoice) -> None:
+    """Sent -> AUTHORISED; void -> VOIDED (a Xero draft cannot be voided: it is DELETED)."""
+    intent = ctx.intent.get("status")
+    status = documents.INVOICE_STATUS.get(intent)
+    if status is None:
+        raise Rejected(f"Xero invoices have no status for '{intent}'.")
+    if status == "AUTHORISED":
+        _status_move(
+            ctx, "invoices", ctx.remote_id, {"Status": status}, done={"AUTHORISED", "PAID"}
+        )
+        return
+    current = ctx.adapter.get("invoices", ctx.remote_id).data.get("Status")
+    if current in ("VOIDED", "DELETED"):
+        return
+    if current in ("DRAFT", "SUBMITTED"):
+        status = "DELETED"
+    _status_move(ctx, "invoices", ctx.remote_id, {"Status": status}, done={status})
+
+
+# --- payments -----------------------------------------------------------------------------------
+def payment_payload(ctx, payment) -> dict:
+    invoice_id = bound_remote_id(ctx.connection, Entity.INVOICES, payment.invoice_id)
+    if not invoice_id:
+        raise Rejected(
+            f"Invoice {payment.invoice.number} is not in Xero; the payment cannot be applied."
+        )
+    return documents.payment_document(
+        payment, invoice_id=invoice_id, account_code=options.bank_account_for(ctx.connection)
+    )
+
+
+def payment_create(ctx, payment) -> RemoteRecord:
+    return ctx.adapter.create(
+        "payments", payment_payload(ctx, payment), idempotency_key=ctx.idempotency_key
+    )
+
+
+def payment_find(ctx, payment) -> RemoteRecord | None:
+    return ctx.adapter.find_by_reference("payments", documents.payment_reference(payment))
+
+
+def payment_after(ctx, payment, record: RemoteRecord | None) -> None:
+    """After a payment the invoice's AmountDue there must be our balance."""
+    invoice_id = bound_remote_id(ctx.connection, Entity.INVOICES, payment.invoice_id)
+    invoice_record = ctx.adapter.get("invoices", invoice_id)
+    payment.invoice.refresh_from_db()
+    totals_compare(
+        connection=ctx.connection,
+        entity=Entity.INVOICES,
+        document=payment.invoice,
+        theirs=documents.xero_totals(invoice_record.data),
+    )
+
+
+# --- batches (engine/batch.py) -----------------------------------------------------------------
+def _batch(resource: str, build, *, update: bool = False, find=None, refused=None) -> BatchForm:
+    id_field = {"contacts": "ContactID", "items": "ItemID"}.get(resource, "")
 
     def payload(ctx, obj) -> dict:
-        body = _payload(ctx, entity, obj)
+        body = build(ctx, obj)
         return {id_field: ctx.remote_id, **body} if update else body
 
     def send_many(ctxs, payloads, key) -> list:
-        return save_many(ctxs[0].adapter, resource, payloads, idempotency_key=key, update=update)
+        results = save_many(ctxs[0].adapter, resource, payloads, idempotency_key=key, update=update)
+        return refused(ctxs, results) if refused is not None else results
 
     return BatchForm(payload=payload, send_many=send_many, lookup_many=find, size=BATCH_SIZE)
 
 
+def contacts_refused(ctxs, results) -> list:
+    """An element refused for its name is the client when Xero's contact of that name is the
+    same person (contact_create's rule, element by element)."""
+    for index, result in enumerate(results):
+        if isinstance(result, Rejected) and "already assigned" in result.message:
+            ctx = ctxs[index]
+            client = Client.objects.get(pk=ctx.item.object_id)
+            try:
+                results[index] = _same_name(ctx, client, result)
+            except Rejected as error:
+                results[index] = error
+    return results
+
+
 def contacts_find(ctxs, clients) -> list:
-    references = [ctx.item.reference for ctx in ctxs]
-    since = min(ctx.item.created_at for ctx in ctxs)
-    return find_many(ctxs[0].adapter, "contacts", references, since)
+    return find_many(ctxs[0].adapter, "contacts", [client_reference(c) for c in clients])
 
 
 def items_find(ctxs, services) -> list:
@@ -86,42 +441,63 @@ def items_find(ctxs, services) -> list:
         if service.sku:
             keyed.append(index)
         else:
-            answers[index] = NoLookupKey(
-                f"An earlier attempt to create '{service}' may have reached Xero, and it has no "
-                "key to look it up by (it needs a SKU). Sending it again could make a duplicate: "
-                "check Xero, then bind or requeue this item."
-            )
+            try:
+                item_find(ctxs[index], service)
+            except NoLookupKey as error:
+                answers[index] = error
     if keyed:
-        since = min(ctxs[index].item.created_at for index in keyed)
-        found = find_many(ctxs[0].adapter, "items", [services[i].sku for i in keyed], since)
+        found = find_many(ctxs[0].adapter, "items", [services[i].sku[:30] for i in keyed])
         for index, record in zip(keyed, found, strict=True):
             answers[index] = record
     return answers
 
 
+def invoices_find(ctxs, invoices) -> list:
+    return find_many(ctxs[0].adapter, "invoices", [invoice.number for invoice in invoices])
+
+
+def _document_base(record: RemoteRecord) -> dict:
+    return {"status": record.data.get("Status"), "total": str(record.data.get("Total"))}
+
+
 EXPORTERS = {
     (Entity.CLIENTS, Operation.CREATE): Exporter(
-        send=_create("contacts", Entity.CLIENTS),
+        send=contact_create,
         lookup=contact_find,
         base=contact_from_xero,
-        batch=_batch("contacts", Entity.CLIENTS, update=False, find=contacts_find),
+        batch=_batch("contacts", contact_payload, find=contacts_find, refused=contacts_refused),
     ),
     (Entity.CLIENTS, Operation.UPDATE): Exporter(
         send=_update("contacts", Entity.CLIENTS),
         base=contact_from_xero,
         fetch=_fetch("contacts"),
-        batch=_batch("contacts", Entity.CLIENTS, update=True),
+        batch=_batch("contacts", contact_payload, update=True),
     ),
     (Entity.SERVICES, Operation.CREATE): Exporter(
         send=_create("items", Entity.SERVICES),
         lookup=item_find,
         base=item_from_xero,
-        batch=_batch("items", Entity.SERVICES, update=False, find=items_find),
+        batch=_batch("items", item_payload, find=items_find),
     ),
     (Entity.SERVICES, Operation.UPDATE): Exporter(
         send=_update("items", Entity.SERVICES),
         base=item_from_xero,
         fetch=_fetch("items"),
-        batch=_batch("items", Entity.SERVICES, update=True),
+        batch=_batch("items", item_payload, update=True),
+    ),
+    (Entity.QUOTES, Operation.CREATE): Exporter(
+        send=quote_create, lookup=quote_find, base=_document_base, after=quote_after
+    ),
+    (Entity.QUOTES, Operation.ACTION): Exporter(send=quote_action),
+    (Entity.INVOICES, Operation.CREATE): Exporter(
+        send=invoice_create,
+        lookup=invoice_find,
+        base=_document_base,
+        after=invoice_after,
+        batch=_batch("invoices", invoice_payload, find=invoices_find),
+    ),
+    (Entity.INVOICES, Operation.ACTION): Exporter(send=invoice_action),
+    (Entity.PAYMENTS, Operation.CREATE): Exporter(
+        send=payment_create, lookup=payment_find, after=payment_after
     ),
 }

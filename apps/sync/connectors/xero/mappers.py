@@ -3,8 +3,11 @@
 
 from decimal import Decimal
 
-from apps.sync.engine.entities import money_text, text
+from apps.sync.engine.entities import money_text, percent_text, text
 from apps.sync.engine.records import RemoteRecord
+
+# Where the adapter keeps the percentage of an item's sales TaxType (adapter.TAX_PERCENT).
+TAX_PERCENT = "SyncdeskTaxPercent"
 
 
 def _address_lines(parts) -> str:
@@ -70,6 +73,8 @@ def contact_to_xero(client: dict, *, reference: str = "") -> dict:
 
 
 def item_from_xero(record: RemoteRecord) -> dict:
+    """An item not sold (IsSold false) is not an active service; its sales TaxType comes as the
+    percentage the adapter read for it (the local rate of that percentage, made when missing)."""
     data = record.data
     sales = data.get("SalesDetails") or {}
     return {
@@ -77,14 +82,21 @@ def item_from_xero(record: RemoteRecord) -> dict:
         "description": text(data.get("Description")),
         "rate": money_text(sales.get("UnitPrice")),
         "sku": text(data.get("Code"))[:64],
+        "active": data.get("IsSold") is not False,
+        "tax_rate": percent_text(data.get(TAX_PERCENT)) if sales.get("TaxType") else "",
     }
 
 
-def item_to_xero(service: dict) -> dict:
+def item_to_xero(service: dict, *, tax_type: str = "", account_code: str = "") -> dict:
+    sales: dict = {"UnitPrice": float(Decimal(service["rate"]))}
+    if account_code:
+        sales["AccountCode"] = account_code
+    if tax_type:
+        sales["TaxType"] = tax_type
     return {
         "Code": (service.get("sku") or "")[:30],
         "Name": service["name"][:50],
         "Description": service.get("description", ""),
-        "IsSold": True,
-        "SalesDetails": {"UnitPrice": float(Decimal(service["rate"]))},
+        "IsSold": bool(service.get("active", True)),
+        "SalesDetails": sales,
     }

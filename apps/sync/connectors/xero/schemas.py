@@ -40,25 +40,54 @@ class ItemRow(XeroRow):
     Code: Text = None
     Name: Text = None
     Description: Text = None
+    IsSold: bool | None = None
     SalesDetails: dict | None = None
 
 
-class QuoteRow(XeroRow):
+class DocumentRow(XeroRow):
+    Reference: Text = None
+    Status: Text = None
+    LineItems: list[dict] | None = None
+    SubTotal: Number = None
+    TotalTax: Number = None
+    Total: Number = None
+
+
+class QuoteRow(DocumentRow):
     QuoteID: str = Field(...)
     QuoteNumber: Text = None
-    LineItems: list[dict] | None = None
 
 
-class InvoiceRow(XeroRow):
+class InvoiceRow(DocumentRow):
     InvoiceID: str = Field(...)
     InvoiceNumber: Text = None
-    LineItems: list[dict] | None = None
+    AmountDue: Number = None
+    AmountPaid: Number = None
+    Payments: list[dict] | None = None
 
 
 class PaymentRow(XeroRow):
     PaymentID: str = Field(...)
     Reference: Text = None
     Amount: Number = None
+    Status: Text = None
+
+
+class AccountRow(XeroRow):
+    AccountID: str = Field(...)
+    Code: Text = None
+    Name: Text = None
+    Type: Text = None
+    Status: Text = None
+    EnablePaymentsToAccount: bool | None = None
+
+
+class TaxRateRow(XeroRow):
+    TaxType: str = Field(...)
+    Name: Text = None
+    Status: Text = None
+    EffectiveRate: Number = None
+    DisplayTaxRate: Number = None
 
 
 SCHEMAS = {
@@ -67,4 +96,6 @@ SCHEMAS = {
     "quotes": QuoteRow,
     "invoices": InvoiceRow,
     "payments": PaymentRow,
+    "accounts": AccountRow,
+    "tax_rates": TaxRateRow,
 }

@@ -33,6 +33,9 @@ class Command(BaseCommand):
         connect.add_argument(
             "--crm", action="store_true", help="Zoho: also link the organisation's Zoho CRM."
         )
+        connect.add_argument(
+            "--bank-account", default="", help="Xero: the Code of the bank account payments go to."
+        )
         run = sub.add_parser("run", help="Run a sync now, in this process.")
         run.add_argument("--connection", default="")
         run.add_argument("--entity", choices=ENTITIES, default="all")
@@ -52,7 +55,9 @@ class Command(BaseCommand):
             raise CommandError(error.message) from error
 
     # --- connect --------------------------------------------------------------------------------
-    def handle_connect(self, *, vendor, refresh_token, organization_id, region, name, crm, **_):
+    def handle_connect(
+        self, *, vendor, refresh_token, organization_id, region, name, crm, bank_account="", **_
+    ):
         connections = services.connection_connect(
             vendor=vendor,
             refresh_token=refresh_token,
@@ -60,6 +65,7 @@ class Command(BaseCommand):
             region=region,
             name=name,
             crm=crm,
+            bank_account=bank_account,
         )
         for connection in connections:
             self.stdout.write(

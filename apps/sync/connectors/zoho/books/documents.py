@@ -42,10 +42,12 @@ def _number(value: Decimal) -> float:
 
 
 def document_lines(
-    lines, *, item_ids: dict[int, str], tax_ids: dict[int, str]
+    lines, *, item_ids: dict[int, str], tax_ids: dict[int, str], account_id: str = ""
 ) -> tuple[list[dict], Decimal]:
     """Vendor line items of a quote or invoice and the entity-level discount to send;
-    `tax_ids` holds each line's Books tax id by line id ("" for an untaxed line)."""
+    `tax_ids` holds each line's Books tax id by line id ("" for an untaxed line). A line with
+    an item takes the item's sales account in Books; one without goes to `account_id` (the
+    connection's default sales account) when there is one."""
     lines = list(lines)
     taxed = any(line.tax_rate for line in lines)
     payload = []
@@ -60,6 +62,8 @@ def document_lines(
         }
         if line.service_id and line.service_id in item_ids:
             row["item_id"] = item_ids[line.service_id]
+        elif account_id:
+            row["account_id"] = account_id
         if taxed and line.discount_amount:
             row["discount"] = _number(line.discount_amount)
         elif line.discount_amount:
@@ -83,8 +87,11 @@ def estimate_payload(
     item_ids: dict[int, str],
     tax_ids: dict[int, str],
     currency_id: str = "",
+    account_id: str = "",
 ) -> dict:
-    line_items, discount = document_lines(lines, item_ids=item_ids, tax_ids=tax_ids)
+    line_items, discount = document_lines(
+        lines, item_ids=item_ids, tax_ids=tax_ids, account_id=account_id
+    )
     payload = {
         "customer_id": customer_id,
         "reference_number": quote.number,
@@ -108,8 +115,11 @@ def invoice_payload(
     tax_ids: dict[int, str],
     currency_id: str = "",
     estimate_id: str = "",
+    account_id: str = "",
 ) -> dict:
-    line_items, discount = document_lines(lines, item_ids=item_ids, tax_ids=tax_ids)
+    line_items, discount = document_lines(
+        lines, item_ids=item_ids, tax_ids=tax_ids, account_id=account_id
+    )
     payload = {
         "customer_id": customer_id,
         "reference_number": invoice.number,

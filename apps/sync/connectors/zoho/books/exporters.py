@@ -136,6 +136,12 @@ def _tax_ids(ctx, lines) -> dict[int, str]:
     return tax_ids
 
 
+def _sales_account_id(ctx) -> str:
+    """The connection's default sales account (Connection.options "sales_account_id") for lines
+    without an item (an item's line takes the item's account in Books)."""
+    return str((ctx.connection.options or {}).get("sales_account_id") or "")
+
+
 def _currency_id(ctx, document) -> str:
     return taxes.currency_reference(connection=ctx.connection, code=document.currency)
 
@@ -165,6 +171,7 @@ def estimate_create(ctx, quote) -> RemoteRecord:
         item_ids=item_ids,
         tax_ids=_tax_ids(ctx, lines),
         currency_id=_currency_id(ctx, quote),
+        account_id=_sales_account_id(ctx),
     )
     return ctx.adapter.create("estimates", payload)
 
@@ -205,6 +212,7 @@ def invoice_create(ctx, invoice) -> RemoteRecord:
         tax_ids=_tax_ids(ctx, lines),
         currency_id=_currency_id(ctx, invoice),
         estimate_id=estimate_id,
+        account_id=_sales_account_id(ctx),
     )
     return ctx.adapter.create("invoices", payload)
 
