@@ -1,7 +1,8 @@
 """Reads of the Xero Accounting emulator: the `where`/`order` subset, If-Modified-Since, paging.
 
-`where` understands what a client of this project sends: comparisons joined by `AND` / `&&`,
-`Field=="text"`, `Field!="text"`, `Field==true`, `Field==Guid("…")`,
+`where` understands what a client of this project sends: comparisons joined by `AND` / `&&` and
+`OR` / `||` (AND binds tighter; parentheses group), `Field=="text"`, `Field!="text"`,
+`Field==true`, `Field==Guid("…")`,
 `Field>=DateTime(2024,01,31[,10,00,00])` (also `>`, `<`, `<=`, `==`), and `Field.Contains("x")`,
 `Field.StartsWith("x")`. Anything else is refused with a message, never silently ignored.
 """
@@ -191,7 +192,6 @@ _COMPARISON = re.compile(
 _METHOD = re.compile(
     r'^(?P<field>[A-Za-z][A-Za-z0-9.]*)\.(?P<method>Contains|StartsWith)\("(?P<text>[^"]*)"\)$'
 )
-_SPLIT = re.compile(r"\s+AND\s+|\s*&&\s*")
 _OPS = {"==": "exact", ">=": "gte", "<=": "lte", ">": "gt", "<": "lt"}
 
 
@@ -223,33 +223,99 @@ def _field(collection: Collection, name: str) -> str:
     return lookup
 
 
+_AND_WORDS = (" AND ", "&&")
+_OR_WORDS = (" OR ", "||")
+
+
+def _split_top(text: str, words: tuple[str, ...]) -> list[str]:
+    """Split on `words` where they stand outside quotes and parentheses (case-insensitive)."""
+    parts, depth, quoted, start, index = [], 0, False, 0, 0
+    upper = text.upper()
+    while index < len(text):
+        char = text[index]
+        if quoted:
+            if char == "\\":
+                index += 2
+                continue
+            quoted = char != '"'
+        elif char == '"':
+            quoted = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif depth == 0:
+            word = next((w for w in words if upper.startswith(w, index)), None)
+            if word:
+                parts.append(text[start:index])
+                index += len(word)
+                start = index
+                continue
+        index += 1
+    parts.append(text[start:])
+    return [part.strip() for part in parts]
+
+
+def _grouped(part: str) -> bool:
+    """Whether the whole part is one parenthesised group: `(a OR b)`, not `(a) AND (b)`."""
+    if not part.startswith("("):
+        return False
+    depth, quoted, index = 0, False, 0
+    while index < len(part):
+        char = part[index]
+        if quoted:
+            if char == "\\":
+                index += 2
+                continue
+            quoted = char != '"'
+        elif char == '"':
+            quoted = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index == len(part) - 1
+        index += 1
+    return False
+
+
 def where_filter(collection: Collection, where: str) -> Q:
+    """`where` as Q: comparisons joined by AND / && (binding tighter) and OR / ||, with groups
+    in parentheses. Words inside quoted text are text, not operators."""
     condition = Q()
-    for part in _SPLIT.split(where.strip()):
-        part = part.strip()
-        if part.startswith("(") and part.endswith(")"):
-            part = part[1:-1].strip()
-        method = _METHOD.match(part)
-        if method:
-            lookup = _field(collection, method["field"])
-            suffix = "icontains" if method["method"] == "Contains" else "istartswith"
-            condition &= Q(**{f"{lookup}__{suffix}": method["text"]})
-            continue
-        match = _COMPARISON.match(part)
-        if not match:
-            raise QueryInvalid(f"The where clause part '{part}' is not understood.")
-        lookup = _field(collection, match["field"])
-        value = _literal(match["value"])
-        if lookup in ("date", "due_date", "expiry_date") and isinstance(value, datetime):
-            value = value.date()
-        if match["op"] == "!=":
-            condition &= ~Q(**{lookup: value})
-        elif isinstance(value, str) and match["op"] == "==":
-            # Xero compares text case-insensitively (Name=="acme" finds "ACME").
-            condition &= Q(**{f"{lookup}__iexact": value})
-        else:
-            condition &= Q(**{f"{lookup}__{_OPS[match['op']]}": value})
+    for index, alternative in enumerate(_split_top(where.strip(), _OR_WORDS)):
+        both = Q()
+        for part in _split_top(alternative, _AND_WORDS):
+            if not part:
+                raise QueryInvalid(f"The where clause '{where}' is not understood.")
+            if _grouped(part):
+                both &= where_filter(collection, part[1:-1])
+            else:
+                both &= _comparison(collection, part)
+        condition = both if index == 0 else condition | both
     return condition
+
+
+def _comparison(collection: Collection, part: str) -> Q:
+    method = _METHOD.match(part)
+    if method:
+        lookup = _field(collection, method["field"])
+        suffix = "icontains" if method["method"] == "Contains" else "istartswith"
+        return Q(**{f"{lookup}__{suffix}": method["text"]})
+    match = _COMPARISON.match(part)
+    if not match:
+        raise QueryInvalid(f"The where clause part '{part}' is not understood.")
+    lookup = _field(collection, match["field"])
+    value = _literal(match["value"])
+    if lookup in ("date", "due_date", "expiry_date") and isinstance(value, datetime):
+        value = value.date()
+    if match["op"] == "!=":
+        return ~Q(**{lookup: value})
+    if isinstance(value, str) and match["op"] == "==":
+        # Xero compares text case-insensitively (Name=="acme" finds "ACME").
+        return Q(**{f"{lookup}__iexact": value})
+    return Q(**{f"{lookup}__{_OPS[match['op']]}": value})
 
 
 def order_by(collection: Collection, order: str) -> list[str]:
@@ -408,7 +474,7 @@ def _positive_int(value: str | None, name: str, *, default: int) -> int:
 
 
 def record_get(*, tenant: XeroTenant, collection: Collection, identifier: str):
-    """One record by its ID (or, for Contacts, by ContactNumber); None when there is none."""
+    """One record by its ID (or by ContactNumber, Item Code, InvoiceNumber); None when none."""
     queryset = _related(collection, collection.model.objects.filter(tenant=tenant))
     if collection.model is XeroTaxRate:
         return queryset.filter(tax_type=identifier).first()
@@ -419,6 +485,8 @@ def record_get(*, tenant: XeroTenant, collection: Collection, identifier: str):
             return queryset.filter(contact_number=identifier).first()
         if collection.model is XeroItem:
             return queryset.filter(code=identifier).first()
+        if collection.model is XeroInvoice:  # GET /Invoices/{InvoiceNumber}
+            return queryset.filter(invoice_number=identifier).first()
         return None
     return queryset.filter(**{collection.id_attribute: wanted}).first()
 

@@ -206,7 +206,7 @@ def item_save(*, tenant: XeroTenant, data: dict, existing: XeroItem | None = Non
         if not code:
             raise ElementInvalid("Item code must be provided.")
         if XeroItem.objects.filter(tenant=tenant, code=code).exclude(pk=item.pk).exists():
-            raise ElementInvalid(f"Item code '{code}' already exists.")
+            raise ElementInvalid(f"Price List Item with Code '{code}' already exists")
         item.code = code
     if "Name" in data:
         item.name = _text(data, "Name", max_length=50)
@@ -245,10 +245,17 @@ def _item_in_use(item: XeroItem) -> bool:
 # --- line items and totals ---------------------------------------------------------------------
 
 
+# Xero's words (xero_accounting.yaml, the 400 example of PUT /BankTransactions).
+CONTACT_MISSING = (
+    "The Contact must contain at least 1 of the following elements to identify the contact: "
+    "Name, ContactID, ContactNumber"
+)
+
+
 def _contact_for(tenant: XeroTenant, data: dict) -> XeroContact:
     reference = data.get("Contact")
     if not isinstance(reference, dict):
-        raise ElementInvalid("A Contact must be specified for this type of transaction.")
+        raise ElementInvalid(CONTACT_MISSING)
     if reference.get("ContactID"):
         contact_id = _uuid(reference["ContactID"], field="ContactID")
         # Remembered for the request: a batch names the same few contacts many times.
@@ -259,11 +266,17 @@ def _contact_for(tenant: XeroTenant, data: dict) -> XeroContact:
         if contact is None:
             raise ElementInvalid(f"The contact with ContactID {contact_id} could not be found.")
         return contact
+    if reference.get("ContactNumber"):
+        number = str(reference["ContactNumber"])
+        contact = XeroContact.objects.filter(tenant=tenant, contact_number=number).first()
+        if contact is None:
+            raise ElementInvalid(f"The contact with ContactNumber {number} could not be found.")
+        return contact
     if reference.get("Name"):
         # Xero matches a contact by name, and creates one when none has it.
         match = XeroContact.objects.filter(tenant=tenant, name__iexact=reference["Name"]).first()
         return match or contact_save(tenant=tenant, data={"Name": reference["Name"]})
-    raise ElementInvalid("A Contact must be specified for this type of transaction.")
+    raise ElementInvalid(CONTACT_MISSING)
 
 
 def _line_items(
@@ -549,6 +562,19 @@ def invoice_save(
         raise ElementInvalid("Payments must be removed before an invoice can be voided.")
     if status == "AUTHORISED" and not invoice.line_items:
         raise ElementInvalid("An invoice must have at least one line item to be approved.")
+    if status == "AUTHORISED":
+        # An approved invoice posts each line to a ledger account (its own AccountCode or its
+        # item's sales account). Wording UNCONFIRMED.
+        unposted = [
+            str(number)
+            for number, line in enumerate(invoice.line_items, start=1)
+            if not line.get("AccountCode") and Decimal(line["LineAmount"]) != 0
+        ]
+        if unposted:
+            raise ElementInvalid(
+                f"An Account Code must be specified for line item {', '.join(unposted)} "
+                "before the invoice can be approved."
+            )
     invoice.status = status
     if existing is None or "InvoiceNumber" in data:
         number = _text(data, "InvoiceNumber", max_length=255)
@@ -610,7 +636,7 @@ def payment_create(*, tenant: XeroTenant, data: dict) -> XeroPayment:
     if not (account.type == "BANK" or account.enable_payments):
         raise ElementInvalid(f"Payments cannot be made to account {account.code}.")
     if invoice.status != "AUTHORISED":
-        raise ElementInvalid("Payments can only be made against Authorised documents.")
+        raise ElementInvalid("Payments can only be made against Authorised documents")
     try:
         amount = round_money(wire.parse_decimal(data.get("Amount"), field="Amount"))
     except wire.WireValueError as error:
@@ -618,7 +644,7 @@ def payment_create(*, tenant: XeroTenant, data: dict) -> XeroPayment:
     if amount <= 0:
         raise ElementInvalid("Payment amount must be greater than zero.")
     if amount > invoice.amount_due:
-        raise ElementInvalid("Payment amount exceeds the amount outstanding on this document.")
+        raise ElementInvalid("Payment amount exceeds the amount outstanding on this document")
     moment = tenant_now(tenant)
     paid_on = _date(data, "Date", required=False, default=moment.date())
     payment = XeroPayment(

@@ -302,6 +302,14 @@ def _list(context: _Context) -> tuple[int, object]:
     to_xero = TO_XERO[collection.name]
     pagination = page.pagination() if collection.name in WITH_PAGINATION else None
     rows = [to_xero(row) for row in page.rows]
+    params = context.request.GET
+    if collection.name == "Invoices" and (
+        "page" not in params or params.get("summaryOnly", "").lower() == "true"
+    ):
+        # Xero lists invoices without their lines unless the request pages (or asks for one
+        # invoice): "LineItems": [] as in the OAS example. Totals stay.
+        for row in rows:
+            row["LineItems"] = []
     return 200, envelope(context.app, context.moment, collection.name, rows, pagination)
 
 

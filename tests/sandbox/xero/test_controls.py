@@ -80,7 +80,7 @@ def test_the_rest_paid_by_json_makes_the_invoice_paid(staff_client, xero, tenant
         (
             {"invoice": "@number", "amount": "99999"},
             "payment",
-            "Payment amount exceeds the amount outstanding on this document.",
+            "Payment amount exceeds the amount outstanding on this document",
         ),
         (
             {"invoice": "@number", "amount": "1", "account": "200"},

@@ -135,7 +135,7 @@ def test_invoice_statuses_with_payments(xero):
     draft = _create_invoice(xero, _lines((3, "33.33", {})))  # 114.99
     assert draft["Status"] == "DRAFT"
     assert _errors(_pay(xero, draft["InvoiceID"], 1)) == [
-        "Payments can only be made against Authorised documents."
+        "Payments can only be made against Authorised documents"
     ]
     invoice_id = draft["InvoiceID"]
     authorised = body_of(
@@ -145,7 +145,7 @@ def test_invoice_statuses_with_payments(xero):
     )["Invoices"][0]
     assert (authorised["Status"], authorised["AmountDue"]) == ("AUTHORISED", 114.99)
     assert _errors(_pay(xero, invoice_id, "115.00")) == [
-        "Payment amount exceeds the amount outstanding on this document."
+        "Payment amount exceeds the amount outstanding on this document"
     ]
     assert _errors(_pay(xero, invoice_id, "50.00")) == []
     part = body_of(xero.call("GET", f"{API}/Invoices/{invoice_id}"))["Invoices"][0]
@@ -217,3 +217,62 @@ def test_quote_moves(xero):
     other = _quote(xero)
     assert _move(xero, other, "DELETED")["Status"] == "DELETED"
     assert _move(xero, other, "DRAFT")["StatusAttributeString"] == "ERROR"
+
+
+def test_an_authorised_invoice_needs_an_account_on_each_line(xero):
+    element = {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": _first_contact_id(xero)},
+        "Status": "AUTHORISED",
+        "LineItems": [
+            {"Description": "posted", "Quantity": 1, "UnitAmount": 5, "AccountCode": "200"},
+            {"Description": "not posted", "Quantity": 1, "UnitAmount": 5},
+            {"ItemCode": "SRV-001", "Quantity": 1},  # the item's sales account (200)
+        ],
+    }
+    answer = xero.call("PUT", f"{API}/Invoices", params=PER_ELEMENT, json={"Invoices": [element]})
+    row = check(answer, "/Invoices", "PUT")["Invoices"][0]
+    assert row["ValidationErrors"] == [
+        {
+            "Message": "An Account Code must be specified for line item 2 before the invoice "
+            "can be approved."
+        }
+    ]
+    draft = xero.call(
+        "PUT",
+        f"{API}/Invoices",
+        params=PER_ELEMENT,
+        json={"Invoices": [{**element, "Status": "DRAFT"}]},
+    )
+    assert check(draft, "/Invoices", "PUT")["Invoices"][0]["StatusAttributeString"] == "OK"
+
+
+def test_contact_identified_by_number_or_refused_in_xero_words(xero):
+    contact_id = _first_contact_id(xero)
+    xero.call(
+        "POST", f"{API}/Contacts/{contact_id}", json={"Contacts": [{"ContactNumber": "C-77"}]}
+    )
+    lines = _lines((1, "1", {}))
+    by_number = {"Type": "ACCREC", "Contact": {"ContactNumber": "C-77"}, "LineItems": lines}
+    nobody = {"Type": "ACCREC", "Contact": {}, "LineItems": lines}
+    answer = xero.call(
+        "PUT", f"{API}/Invoices", params=PER_ELEMENT, json={"Invoices": [by_number, nobody]}
+    )
+    found, refused = check(answer, "/Invoices", "PUT")["Invoices"]
+    assert found["Contact"]["ContactID"] == contact_id
+    assert refused["ValidationErrors"] == [
+        {
+            "Message": "The Contact must contain at least 1 of the following elements to "
+            "identify the contact: Name, ContactID, ContactNumber"
+        }
+    ]
+
+
+def test_duplicate_item_code_in_xero_words(xero):
+    answer = xero.call(
+        "PUT", f"{API}/Items", params=PER_ELEMENT, json={"Items": [{"Code": "SRV-001"}]}
+    )
+    row = check(answer, "/Items", "PUT")["Items"][0]
+    assert row["ValidationErrors"] == [
+        {"Message": "Price List Item with Code 'SRV-001' already exists"}
+    ]

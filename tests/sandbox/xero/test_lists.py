@@ -78,3 +78,59 @@ def test_invoice_lookups_of_many_references_in_one_call(xero):
     assert numbers({"Statuses": "DRAFT", "where": 'InvoiceNumber=="LK-2"'}) == ["LK-2"]
     bad = xero.call("GET", f"{API}/Invoices", params={"ContactIDs": "not-a-guid"})
     assert bad.status_code == 400 and "ContactIDs" in body_of(bad)["Message"]
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ('Name=="Xero Customer 0001" OR Name=="Xero Customer 0003"', [1, 3]),
+        ('Name=="Xero Customer 0001" || Name=="xero customer 0002"', [1, 2]),
+        (
+            'ContactStatus=="ACTIVE" AND (Name=="Xero Customer 0002" OR Name=="Nobody")',
+            [2],
+        ),
+        ('(Name=="Xero Customer 0001") AND (EmailAddress.Contains("0001"))', [1]),
+        ('Name=="Xero Customer 0001 AND more"', []),  # AND inside text is text
+        ('Name=="Xero Customer 0001" OR ContactStatus=="ARCHIVED"', [1]),
+    ],
+)
+def test_where_with_or_and_groups(xero, where, expected):
+    body = check(xero.call("GET", f"{API}/Contacts", params={"where": where}), "/Contacts", "GET")
+    assert [c["Name"] for c in body["Contacts"]] == [f"Xero Customer {n:04d}" for n in expected]
+
+
+@pytest.mark.parametrize("where", ['Name=="a" OR', 'Name=="a" AND AND Name=="b"', "(Name"])
+def test_broken_where_is_refused(xero, where):
+    answer = xero.call("GET", f"{API}/Contacts", params={"where": where})
+    assert answer.status_code == 400
+    assert "where" in body_of(answer)["Message"]
+
+
+def test_invoice_by_number(xero):
+    contact_id = _first_contact_id(xero)
+    xero.call(
+        "PUT", f"{API}/Invoices", json={"Invoices": [_invoice(contact_id, InvoiceNumber="BY-NO-1")]}
+    )
+    body = check(xero.call("GET", f"{API}/Invoices/BY-NO-1"), "/Invoices/{InvoiceID}", "GET")
+    assert [i["InvoiceNumber"] for i in body["Invoices"]] == ["BY-NO-1"]
+    assert xero.call("GET", f"{API}/Invoices/NO-SUCH").status_code == 404
+
+
+def test_invoice_lines_come_with_paging_or_alone(xero):
+    contact_id = _first_contact_id(xero)
+    created = body_of(
+        xero.call(
+            "PUT", f"{API}/Invoices", json={"Invoices": [_invoice(contact_id, InvoiceNumber="L-1")]}
+        )
+    )["Invoices"][0]
+    assert created["LineItems"]
+    unpaged = check(xero.call("GET", f"{API}/Invoices"), "/Invoices", "GET")["Invoices"]
+    assert unpaged[0]["LineItems"] == [] and unpaged[0]["Total"] == created["Total"]
+    paged = body_of(xero.call("GET", f"{API}/Invoices", params={"page": 1}))["Invoices"]
+    assert paged[0]["LineItems"] == created["LineItems"]
+    summary = body_of(
+        xero.call("GET", f"{API}/Invoices", params={"page": 1, "summaryOnly": "true"})
+    )["Invoices"]
+    assert summary[0]["LineItems"] == []
+    alone = body_of(xero.call("GET", f"{API}/Invoices/{created['InvoiceID']}"))["Invoices"][0]
+    assert alone["LineItems"] == created["LineItems"]

@@ -181,7 +181,12 @@ def test_the_whole_document_flow_through_the_sdk(sdk, live_seeded):
             discount_rate=Decimal("33.33"),
             account_code="200",
         ),
-        LineItem(description="Travel", quantity=Decimal(2), unit_amount=Decimal("12.50")),
+        LineItem(
+            description="Travel",
+            quantity=Decimal(2),
+            unit_amount=Decimal("12.50"),
+            account_code="200",
+        ),
     ]
     contact = Contact(contact_id=sdk_customer.contact_id)
     quote = api.create_quotes(
