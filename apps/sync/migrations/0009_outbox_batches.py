@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync', '0007_taxes_and_totals'),
+        ('sync', '0008_connection_options'),
     ]
 
     operations = [
