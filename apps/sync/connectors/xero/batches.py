@@ -17,7 +17,7 @@ from apps.sync.engine.records import (
 )
 from apps.sync.engine.schema import one_record
 
-from .adapter import RESOURCES, XeroAdapter
+from .adapter import DOCUMENTS, RESOURCES, XeroAdapter
 from .schemas import SCHEMAS
 
 # Xero advises bundles of up to 50 elements (ecosystem-notes.md §10(e)).
@@ -94,10 +94,13 @@ def save_many(
             ]
         except Rejected as error:
             return [error]
+    params = {"summarizeErrors": "false"}
+    if resource in DOCUMENTS:
+        params["unitdp"] = "4"  # unit amounts to four places, as one document is sent
     body = adapter._call(
         "POST" if update else "PUT",
         collection,
-        params={"summarizeErrors": "false"},
+        params=params,
         json_body={collection: payloads},
         headers={"Idempotency-Key": idempotency_key},
     )
