@@ -12,7 +12,7 @@ from apps.invoices import services as invoice_services
 from apps.quotes import services as quote_services
 from apps.sandbox.xero.models import XeroContact, XeroQuote
 from apps.sandbox.zoho.models import BooksEstimate, BooksInvoice, BooksPayment, CrmRecord
-from apps.sync.engine import outbox
+from apps.sync.engine import batch, outbox
 from apps.sync.models import Binding, OutboxItem, OutboxStatus
 from tests.clients.factories import ClientFactory
 from tests.sync.sandbox import point_settings_at, seed, sync
@@ -57,7 +57,16 @@ def die_once_after_the_vendor_answers(monkeypatch, entity: str, provider: str = 
             raise WorkerDied
         return real_bind(connection, bound_entity, object_id, **kwargs)
 
+    real_bind_many = batch.bindings_bind_many
+
+    def bind_many(connection, bound_entity, rows):
+        if bound_entity == entity and not died and provider in ("", connection.provider):
+            died.append(rows[0][0])
+            raise WorkerDied
+        return real_bind_many(connection, bound_entity, rows)
+
     monkeypatch.setattr(outbox, "binding_bind", bind)
+    monkeypatch.setattr(batch, "bindings_bind_many", bind_many)  # batched creates bind there
     return died
 
 

@@ -468,19 +468,52 @@ def records_update(
     return _outcome(results, 200)
 
 
-def _duplicate(organization, module: str, field_names: list[str], raw: dict) -> CrmRecord | None:
-    for name in field_names:
-        value = raw.get(name)
-        if value in (None, ""):
-            continue
-        rows = CrmRecord.objects.select_for_update().filter(
-            organization=organization, module=module
-        )
-        lookup = {f"data__{name}__iexact": value} if name == "Email" else {f"data__{name}": value}
-        match = rows.filter(**lookup).order_by("pk").first()
-        if match is not None:
-            return match
-    return None
+class _Duplicates:
+    """The records an upsert batch matches, read once per field for the whole batch (a reference
+    field is looked up by value; Email, compared in any case, record by record)."""
+
+    def __init__(self, organization, module: str, field_names: list[str], items: list) -> None:
+        self.organization, self.module, self.field_names = organization, module, field_names
+        self.known: dict[tuple[str, object], CrmRecord] = {}
+        rows = [raw for raw in items if isinstance(raw, dict)]
+        for name in field_names:
+            values = {raw.get(name) for raw in rows if isinstance(raw.get(name), (str, int))}
+            values.discard("")
+            if name == "Email" or not values:
+                continue
+            found = (
+                CrmRecord.objects.select_for_update()
+                .filter(organization=organization, module=module)
+                .filter(**{f"data__{name}__in": sorted(values, key=str)})
+                .order_by("pk")
+            )
+            for record in found:
+                self.known.setdefault((name, record.data.get(name)), record)
+
+    def find(self, raw: dict) -> CrmRecord | None:
+        for name in self.field_names:
+            value = raw.get(name)
+            if value in (None, ""):
+                continue
+            if name == "Email":
+                match = (
+                    CrmRecord.objects.select_for_update()
+                    .filter(organization=self.organization, module=self.module)
+                    .filter(data__Email__iexact=value)
+                    .order_by("pk")
+                    .first()
+                )
+            else:
+                match = self.known.get((name, value))
+            if match is not None:
+                return match
+        return None
+
+    def add(self, record: CrmRecord) -> None:
+        """A record this batch inserted: a later element with its values updates it."""
+        for name in self.field_names:
+            if name != "Email" and record.data.get(name) not in (None, ""):
+                self.known.setdefault((name, record.data.get(name)), record)
 
 
 @transaction.atomic
@@ -495,10 +528,9 @@ def records_upsert(
         raise CrmError(400, "INVALID_DATA", "invalid data", {"api_name": "duplicate_check_fields"})
     moment = clock.now(VENDOR, organization.organization_id)
     results, created, updated = [], [], {}
+    duplicates = _Duplicates(organization, module, field_names, items)
     for index, raw in enumerate(items):
-        match = (
-            _duplicate(organization, module, field_names, raw) if isinstance(raw, dict) else None
-        )
+        match = duplicates.find(raw) if isinstance(raw, dict) else None
         try:
             if match is not None:
                 updated[match.record_id] = _update(match, raw, index)
@@ -518,6 +550,7 @@ def records_upsert(
             modified_time=moment,
         )
         created.append(record.record_id)
+        duplicates.add(record)
         result = _success(record, organization, "record added")
         results.append(result | {"action": "insert", "duplicate_field": None})
     _notify(organization, module, "create", created, api_domain)

@@ -6,7 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from apps.sync.engine import registry
-from apps.sync.engine.bulk import insert_rows
+from apps.sync.engine.bulk import insert_rows, update_rows
 from apps.sync.engine.entities import entity as entity_spec
 from apps.sync.engine.records import NoLookupKey, Rejected, RemoteRecord
 from apps.sync.models import Binding, BindingStatus, Connection, Operation
@@ -58,6 +58,47 @@ def binding_bind(
             "synced_at": timezone.now(),
             "last_error": "",
         },
+    )
+
+
+def bindings_bind_many(connection: Connection, entity: str, rows) -> None:
+    """`binding_bind` for many (object id, record, base) at once (a batch's answers): the
+    existing bindings updated in one statement, the others inserted together."""
+    rows = list(rows)
+    if not rows:
+        return
+    now = timezone.now()
+    existing = {
+        b.object_id: b
+        for b in Binding.objects.filter(
+            connection=connection, entity=entity, object_id__in=[r[0] for r in rows]
+        )
+    }
+    changed, new = [], []
+    for object_id, record, base in rows:
+        values = {
+            "remote_id": record.remote_id,
+            "remote_number": (record.number or "")[:100],
+            "remote_modified_at": record.modified_at,
+            "base_snapshot": base or {},
+            "status": BindingStatus.SYNCED,
+            "synced_at": now,
+            "last_error": "",
+        }
+        binding = existing.get(object_id)
+        if binding is None:
+            new.append({"object_id": object_id, **values})
+            continue
+        changed.append({"pk": binding.pk, **values})
+    update_rows(Binding, [name for name in changed[0] if name != "pk"] if changed else [], changed)
+    content_type = _content_type(entity)
+    insert_rows(
+        Binding,
+        [
+            {"connection_id": connection.pk, "entity": entity, "content_type_id": content_type.pk}
+            | row
+            for row in new
+        ],
     )
 
 

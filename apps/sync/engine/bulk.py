@@ -1,5 +1,6 @@
-"""Plain multi-row INSERTs for the pull's two side tables (history rows and bindings): the ORM's
-per-value preparation costs more than the database's own work at tens of thousands of rows."""
+"""Plain multi-row INSERTs for the pull's two side tables (history rows and bindings), and plain
+UPDATEs for a batch's items and bindings: the ORM's per-value preparation costs more than the
+database's own work at tens of thousands of rows."""
 
 import json
 from datetime import date, datetime
@@ -42,6 +43,23 @@ def insert_rows(model, rows: list[dict]) -> None:
         f"({columns}) VALUES ({placeholders})"
     )
     params = [[_adapt(row.get(f.attname, defaults[f.attname]), f) for f in fields] for row in rows]
+    with db_connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def update_rows(model, fields: list[str], rows: list[dict]) -> None:
+    """UPDATE each row's `fields` (attnames) by its "pk", in one executemany: what bulk_update
+    does without its CASE per row and field."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    assignments = ", ".join(f"{db_connection.ops.quote_name(f.column)} = %s" for f in columns)
+    sql = (
+        f"UPDATE {db_connection.ops.quote_name(meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {db_connection.ops.quote_name(meta.pk.column)} = %s"
+    )
+    params = [[*(_adapt(row[f.attname], f) for f in columns), row["pk"]] for row in rows]
     with db_connection.cursor() as cursor:
         cursor.executemany(sql, params)
 

@@ -96,6 +96,14 @@ def admits(item: OutboxItem) -> bool:
     return _take_probe(item.connection_id, item.lease_owner)
 
 
+def closed(connection_id: int, status: str) -> bool:
+    """Whether the connection's items go out freely (no probe, no re-authorisation wait)."""
+    state = (
+        ConnectionCircuit.objects.filter(pk=connection_id).values_list("state", flat=True).first()
+    )
+    return state in (None, CircuitState.CLOSED) and status not in WAITING_FOR_ADMIN
+
+
 def _take_probe(connection_id: int, owner: str) -> bool:
     now = timezone.now()
     return bool(

@@ -159,3 +159,21 @@ def retry_later_locked(item: OutboxItem, error: VendorError) -> str:
         ]
     )
     return item.status
+
+
+def wait_behind(item: OutboxItem, blocker: OutboxItem) -> str:
+    """Not an attempt: a document waits behind the earliest unfinished one, keeping the order."""
+    with transaction.atomic():
+        if not still_ours(item):
+            return OutboxItem.objects.get(pk=item.pk).status
+        item.status = OutboxStatus.PENDING
+        item.attempts = max(0, item.attempts - 1)
+        item.lease_until = None
+        item.next_attempt_at = max(timezone.now(), blocker.next_attempt_at) + timedelta(
+            microseconds=item.id - blocker.id
+        )
+        item.last_error = f"Waiting for outbox item #{blocker.pk} to be sent first."
+        item.save(
+            update_fields=["status", "attempts", "lease_until", "next_attempt_at", "last_error"]
+        )
+    return item.status

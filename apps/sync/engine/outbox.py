@@ -16,11 +16,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from apps.sync.engine import circuit, registry, trace
+from apps.sync.engine.batch import batch_form, outbox_process_batch
 from apps.sync.engine.bindings import (
     binding_bind,
     binding_mark_gone,
@@ -42,6 +43,7 @@ from apps.sync.engine.leases import (
     retry_later,
     settle_uncertain,
     still_ours,
+    wait_behind,
 )
 from apps.sync.engine.matching import outbox_wait_for_review, review_holding
 from apps.sync.engine.recording import RecordHeld, merge_before_push
@@ -207,6 +209,7 @@ def outbox_claim(
     limit: int = 10,
     connection_id: int | None = None,
     entity: str | None = None,
+    operation: str | None = None,
     exclude_ids: set[int] | None = None,
 ) -> list[int]:
     """Claim due items (pending, or in flight with a lapsed lease) for `owner`.
@@ -260,6 +263,8 @@ def outbox_claim(
             query = query.filter(connection_id=connection_id)
         if entity:
             query = query.filter(entity=entity)
+        if operation:
+            query = query.filter(operation=operation)
         if exclude_ids:
             query = query.exclude(pk__in=exclude_ids)
         items, seen = [], set()
@@ -271,12 +276,13 @@ def outbox_claim(
                 seen.add(key)
                 items.append(item)
         lease_until = now + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
-        for item in items:
-            item.status = OutboxStatus.IN_FLIGHT
-            item.lease_until = lease_until
-            item.lease_owner = owner
-            item.attempts += 1
-        OutboxItem.objects.bulk_update(items, ["status", "lease_until", "lease_owner", "attempts"])
+        # One UPDATE (bulk_update's CASE per row costs ~10 ms an item at a batch's hundred).
+        OutboxItem.objects.filter(pk__in=[item.pk for item in items]).update(
+            status=OutboxStatus.IN_FLIGHT,
+            lease_until=lease_until,
+            lease_owner=owner,
+            attempts=F("attempts") + 1,
+        )
     return [item.pk for item in items]
 
 
@@ -294,7 +300,7 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
     if spec.document:
         blocker = _blocker(item)
         if blocker is not None:
-            return _wait_behind(item, blocker)
+            return wait_behind(item, blocker)
     obj = spec.model.objects.filter(pk=item.object_id).first()
     if obj is None:
         return finish(item, OutboxStatus.DISCARDED, error="The local record no longer exists.")
@@ -441,24 +447,6 @@ def _blocker(item: OutboxItem) -> OutboxItem | None:
     )
 
 
-def _wait_behind(item: OutboxItem, blocker: OutboxItem) -> str:
-    """Not an attempt: wait behind the earliest unfinished item, keeping the order."""
-    with transaction.atomic():
-        if not still_ours(item):
-            return OutboxItem.objects.get(pk=item.pk).status
-        item.status = OutboxStatus.PENDING
-        item.attempts = max(0, item.attempts - 1)
-        item.lease_until = None
-        item.next_attempt_at = max(timezone.now(), blocker.next_attempt_at) + timedelta(
-            microseconds=item.id - blocker.id
-        )
-        item.last_error = f"Waiting for outbox item #{blocker.pk} to be sent first."
-        item.save(
-            update_fields=["status", "attempts", "lease_until", "next_attempt_at", "last_error"]
-        )
-    return item.status
-
-
 # --- drain --------------------------------------------------------------------------------------
 def outbox_drain(
     *,
@@ -484,12 +472,50 @@ def outbox_drain(
         )
         if not ids:
             break
+        rows = {
+            row["pk"]: row
+            for row in OutboxItem.objects.filter(pk__in=ids).values(
+                "pk", "connection_id", "connection__provider", "entity", "operation"
+            )
+        }
         for item_id in ids:
-            status = outbox_process(item_id=item_id, owner=owner, refresh=refresh)
-            counts[status] = counts.get(status, 0) + 1
-            handled += 1
-            handled_ids.add(item_id)
+            if item_id in handled_ids:
+                continue
+            statuses = _send(rows, ids, item_id, owner, refresh, handled_ids)
+            for pk, status in statuses.items():
+                counts[status] = counts.get(status, 0) + 1
+                handled += 1
+                handled_ids.add(pk)
     return counts
+
+
+def _send(rows, ids, item_id, owner, refresh, handled_ids) -> dict[int, str]:
+    """Send one claimed item, or the batch it heads: the claim's other items of its connection,
+    entity and operation, topped up with a claim of more of them (engine/batch.py)."""
+    row = rows[item_id]
+    form = batch_form(row["connection__provider"], row["entity"], row["operation"])
+    if form is None:
+        return {item_id: outbox_process(item_id=item_id, owner=owner, refresh=refresh)}
+    same = (row["connection_id"], row["entity"], row["operation"])
+    group = [
+        pk
+        for pk in ids
+        if pk not in handled_ids
+        and (rows[pk]["connection_id"], rows[pk]["entity"], rows[pk]["operation"]) == same
+    ]
+    if len(group) < form.size:
+        group += outbox_claim(
+            owner=owner,
+            limit=form.size - len(group),
+            connection_id=row["connection_id"],
+            entity=row["entity"],
+            operation=row["operation"],
+            exclude_ids=handled_ids | set(ids),
+        )
+    statuses, alone = outbox_process_batch(item_ids=group, owner=owner, refresh=refresh)
+    for pk in alone:
+        statuses[pk] = outbox_process(item_id=pk, owner=owner, refresh=refresh)
+    return statuses
 
 
 # --- admin actions ------------------------------------------------------------------------------

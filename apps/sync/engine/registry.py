@@ -27,6 +27,28 @@ class PullSpec:
 
 
 @dataclass(frozen=True)
+class BatchForm:
+    """How many creates or updates of one (entity, operation) go in one vendor call
+    (engine/batch.py sends them; the outbox keeps every per-record guarantee).
+
+    - `payload(ctx, obj)`: one element of the call (raise `Rejected` for a bad element: only
+      that record is refused).
+    - `send_many(ctxs, payloads, key)`: one call under the Idempotency-Key `key`; returns, per
+      element and in the same order, the vendor's `RemoteRecord` or the `VendorError` of that
+      element (matched by our reference, never by position when the vendor can tell). Raise a
+      `VendorError` when the call as a whole failed (a 429, credentials refused, a time-out).
+    - `lookup_many(ctxs, objs)`: creates found by our reference, in as few calls as the vendor
+      allows; per element the record, None (not there) or an error (`NoLookupKey`).
+    - `size`: the most elements one call takes.
+    """
+
+    payload: Callable[..., dict]
+    send_many: Callable[..., list]
+    lookup_many: Callable[..., list] | None = None
+    size: int = 50
+
+
+@dataclass(frozen=True)
 class Exporter:
     """How one (entity, operation) reaches the vendor.
 
@@ -44,6 +66,8 @@ class Exporter:
       (`ctx.remote_id` names it). It runs again on a retry, so it must check before it acts.
     - `queued`: False for a create made only as another document's dependency (ensure_bound).
     - `idempotent`: resending is safe by itself (an upsert on a natural key): no lookup needed.
+    - `batch`: creates or updates sent many per call (BatchForm); `send` stays the way one
+      record goes (a dependency made by ensure_bound, a retry of a record bound meanwhile).
     """
 
     send: Callable[..., RemoteRecord]
@@ -53,6 +77,7 @@ class Exporter:
     after: Callable[..., None] | None = None
     queued: bool = True
     idempotent: bool = False
+    batch: BatchForm | None = None
 
 
 @dataclass(frozen=True)

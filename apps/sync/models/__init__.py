@@ -309,6 +309,22 @@ class OutboxItem(models.Model):
         return f"{self.operation} {self.entity} #{self.object_id} → {self.connection}"
 
 
+class OutboxBatch(models.Model):
+    """One vendor call that carried many outbox items (engine/batch.py): its Idempotency-Key and
+    the exact elements sent under it, kept so a call can be told apart and replayed as it was."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="batches")
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    operation = models.CharField(max_length=10, choices=Operation.choices)
+    idempotency_key = models.UUIDField(unique=True, editable=False)
+    body = models.JSONField(default=list)
+    item_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.operation} {len(self.item_ids)} {self.entity} → {self.connection_id}"
+
+
 class RemoteTax(models.Model):
     """A tax the vendor account has (read at connect and daily): what a line's tax names."""
 

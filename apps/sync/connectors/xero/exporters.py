@@ -7,17 +7,21 @@ that may have reached Xero is looked up by our number before any retry.
 
 Each element's payload is built by its own function (`quote_payload(ctx, quote)` and so on:
 bound ids, taxes and accounts gathered, then documents.py's pure mapping), apart from the call
-that sends it, so that a batch can send many payloads in one call."""
+that sends it, so that a batch can send many payloads in one call: contacts, items and invoices
+go up to 50 a call (batches.py; engine/batch.py), each element answered for by itself and
+matched by our reference, under one Idempotency-Key per call."""
 
+from apps.clients.models import Client
 from apps.sync.engine import taxes
 from apps.sync.engine.bindings import bound_remote_id, ensure_bound
 from apps.sync.engine.entities import client_reference, client_snapshot, service_snapshot
 from apps.sync.engine.records import NoLookupKey, Rejected, RemoteRecord
-from apps.sync.engine.registry import Exporter
+from apps.sync.engine.registry import BatchForm, Exporter
 from apps.sync.engine.totals import totals_compare
 from apps.sync.models import Binding, Entity, Operation, RemoteTax
 
 from . import documents, options
+from .batches import BATCH_SIZE, find_many, save_many
 from .mappers import contact_from_xero, contact_to_xero, item_from_xero, item_to_xero
 
 # A line with no tax in a taxed document still names a TaxType: Xero's zero-rate "NONE", or
@@ -96,26 +100,30 @@ def contact_create(ctx, client) -> RemoteRecord:
     except Rejected as error:
         if "already assigned" not in error.message:
             raise
-        escaped = client.name.replace('"', '\\"')
-        page = ctx.adapter.list_page("contacts", where=f'Name=="{escaped}"')
-        for record in page.records:
-            email = str(record.data.get("EmailAddress") or "").strip().lower()
-            taken = Binding.objects.filter(
-                connection=ctx.connection, entity=Entity.CLIENTS, remote_id=record.remote_id
-            ).exists()  # another client here is that contact already: not this one
-            if (
-                not taken
-                and str(record.data.get("Name") or "").lower() == client.name.lower()
-                and (not email or email == client.email.strip().lower())
-            ):
-                return record
-        raise Rejected(
-            f"Xero already has another contact named “{client.name}” (not "
-            f"{client.email or 'this client'}), and contact names are unique there: rename "
-            "the client here or the contact in Xero, then requeue this item.",
-            status=error.status,
-            fields={"name": [error.message]},
-        ) from error
+        return _same_name(ctx, client, error)
+
+
+def _same_name(ctx, client, error: Rejected) -> RemoteRecord:
+    escaped = client.name.replace('"', '\\"')
+    page = ctx.adapter.list_page("contacts", where=f'Name=="{escaped}"')
+    for record in page.records:
+        email = str(record.data.get("EmailAddress") or "").strip().lower()
+        taken = Binding.objects.filter(
+            connection=ctx.connection, entity=Entity.CLIENTS, remote_id=record.remote_id
+        ).exists()  # another client here is that contact already: not this one
+        if (
+            not taken
+            and str(record.data.get("Name") or "").lower() == client.name.lower()
+            and (not email or email == client.email.strip().lower())
+        ):
+            return record
+    raise Rejected(
+        f"Xero already has another contact named “{client.name}” (not "
+        f"{client.email or 'this client'}), and contact names are unique there: rename "
+        "the client here or the contact in Xero, then requeue this item.",
+        status=error.status,
+        fields={"name": [error.message]},
+    ) from error
 
 
 def contact_find(ctx, client) -> RemoteRecord | None:
@@ -393,29 +401,100 @@ def payment_after(ctx, payment, record: RemoteRecord | None) -> None:
     )
 
 
+# --- batches (engine/batch.py) -----------------------------------------------------------------
+def _batch(resource: str, build, *, update: bool = False, find=None, refused=None) -> BatchForm:
+    id_field = {"contacts": "ContactID", "items": "ItemID"}.get(resource, "")
+
+    def payload(ctx, obj) -> dict:
+        body = build(ctx, obj)
+        return {id_field: ctx.remote_id, **body} if update else body
+
+    def send_many(ctxs, payloads, key) -> list:
+        results = save_many(ctxs[0].adapter, resource, payloads, idempotency_key=key, update=update)
+        return refused(ctxs, results) if refused is not None else results
+
+    return BatchForm(payload=payload, send_many=send_many, lookup_many=find, size=BATCH_SIZE)
+
+
+def contacts_refused(ctxs, results) -> list:
+    """An element refused for its name is the client when Xero's contact of that name is the
+    same person (contact_create's rule, element by element)."""
+    for index, result in enumerate(results):
+        if isinstance(result, Rejected) and "already assigned" in result.message:
+            ctx = ctxs[index]
+            client = Client.objects.get(pk=ctx.item.object_id)
+            try:
+                results[index] = _same_name(ctx, client, result)
+            except Rejected as error:
+                results[index] = error
+    return results
+
+
+def contacts_find(ctxs, clients) -> list:
+    return find_many(ctxs[0].adapter, "contacts", [client_reference(c) for c in clients])
+
+
+def items_find(ctxs, services) -> list:
+    answers: list = [None] * len(services)
+    keyed = []
+    for index, service in enumerate(services):
+        if service.sku:
+            keyed.append(index)
+        else:
+            try:
+                item_find(ctxs[index], service)
+            except NoLookupKey as error:
+                answers[index] = error
+    if keyed:
+        found = find_many(ctxs[0].adapter, "items", [services[i].sku[:30] for i in keyed])
+        for index, record in zip(keyed, found, strict=True):
+            answers[index] = record
+    return answers
+
+
+def invoices_find(ctxs, invoices) -> list:
+    return find_many(ctxs[0].adapter, "invoices", [invoice.number for invoice in invoices])
+
+
 def _document_base(record: RemoteRecord) -> dict:
     return {"status": record.data.get("Status"), "total": str(record.data.get("Total"))}
 
 
 EXPORTERS = {
     (Entity.CLIENTS, Operation.CREATE): Exporter(
-        send=contact_create, lookup=contact_find, base=contact_from_xero
+        send=contact_create,
+        lookup=contact_find,
+        base=contact_from_xero,
+        batch=_batch("contacts", contact_payload, find=contacts_find, refused=contacts_refused),
     ),
     (Entity.CLIENTS, Operation.UPDATE): Exporter(
-        send=_update("contacts", Entity.CLIENTS), base=contact_from_xero, fetch=_fetch("contacts")
+        send=_update("contacts", Entity.CLIENTS),
+        base=contact_from_xero,
+        fetch=_fetch("contacts"),
+        batch=_batch("contacts", contact_payload, update=True),
     ),
     (Entity.SERVICES, Operation.CREATE): Exporter(
-        send=_create("items", Entity.SERVICES), lookup=item_find, base=item_from_xero
+        send=_create("items", Entity.SERVICES),
+        lookup=item_find,
+        base=item_from_xero,
+        batch=_batch("items", item_payload, find=items_find),
     ),
     (Entity.SERVICES, Operation.UPDATE): Exporter(
-        send=_update("items", Entity.SERVICES), base=item_from_xero, fetch=_fetch("items")
+        send=_update("items", Entity.SERVICES),
+        base=item_from_xero,
+        fetch=_fetch("items"),
+        batch=_batch("items", item_payload, update=True),
     ),
     (Entity.QUOTES, Operation.CREATE): Exporter(
         send=quote_create, lookup=quote_find, base=_document_base, after=quote_after
     ),
     (Entity.QUOTES, Operation.ACTION): Exporter(send=quote_action),
     (Entity.INVOICES, Operation.CREATE): Exporter(
-        send=invoice_create, lookup=invoice_find, base=_document_base, after=invoice_after
+        send=invoice_create,
+        lookup=invoice_find,
+        base=_document_base,
+        after=invoice_after,
+        batch=_batch("invoices", invoice_payload, find=invoices_find),
     ),
     (Entity.INVOICES, Operation.ACTION): Exporter(send=invoice_action),
     (Entity.PAYMENTS, Operation.CREATE): Exporter(

@@ -131,21 +131,6 @@ class ZohoCrmAdapter(PagedAdapter):
         module, number_field, _ = MODULES[resource]
         return self._write("PUT", f"{module}/{remote_id}", payload, number_field)
 
-    def upsert(self, resource: str, payload: dict, *, duplicate_check_field: str) -> str:
-        """Naturally idempotent on the duplicate-check field: the safe way to push a contact."""
-        module, _, _ = MODULES[resource]
-        response = self.client.request(
-            "POST",
-            f"{self.base}/{module}/upsert",
-            json_body={
-                "data": [payload],
-                "duplicate_check_fields": [duplicate_check_field],
-                "trigger": [],
-            },
-            error_parser=parse_error,
-        )
-        return str(response.json()["data"][0]["details"]["id"])
-
     def find_by_reference(self, resource: str, reference: str) -> RemoteRecord | None:
         module, number_field, _ = MODULES[resource]
         criteria = f"({number_field}:equals:{reference})"

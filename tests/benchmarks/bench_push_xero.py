@@ -1,0 +1,139 @@
+"""push_xero: N new invoices (one line each, 50 clients already in Xero) pushed to one Xero
+organisation (the sandbox in its own web server process, enforcing Xero's 60 calls a minute,
+5 at once and 5,000 a day on its clock) by `manage.py sync run --direction push` (its own
+process), in batches (engine/batch.py): one PUT of up to 50 invoices, summarizeErrors=false,
+each element matched by its InvoiceNumber.
+
+SYNC_BENCH_XERO_RECORDS changes N (10,000); SYNC_BENCH_XERO_ENTITY=contacts pushes N new
+contacts instead; SYNC_BENCH_SECONDS_PER_MINUTE the length of a vendor minute (60 by default,
+Xero's own: 200 calls need at least three minutes, so the push takes about four).
+
+Figures: vendor calls per record (`calls_per_record`, the aim at most 0.03), the 429s Xero
+answered (`r429`, the aim 0), the push's seconds and `limit_ratio`, its wall time over the
+least Xero's 60 calls a minute allow for those calls, on the same clock (the aim at most 1.2).
+"""
+
+import json
+import math
+import os
+import time
+
+import pytest
+
+from tests.benchmarks.report import emit
+from tests.sync.stack import Stack, scratch_directory
+
+RECORDS = int(os.environ.get("SYNC_BENCH_XERO_RECORDS", "10000"))
+ENTITY = os.environ.get("SYNC_BENCH_XERO_ENTITY", "invoices")
+SECONDS_PER_MINUTE = float(os.environ.get("SYNC_BENCH_SECONDS_PER_MINUTE", "60"))
+CLIENTS = 50
+PER_MINUTE = 60  # Xero, per organisation (vendor-contracts.md §4.8)
+
+ONE_ORGANISATION = """
+from apps.sync.models import Connection
+# The sandbox login reaches two organisations: the first one is pushed to, as "Xero".
+connection = Connection.objects.filter(provider="xero").order_by("id").first()
+Connection.objects.filter(provider="xero").exclude(pk=connection.pk).delete()
+Connection.objects.filter(pk=connection.pk).update(name="Xero")
+print("TENANT", connection.remote_account_id)
+"""
+
+QUEUE_INVOICES = """
+from decimal import Decimal
+from apps.clients.models import Client
+from apps.invoices.services import invoice_create
+from apps.sync.engine import outbox
+outbox._kick = lambda: None  # the push below is the only sender
+clients = list(Client.objects.order_by("id"))
+for n in range(RECORDS):
+    invoice_create(client=clients[n % len(clients)], lines=[
+        {"name": f"Consulting {n}", "quantity": Decimal("3"), "rate": Decimal("33.33")}])
+print("QUEUED", RECORDS)
+"""
+
+QUEUE_CONTACTS = """
+from apps.clients.models import Client
+from apps.sync.engine import outbox
+from apps.sync.models import Connection
+outbox._kick = lambda: None  # the push below is the only sender
+connection = Connection.objects.get(name="Xero")
+Client.objects.bulk_create(
+    [Client(name=f"Pushed contact {n:05d}", email=f"pushed{n:05d}@example.com")
+     for n in range(RECORDS)], batch_size=1000)
+queued = outbox.outbox_enqueue_many(
+    connection=connection, entity="clients", objs=list(Client.objects.order_by("id")))
+print("QUEUED", queued)
+"""
+
+
+def remote_count(stack, tenant: str) -> int:
+    """The organisation's invoices (or contacts) in the sandbox."""
+    table = "xeroinvoice" if ENTITY == "invoices" else "xerocontact"
+    return stack.query(
+        f"SELECT COUNT(*) FROM sandbox_xero_{table} r JOIN sandbox_xero_xerotenant t "  # noqa: S608
+        "ON r.tenant_id = t.id WHERE t.tenant_id = ?",
+        (tenant.replace("-", ""),),
+    )[0][0]
+
+
+@pytest.mark.timeout(3600)
+def test_bench_push_xero(tmp_path):
+    stack = Stack(scratch_directory(tmp_path), clock_scale=SECONDS_PER_MINUTE / 60)
+    stack.migrate()
+    try:
+        seeded = stack.manage(
+            "sandbox", "seed", "--contacts", "0", "--items", "0", "--documents", "0",
+            "--crm-contacts", "0", "--deals", "0",
+        )  # fmt: skip
+        answers = [json.loads(line) for line in seeded.splitlines() if line.startswith("{")]
+        refresh_token = next(a for a in answers if a.get("vendor") == "xero")["refresh_token"]
+        stack.start_server()
+        stack.manage("sync", "connect", "xero", "--refresh-token", refresh_token, "--name", "Xero")
+        tenant = stack.python(ONE_ORGANISATION).rsplit("TENANT", 1)[1].split()[0]
+        if ENTITY == "invoices":
+            # The invoices' clients are in Xero already (one batch, before the clock starts).
+            stack.python(QUEUE_CONTACTS.replace("RECORDS", str(CLIENTS)))
+            stack.manage("sync", "run", "--direction", "push", "--connection", "Xero")
+            queue = QUEUE_INVOICES
+        else:
+            queue = QUEUE_CONTACTS
+        queued = stack.manage("shell", "-c", queue.replace("RECORDS", str(RECORDS)), timeout=3600)
+        assert f"QUEUED {RECORDS}" in queued, queued
+        stack.python(
+            "from apps.sandbox import clock; "
+            f"clock.clock_set(vendor='xero', account='{tenant}', "
+            f"seconds_per_minute={SECONDS_PER_MINUTE})"
+        )
+        before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+        remote_before = remote_count(stack, tenant)
+
+        started = time.perf_counter()
+        stack.manage("sync", "run", "--direction", "push", "--connection", "Xero", timeout=3600)
+        elapsed = time.perf_counter() - started
+
+        calls = stack.query("SELECT COUNT(*) FROM sync_synclog WHERE id > ?", (before,))[0][0]
+        r429 = stack.query(
+            "SELECT COUNT(*) FROM sync_synclog WHERE id > ? AND status_code = 429", (before,)
+        )[0][0]
+        pushed = stack.query(
+            "SELECT COUNT(*) FROM sync_outboxitem WHERE status = 'done' AND entity = ?",
+            ("invoices" if ENTITY == "invoices" else "clients",),
+        )[0][0]
+        remote = remote_count(stack, tenant)
+    finally:
+        stack.stop()
+    assert pushed == RECORDS, pushed
+    assert remote - remote_before == RECORDS, (remote, remote_before)
+    # The least time C calls take at 60 a minute: every full window but the last is waited out.
+    floor_s = max(1.0, (math.ceil(calls / PER_MINUTE) - 1) * SECONDS_PER_MINUTE)
+    emit(
+        "push_xero",
+        records=RECORDS,
+        entity=ENTITY,
+        calls=calls,
+        calls_per_record=round(calls / RECORDS, 4),
+        r429=r429,
+        seconds=round(elapsed, 1),
+        floor_s=round(floor_s, 1),
+        limit_ratio=round(elapsed / floor_s, 2),
+    )
