@@ -28,7 +28,7 @@ demo: install
 	set -e; \
 	mkdir -p var/mail; \
 	$(PY) manage.py migrate --noinput; \
-	$(PY) manage.py demo_setup; \
+	Q_LOG_LEVEL=WARNING $(PY) manage.py demo_setup; \
 	setsid $(PY) manage.py qcluster >var/demo-worker.log 2>&1 & worker=$$!; \
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & web=$$!; \
 	stop() { trap - INT TERM EXIT; kill -TERM $$web $$worker 2>/dev/null || true; \
@@ -36,7 +36,7 @@ demo: install
 	  kill -KILL $$web 2>/dev/null || true; kill -KILL -- -$$worker 2>/dev/null || true; \
 	  wait 2>/dev/null || true; echo "Syncdesk stopped."; }; \
 	trap 'stop; exit 0' INT TERM; trap stop EXIT; \
-	for _ in $$(seq 1 120); do curl -fsS -o /dev/null http://$(HOST):$(PORT)/healthz && break; sleep 0.5; done; \
+	for _ in $$(seq 1 120); do curl -fsS -o /dev/null http://$(HOST):$(PORT)/healthz 2>/dev/null && break; sleep 0.5; done; \
 	echo ""; \
 	echo "Syncdesk is running on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"; \
 	echo "Sandbox (the emulated Zoho and Xero): http://$(HOST):$(PORT)/sandbox/"; \

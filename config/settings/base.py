@@ -388,6 +388,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # The task queue ("Enqueued …" at INFO); the demo's setup runs it at WARNING (Makefile).
+        "django-q": {"level": env("Q_LOG_LEVEL", default="INFO")},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
