@@ -303,6 +303,8 @@ SYNC_PULL_OVERLAP_SECONDS = env.int("SYNC_PULL_OVERLAP_SECONDS", default=300)
 # Updates are merged with the vendor's records read by one list per page of changes
 # (engine/refresh.py); a drain reads the changes again after this many updates.
 SYNC_PUSH_REFRESH_EVERY = env.int("SYNC_PUSH_REFRESH_EVERY", default=50)
+# Elements per Xero write call (Xero advises bundles of up to 50); 1 sends one record a call.
+SYNC_XERO_BATCH_SIZE = env.int("SYNC_XERO_BATCH_SIZE", default=50)
 # A running pull whose heartbeat is older than this is taken over and resumed.
 SYNC_RUN_STALE_SECONDS = env.int("SYNC_RUN_STALE_SECONDS", default=600)
 SYNC_LOG_RETENTION_DAYS = env.int("SYNC_LOG_RETENTION_DAYS", default=30)

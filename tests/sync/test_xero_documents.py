@@ -12,6 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from apps.quotes.totals import LineInput, compute_totals
+from apps.sandbox.xero import documents as xero_documents
 from apps.sandbox.xero import services as xero_services
 from apps.sync.connectors.xero import documents
 
@@ -47,10 +48,10 @@ def _xero_totals(tenant, lines, *, unit_places=4):
     )
     amount_types = "Exclusive" if taxed else "NoTax"
     # As the adapter asks it (unitdp=4): rates keep their third place.
-    computed = xero_services._line_items(
+    computed = xero_documents._line_items(
         tenant, rows, line_amount_types=amount_types, unit_places=unit_places
     )
-    return xero_services._totals(computed, inclusive=False)
+    return xero_documents._totals(computed, inclusive=False)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice
 from apps.quotes import services as quote_services
 from apps.quotes.models import Quote
+from apps.sandbox.xero import documents as xero_documents
 from apps.sandbox.xero import services as xero_services
 from apps.sandbox.xero.models import XeroInvoice, XeroQuote, XeroTaxRate
 from apps.sync.models import OutboxItem, SyncLog
@@ -65,11 +66,11 @@ def test_quote_statuses_and_invoice_payments_and_voids_come_back(xero, agent_use
         for quote, statuses in moves:
             remote = XeroQuote.objects.get(tenant=tenant, quote_number=quote.number)
             for status in statuses:
-                remote = xero_services.quote_save(
+                remote = xero_documents.quote_save(
                     tenant=tenant, data={"Status": status}, existing=remote
                 )
         remote_paid = XeroInvoice.objects.get(tenant=tenant, invoice_number=paid.number)
-        xero_services.payment_create(
+        xero_documents.payment_create(
             tenant=tenant,
             data={
                 "Invoice": {"InvoiceID": str(remote_paid.invoice_id)},
@@ -78,7 +79,7 @@ def test_quote_statuses_and_invoice_payments_and_voids_come_back(xero, agent_use
             },
         )
         remote_void = XeroInvoice.objects.get(tenant=tenant, invoice_number=voided.number)
-        xero_services.invoice_save(tenant=tenant, data={"Status": "VOIDED"}, existing=remote_void)
+        xero_documents.invoice_save(tenant=tenant, data={"Status": "VOIDED"}, existing=remote_void)
 
     quotes_run = pull(connection, "quotes")
     invoices_run = pull(connection, "invoices")

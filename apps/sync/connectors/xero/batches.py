@@ -8,6 +8,8 @@ records whose reference is one of many (`where` with OR)."""
 
 import re
 
+from django.conf import settings
+
 from apps.sync.engine.records import (
     MalformedAnswer,
     Rejected,
@@ -20,8 +22,8 @@ from apps.sync.engine.schema import one_record
 from .adapter import DOCUMENTS, RESOURCES, XeroAdapter
 from .schemas import SCHEMAS
 
-# Xero advises bundles of up to 50 elements (ecosystem-notes.md §10(e)).
-BATCH_SIZE = 50
+# Xero advises bundles of up to 50 elements (ecosystem-notes.md §10(e)); a setting.
+BATCH_SIZE = max(1, settings.SYNC_XERO_BATCH_SIZE)
 # References looked up per call: Xero's InvoiceNumbers= takes about 52 in a URL (§10(e)).
 LOOKUP_CHUNK = 40
 # Where a message names a field by words rather than by its API name.
