@@ -5,13 +5,16 @@ vendor committed resolved by looking the references up, never resent blind; per-
 kept; a record held by a conflict parked while the rest of its batch goes."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from apps.clients.models import Client
+from apps.invoices.models import Invoice
+from apps.invoices.services import invoice_create
 from apps.sandbox import faults
-from apps.sandbox.xero.models import XeroContact
+from apps.sandbox.xero.models import XeroContact, XeroInvoice
 from apps.sandbox.zoho.models import CrmRecord
 from apps.sync.conflicts.models import Conflict, ConflictPolicy
 from apps.sync.engine import batch, outbox
@@ -87,6 +90,31 @@ def test_creates_go_in_one_call_and_a_bad_element_is_refused_alone_with_its_fiel
         assert contact.name == client.name
     [batch] = [b for b in OutboxBatch.objects.filter(connection=xero) if len(b.item_ids) == 6]
     assert len(batch.body) == 6 and batch.body[0]["ContactNumber"] == f"SD-C-{clients[0].pk:06d}"
+
+
+def test_invoices_queued_together_go_in_one_call_in_queue_order(xero):
+    """Documents of one connection go strictly in queue order, yet a run of invoice creates is
+    one batch: the claim lets the run behind the head be claimed together (outbox._run_end)."""
+    clients = make_clients(["Ada", "Bea"])
+    outbox.outbox_drain(connection_id=xero.pk)
+    since = SyncLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    for n in range(12):
+        invoice_create(
+            client=clients[n % 2],
+            lines=[{"name": f"Work {n}", "quantity": Decimal("1"), "rate": Decimal("10.00")}],
+        )
+    outbox.outbox_drain(connection_id=xero.pk)
+
+    invoice_writes = [url for _method, url in writes(xero, since) if "/Invoices" in url]
+    assert len(invoice_writes) == 1  # one write call for the twelve
+    done = OutboxItem.objects.filter(
+        connection=xero, entity=Entity.INVOICES, status=OutboxStatus.DONE
+    )
+    assert done.count() == 12
+    in_xero = XeroInvoice.objects.filter(tenant__tenant_id=xero.remote_account_id).order_by("id")
+    assert list(in_xero.values_list("invoice_number", flat=True)) == list(
+        Invoice.objects.order_by("id").values_list("number", flat=True)
+    )
 
 
 def test_a_batch_timing_out_after_commit_is_looked_up_and_only_the_missing_are_resent(

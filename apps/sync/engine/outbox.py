@@ -63,6 +63,8 @@ from apps.sync.models import (
 logger = logging.getLogger(__name__)
 
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
+# The most documents one claim looks at behind a connection's head (the largest batch).
+BATCH_RUN_CAP = 100
 # The task the queue runs to drain; the path is stored in queued tasks and schedules.
 DRAIN_TASK = "apps.sync.tasks.outbox_drain_task"
 
@@ -245,14 +247,13 @@ def outbox_claim(
     heads = (
         OutboxItem.objects.filter(entity__in=DOCUMENT_ENTITIES, status__in=UNFINISHED)
         .order_by()
-        .values("connection_id")
+        .values("connection_id", "connection__provider")
         .annotate(head=Min("id"))
     )
     behind = Q()
     for head in heads:
-        behind |= Q(
-            connection_id=head["connection_id"], entity__in=DOCUMENT_ENTITIES, pk__gt=head["head"]
-        )
+        last = _run_end(head["connection_id"], head["connection__provider"], head["head"], owner)
+        behind |= Q(connection_id=head["connection_id"], entity__in=DOCUMENT_ENTITIES, pk__gt=last)
     with transaction.atomic():
         query = OutboxItem.objects.select_for_update(skip_locked=True).filter(due)
         if behind:  # its own condition, so the database checks it before the subqueries
@@ -284,6 +285,36 @@ def outbox_claim(
             attempts=F("attempts") + 1,
         )
     return [item.pk for item in items]
+
+
+def _run_end(connection_id: int, provider: str, head_id: int, owner: str) -> int:
+    """The last document of a connection that may be claimed now: the head alone, or, where the
+    connector sends the head's (entity, operation) many per call, the run of unfinished items
+    just behind it of that same kind (one batch, sent in queue order by engine/batch.py). A
+    head in flight with another worker keeps the run waiting: nothing may overtake it."""
+    exporters = registry.connector(provider).exporters
+    if not any(e.batch for (name, _), e in exporters.items() if name in DOCUMENT_ENTITIES):
+        return head_id
+    rows = list(
+        OutboxItem.objects.filter(
+            connection_id=connection_id, entity__in=DOCUMENT_ENTITIES, status__in=UNFINISHED
+        )
+        .order_by("id")
+        .values_list("id", "entity", "operation", "status", "lease_owner")[:BATCH_RUN_CAP]
+    )
+    if not rows or rows[0][0] != head_id:
+        return head_id
+    if rows[0][3] == OutboxStatus.IN_FLIGHT and rows[0][4] != owner:
+        return head_id
+    form = batch_form(provider, rows[0][1], rows[0][2])
+    if form is None:
+        return head_id
+    last = head_id
+    for pk, name, operation, _status, _owner in rows[1 : form.size]:
+        if (name, operation) != (rows[0][1], rows[0][2]):
+            break
+        last = pk
+    return last
 
 
 # --- process ------------------------------------------------------------------------------------
