@@ -21,7 +21,9 @@ from apps.sync.engine import batch, outbox
 from apps.sync.engine.connections import adapter_for
 from apps.sync.models import (
     Binding,
+    CircuitState,
     Connection,
+    ConnectionCircuit,
     Entity,
     Operation,
     OutboxBatch,
@@ -274,3 +276,33 @@ def test_a_throttled_batch_retries_every_element_later_by_the_normal_rule(xero):
         # One attempt each, as one by one; certain again (Xero refused it before it acted).
         assert (item.attempts, item.uncertain, item.last_http_status) == (1, False, 429)
     assert not contacts_in_xero(xero).filter(contact_number__startswith="SD-C-").exists()
+
+
+def test_an_outage_pauses_batched_creates_and_their_lookups_without_spending_attempts(
+    xero, settings
+):
+    """A batch whose call failed is looked up next time; while the vendor still answers 503 to
+    everything, those lookups count towards the circuit breaker like any call, which opens and
+    holds the items: no attempt spent while open, nothing dead-lettered, all sent once after."""
+    settings.SYNC_CIRCUIT_FAILURES = 2
+    tenant = xero.remote_account_id
+    faults.fault_plan_set(vendor="xero", account=tenant, error_share=1.0, error_status=503)
+    clients = make_clients(["Ada", "Grace", "Katherine"])
+    items = OutboxItem.objects.filter(connection=xero, entity=Entity.CLIENTS)
+    for _ in range(4):
+        items.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        outbox.outbox_drain(connection_id=xero.pk)
+
+    circuit_row = ConnectionCircuit.objects.get(pk=xero.pk)
+    assert circuit_row.state == CircuitState.OPEN
+    assert not items.filter(status=OutboxStatus.DEAD).exists()
+    assert max(item.attempts for item in items) <= settings.SYNC_CIRCUIT_FAILURES
+
+    faults.fault_plan_clear(vendor="xero", account=tenant)
+    ConnectionCircuit.objects.filter(pk=xero.pk).update(next_probe_at=timezone.now())
+    for _ in range(3):
+        items.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        outbox.outbox_drain(connection_id=xero.pk)
+    assert set(items.values_list("status", flat=True)) == {OutboxStatus.DONE}
+    for client in clients:
+        assert contacts_in_xero(xero, contact_number=f"SD-C-{client.pk:06d}").count() == 1

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.sync.engine import circuit, registry
-from apps.sync.engine.bindings import binding_mark_synced, bindings_bind_many
+from apps.sync.engine.bindings import binding_mark_gone, binding_mark_synced, bindings_bind_many
 from apps.sync.engine.bulk import update_rows
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.context import PushContext
@@ -96,6 +96,14 @@ class _Batch:
             self.statuses[item.pk] = finish(
                 item, OutboxStatus.DEAD, error=str(error), http_status=error.status
             )
+            if isinstance(error, NotFound) and ctx.remote_id:
+                # Deleted at the vendor: never deleted here; an Admin decides (engine/gone.py).
+                binding_mark_gone(
+                    connection=self.connection,
+                    entity=self.entity,
+                    remote_id=ctx.remote_id,
+                    reason=f"Not found at the vendor when sending outbox item #{item.pk}: {error}",
+                )
         else:
             self.statuses[item.pk] = retry_later(item, error)
 
@@ -163,6 +171,11 @@ class _Batch:
     def send(self, ready, *, fresh_key: bool) -> None:
         """One call for `ready` (at most the form's size), creates marked attempted first."""
         if not ready:
+            return
+        if not circuit.closed(self.connection.pk, self.connection.status):
+            # An earlier chunk paused the connection: the rest wait without spending attempts.
+            for ctx, _, _ in ready:
+                self.statuses[ctx.item.pk] = circuit.hold(ctx.item)
             return
         creating = self.operation == Operation.CREATE
         # A batch of one keeps its item's own key; a resend after a lookup found nothing, or
@@ -273,13 +286,16 @@ def _creates(batch: _Batch, pairs) -> None:
     if uncertain:
         ctxs, objs = [c for c, _ in uncertain], [o for _, o in uncertain]
         try:
-            if form.lookup_many is not None:
-                answers = form.lookup_many(ctxs, objs)
-            else:
-                answers = [_lookup_one(exporter, c, o) for c, o in uncertain]
+            with circuit.watch(ctxs[0].item) as watched:  # circuit breaker: sees the answer
+                if form.lookup_many is not None:
+                    answers = form.lookup_many(ctxs, objs)
+                else:
+                    answers = [_lookup_one(exporter, c, o) for c, o in uncertain]
         except VendorError as error:
             for ctx in ctxs:
-                batch.statuses[ctx.item.pk] = retry_later(ctx.item, error)
+                batch.statuses[ctx.item.pk] = (
+                    circuit.hold(ctx.item) if watched.paused else retry_later(ctx.item, error)
+                )
             answers = []
         for (ctx, obj), answer in zip(uncertain, answers, strict=False):
             if isinstance(answer, RemoteRecord):
@@ -334,13 +350,14 @@ def _updates(batch: _Batch, pairs, bound: dict) -> None:
         ctx.remote_id = remote_id
         if spec.merged:
             try:
-                remote = (
-                    batch.refresh.remote_snapshot(ctx, bindings[obj.pk])
-                    if batch.refresh is not None
-                    else None
-                )
-                if remote is None and exporter.fetch is not None:
-                    remote = exporter.base(exporter.fetch(ctx, remote_id))
+                with circuit.watch(item) as watched:  # circuit breaker: sees the answer
+                    remote = (
+                        batch.refresh.remote_snapshot(ctx, bindings[obj.pk])
+                        if batch.refresh is not None
+                        else None
+                    )
+                    if remote is None and exporter.fetch is not None:
+                        remote = exporter.base(exporter.fetch(ctx, remote_id))
                 if remote is not None and not merge_before_push(
                     binding=bindings[obj.pk], obj=obj, remote=remote, snapshot=spec.snapshot
                 ):
@@ -358,7 +375,10 @@ def _updates(batch: _Batch, pairs, bound: dict) -> None:
                 batch.statuses[item.pk] = park(item, error)
                 continue
             except VendorError as error:
-                batch.failed(ctx, error, False)
+                if watched.paused:  # a connection-level failure spends no attempt
+                    batch.statuses[item.pk] = circuit.hold(item)
+                else:
+                    batch.failed(ctx, error, False)
                 continue
         to_send.append((ctx, obj))
     for chunk in _chunks(batch.prepare(to_send), batch.form.size):

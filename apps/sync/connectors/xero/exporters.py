@@ -15,7 +15,13 @@ from apps.clients.models import Client
 from apps.sync.engine import taxes
 from apps.sync.engine.bindings import bound_remote_id, ensure_bound
 from apps.sync.engine.entities import client_reference, client_snapshot, service_snapshot
-from apps.sync.engine.records import NoLookupKey, Rejected, RemoteRecord
+from apps.sync.engine.records import (
+    NoLookupKey,
+    Rejected,
+    RemoteRecord,
+    TransientError,
+    VendorError,
+)
 from apps.sync.engine.registry import BatchForm, Exporter
 from apps.sync.engine.totals import totals_compare
 from apps.sync.models import Binding, Entity, Operation, RemoteTax
@@ -427,6 +433,10 @@ def contacts_refused(ctxs, results) -> list:
                 results[index] = _same_name(ctx, client, result)
             except Rejected as error:
                 results[index] = error
+            except VendorError as error:
+                # The batch's PUT was answered (the others were made): this element is looked
+                # up again before any resend, never sent blind.
+                results[index] = TransientError(str(error), uncertain=True)
     return results
 
 
