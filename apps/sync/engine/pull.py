@@ -326,3 +326,57 @@ def _apply(
         else:
             # The checkpoint commits with the page it describes: never ahead, never behind.
             run.save()
+
+
+def documents_pull_run(
+    *,
+    connection: Connection,
+    entity: str,
+    dry_run: bool,
+    run: SyncRun | None,
+    pages: Callable,
+    noun: str = "record",
+) -> SyncRun:
+    """A connector's own pull of documents (PullSpec.run): the cursor, the run row, the overlap
+    before the cursor, a failed run kept with its reason, and the cursor moved only after the
+    whole pass. A dry run (a plan) writes nothing, not even a first cursor.
+
+    `pages(run, adapter, since)` reads and applies the vendor's pages and returns (the newest
+    modified time seen, how many records were quarantined)."""
+    if dry_run:
+        cursor = SyncCursor.objects.filter(connection=connection, entity=entity).first()
+        cursor = cursor or SyncCursor(connection=connection, entity=entity)
+    else:
+        cursor, _ = SyncCursor.objects.get_or_create(connection=connection, entity=entity)
+    run = run or SyncRun(connection=connection, entity=entity)
+    run.direction, run.status, run.dry_run = Direction.PULL, RunStatus.RUNNING, dry_run
+    if not dry_run:
+        run.save()
+    adapter = adapter_for(connection, run_id=run.pk)
+    since = None
+    if cursor.modified_at:
+        since = cursor.modified_at - timedelta(seconds=settings.SYNC_PULL_OVERLAP_SECONDS)
+    try:
+        newest, quarantined = pages(run, adapter, since)
+    except (PullStopped, MalformedAnswer) as error:
+        # The same answer would come again on a retry: the run ends failed with the reason.
+        run.status, run.last_error, run.finished_at = (
+            RunStatus.FAILED,
+            error.message,
+            timezone.now(),
+        )
+        if not dry_run:
+            run.save()
+        raise
+    newest = max(filter(None, [newest, cursor.modified_at]), default=None)
+    run.status = RunStatus.PARTIAL if quarantined else RunStatus.SUCCEEDED
+    if quarantined:
+        run.last_error = f"{quarantined} {noun}(s) failed the vendor schema and were quarantined."
+    run.finished_at = timezone.now()
+    run.requests = adapter.client.context.request_count
+    if not dry_run:
+        with transaction.atomic():
+            if newest:
+                SyncCursor.objects.filter(pk=cursor.pk).update(modified_at=newest)
+            run.save()
+    return run

@@ -4,10 +4,8 @@ there against our invoice is recorded here (and bound, so it is not pushed back)
 voided there is void here. Pulled by If-Modified-Since with the largest page each endpoint
 takes, and applied when a Xero invoice webhook arrives (webhooks.py)."""
 
-from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -17,19 +15,15 @@ from apps.invoices.models import Invoice, Payment
 from apps.quotes import services as quote_services
 from apps.quotes.models import Quote
 from apps.sync.engine.bindings import binding_bind, binding_mark_gone
-from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.echo import applying_remote_changes
 from apps.sync.engine.entities import payment_reference
-from apps.sync.engine.pull import PullStopped, check_paging
+from apps.sync.engine.pull import check_paging, documents_pull_run
 from apps.sync.engine.quarantine import quarantine_store
-from apps.sync.engine.records import MalformedAnswer, RemoteRecord
+from apps.sync.engine.records import RemoteRecord
 from apps.sync.models import (
     Binding,
     Connection,
-    Direction,
     Entity,
-    RunStatus,
-    SyncCursor,
     SyncRun,
 )
 
@@ -176,35 +170,14 @@ def documents_pull(
     *, connection: Connection, entity: str, dry_run: bool = False, run: SyncRun | None = None
 ) -> SyncRun:
     """Xero quotes or invoices modified since the cursor, applied to the local ones bound."""
-    cursor, _ = SyncCursor.objects.get_or_create(connection=connection, entity=entity)
-    run = run or SyncRun(connection=connection, entity=entity)
-    run.direction, run.status, run.dry_run = Direction.PULL, RunStatus.RUNNING, dry_run
-    if not dry_run:
-        run.save()
-    adapter = adapter_for(connection, run_id=run.pk)
-    since = None
-    if cursor.modified_at:
-        since = cursor.modified_at - timedelta(seconds=settings.SYNC_PULL_OVERLAP_SECONDS)
-    try:
-        newest, quarantined = _pages(run, connection, adapter, entity, since, dry_run)
-    except (PullStopped, MalformedAnswer) as error:
-        run.status, run.last_error = RunStatus.FAILED, error.message
-        run.finished_at = timezone.now()
-        if not dry_run:
-            run.save()
-        raise
-    newest = max(filter(None, [newest, cursor.modified_at]), default=None)
-    run.status = RunStatus.PARTIAL if quarantined else RunStatus.SUCCEEDED
-    if quarantined:
-        run.last_error = f"{quarantined} record(s) failed the vendor schema and were quarantined."
-    run.finished_at = timezone.now()
-    run.requests = adapter.client.context.request_count
-    if not dry_run:
-        with transaction.atomic():
-            if newest:
-                SyncCursor.objects.filter(pk=cursor.pk).update(modified_at=newest)
-            run.save()
-    return run
+    return documents_pull_run(
+        connection=connection,
+        entity=entity,
+        dry_run=dry_run,
+        run=run,
+        pages=lambda run, adapter, since: _pages(run, connection, adapter, entity, since, dry_run),
+        noun="document",
+    )
 
 
 def _pages(run, connection, adapter, entity, since, dry_run):

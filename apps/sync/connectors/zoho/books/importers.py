@@ -2,26 +2,18 @@
 paid or voided here, through the invoices' own services (pulled by modified time, and applied
 when a Books invoice webhook arrives). Never echoed back."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice, Payment
-from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.echo import applying_remote_changes
-from apps.sync.engine.pull import PullStopped, check_paging
+from apps.sync.engine.pull import check_paging, documents_pull_run
 from apps.sync.engine.quarantine import quarantine_store
-from apps.sync.engine.records import MalformedAnswer, RemoteRecord
+from apps.sync.engine.records import RemoteRecord
 from apps.sync.models import (
     Binding,
     Connection,
-    Direction,
     Entity,
-    RunStatus,
-    SyncCursor,
     SyncRun,
 )
 
@@ -48,43 +40,16 @@ def invoices_pull(
     *, connection: Connection, dry_run: bool = False, run: SyncRun | None = None
 ) -> SyncRun:
     """Books invoices modified since the cursor, applied to the local invoices bound to them."""
-    if dry_run:  # a plan writes nothing, not even a first cursor
-        cursor = SyncCursor.objects.filter(connection=connection, entity=Entity.INVOICES).first()
-        cursor = cursor or SyncCursor(connection=connection, entity=Entity.INVOICES)
-    else:
-        cursor, _ = SyncCursor.objects.get_or_create(connection=connection, entity=Entity.INVOICES)
-    run = run or SyncRun(connection=connection, entity=Entity.INVOICES)
-    run.direction, run.status, run.dry_run = Direction.PULL, RunStatus.RUNNING, dry_run
-    if not dry_run:
-        run.save()
-    adapter = adapter_for(connection, run_id=run.pk)
-    since = None
-    if cursor.modified_at:
-        since = cursor.modified_at - timedelta(seconds=settings.SYNC_PULL_OVERLAP_SECONDS)
-    newest = cursor.modified_at
-    try:
-        newest, quarantined = _invoice_pages(run, connection, adapter, since, newest, dry_run)
-    except (PullStopped, MalformedAnswer) as error:
-        # The same answer would come again on a retry: the run ends failed with the reason.
-        run.status, run.last_error, run.finished_at = (
-            RunStatus.FAILED,
-            error.message,
-            timezone.now(),
-        )
-        if not dry_run:
-            run.save()
-        raise
-    run.status = RunStatus.PARTIAL if quarantined else RunStatus.SUCCEEDED
-    if quarantined:
-        run.last_error = f"{quarantined} invoice(s) failed the vendor schema and were quarantined."
-    run.finished_at = timezone.now()
-    run.requests = adapter.client.context.request_count
-    if not dry_run:
-        with transaction.atomic():
-            if newest:
-                SyncCursor.objects.filter(pk=cursor.pk).update(modified_at=newest)
-            run.save()
-    return run
+    return documents_pull_run(
+        connection=connection,
+        entity=Entity.INVOICES,
+        dry_run=dry_run,
+        run=run,
+        pages=lambda run, adapter, since: _invoice_pages(
+            run, connection, adapter, since, None, dry_run
+        ),
+        noun="invoice",
+    )
 
 
 def _invoice_pages(run, connection, adapter, since, newest, dry_run):
