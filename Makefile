@@ -83,7 +83,7 @@ $(LOAD_VENV)/.installed-stamp: requirements-load.txt
 	@touch $@
 load: install $(LOAD_VENV)/.installed-stamp
 	@mkdir -p var/load
-	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.production} \
+	Q_LOG_LEVEL=WARNING DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.production} \
 	  $(PY) -m tests.load.prepare var/load/users.json $(LOAD_USERS)
 	LOAD_DATA=var/load/users.json $(LOAD_VENV)/bin/locust -f tests/load/locustfile.py --headless \
 	  -u $(LOAD_USERS) -r 5 -t $(LOAD_TIME) --host $(LOAD_HOST) --only-summary --csv var/load/run
