@@ -13,7 +13,9 @@ per record, as they do one by one:
   it a page at a time); a record held by a conflict is parked, the rest of the batch goes;
 - the answer is per element: each record bound, dead-lettered or retried on its own; a call
   that failed as a whole (a 429, credentials refused, a time-out) retries every element later
-  by the normal rule, the creates among them looked up first when the call may have arrived.
+  by the normal rule, the creates among them looked up first when the call may have arrived;
+  a call refused as a whole (a 4xx: nothing made) sends its elements again one per call, so
+  only a bad one is refused.
 """
 
 import uuid
@@ -45,6 +47,7 @@ from apps.sync.engine.refresh import BaseRefresh
 from apps.sync.models import Binding, Operation, OutboxBatch, OutboxItem, OutboxStatus
 
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
+FINISHED = (OutboxStatus.DONE, OutboxStatus.DEAD, OutboxStatus.DISCARDED)
 DONE_FIELDS = (
     "status",
     "lease_until",
@@ -210,6 +213,9 @@ class _Batch:
             with circuit.watch(ctxs[0].item) as watched:  # circuit breaker: sees the answer
                 results = self.form.send_many(ctxs, [payload for _, _, payload in ready], str(key))
         except VendorError as error:  # the call as a whole: each element by the normal rule
+            if not watched.paused and len(ready) > 1 and isinstance(error, (Rejected, NotFound)):
+                self.send_alone(ready, was, error)
+                return
             for ctx in ctxs:
                 if watched.paused:  # a connection-level failure spends no attempt
                     settle_uncertain(ctx.item, was[ctx.item.pk], error)
@@ -224,6 +230,23 @@ class _Batch:
             else:
                 self.failed(ctx, result, was[ctx.item.pk])
         self.bind_all(done)
+
+    def send_alone(self, ready, was: dict[int, bool], error: VendorError) -> None:
+        """The vendor refused the call as a whole (one element it could not read made it refuse
+        the lot, or a body it could not parse): that says nothing of each element, and a
+        refusal made nothing. Each element goes again by itself, in order, so only a bad one
+        dies, with its field named; documents behind one that did not finish wait for it."""
+        for ctx, _, _ in ready:
+            settle_uncertain(ctx.item, was[ctx.item.pk], error)
+        blocker = None
+        for entry in ready:
+            item = entry[0].item
+            if blocker is not None:
+                self.statuses[item.pk] = wait_behind(item, blocker)
+                continue
+            self.send([entry], fresh_key=True)
+            if self.spec.document and self.statuses.get(item.pk) not in FINISHED:
+                blocker = OutboxItem.objects.get(pk=item.pk)
 
 
 def outbox_process_batch(
