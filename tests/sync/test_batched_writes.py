@@ -19,6 +19,7 @@ from apps.sandbox.zoho.models import CrmRecord
 from apps.sync.conflicts.models import Conflict, ConflictPolicy
 from apps.sync.engine import batch, outbox
 from apps.sync.engine.connections import adapter_for
+from apps.sync.journal.selectors import record_journal
 from apps.sync.models import (
     Binding,
     CircuitState,
@@ -384,3 +385,20 @@ def test_documents_refused_as_a_whole_go_one_by_one_in_queue_order(xero):
         invoices[1].number,
         invoices[3].number,
     ]
+
+
+def test_each_record_pushed_in_one_batch_shows_that_call_in_its_journal(xero, admin_role_user):
+    """One PUT carried three contacts: the journal of each client lists it under its push, with
+    the body the Admin may read, though the call was made for all three at once."""
+    clients = make_clients(["Ada", "Grace", "Mary"])
+    assert outbox.outbox_drain(connection_id=xero.pk) == {OutboxStatus.DONE: 3}
+    [call] = SyncLog.objects.filter(connection=xero).exclude(method="GET")
+    [sent] = OutboxBatch.objects.filter(connection=xero)
+    assert call.correlation_id == sent.idempotency_key
+    assert set(sent.items.values_list("object_id", flat=True)) == {c.pk for c in clients}
+
+    for client in clients:
+        journal = record_journal(obj=client, user=admin_role_user)
+        [push] = [entry for entry in journal.entries if entry.kind == "outbound"]
+        assert [c.summary for c in push.calls] == ["Update Contacts: done (HTTP 200)"]
+        assert f"SD-C-{client.pk:06d}" in push.calls[0].request_body  # the whole call's body

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.sync.engine import circuit, registry
+from apps.sync.engine import circuit, registry, trace
 from apps.sync.engine.bindings import binding_mark_gone, binding_mark_synced, bindings_bind_many
 from apps.sync.engine.bulk import update_rows
 from apps.sync.engine.connections import adapter_for
@@ -192,13 +192,16 @@ class _Batch:
                 OutboxItem.objects.filter(pk__in=ours).update(
                     uncertain=True, lease_until=lease_until
                 )
-            OutboxBatch.objects.create(
+            sent = OutboxBatch.objects.create(
                 connection=self.connection,
                 entity=self.entity,
                 operation=self.operation,
                 idempotency_key=key,
                 body=[payload for ctx, _, payload in ready if ctx.item.pk in ours],
                 item_ids=sorted(ours),
+            )
+            OutboxBatch.items.through.objects.bulk_create(
+                [OutboxBatch.items.through(outboxbatch=sent, outboxitem_id=pk) for pk in ours]
             )
         for ctx, _, _ in ready:
             if ctx.item.pk not in ours:
@@ -210,7 +213,8 @@ class _Batch:
             return
         ctxs = [ctx for ctx, _, _ in ready]
         try:
-            with circuit.watch(ctxs[0].item) as watched:  # circuit breaker: sees the answer
+            # The call is logged under the batch's key, which each item's journal finds.
+            with circuit.watch(ctxs[0].item) as watched, _traced(key):
                 results = self.form.send_many(ctxs, [payload for _, _, payload in ready], str(key))
         except VendorError as error:  # the call as a whole: each element by the normal rule
             if not watched.paused and len(ready) > 1 and isinstance(error, (Rejected, NotFound)):
@@ -434,6 +438,12 @@ def _in_queue_order(batch: _Batch, items: list[OutboxItem]) -> list[OutboxItem]:
             if item not in kept:
                 batch.statuses[item.pk] = wait_behind(item, blocker)
     return kept
+
+
+def _traced(correlation_id: uuid.UUID):
+    """The batch's vendor calls carry its key as correlation id, and the current source."""
+    current = trace.current()
+    return trace.tracing(correlation_id=correlation_id, source=current.source if current else "")
 
 
 def _still_ours(ids: list[int], owner: str) -> set[int]:
