@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def books(live_server, settings, monkeypatch):
     point_settings_at(settings, live_server.url)
     settings.SYNC_CIRCUIT_FAILURES = 3
+    settings.SYNC_CIRCUIT_PROBE_BASE = settings.SYNC_CIRCUIT_PROBE_CAP = 600.0  # waits here
     monkeypatch.setattr(outbox, "_kick", lambda: None)
     zoho = seed(contacts=3, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
     sync(
