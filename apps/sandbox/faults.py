@@ -7,7 +7,8 @@ Set a plan (any subset of fields; unknown names raise):
 
     fault_plan_set(vendor="zoho", account=org_id, error_share=0.5, error_status=503,
                    timeout_share=1.0, timeout_seconds=3, token_lifetime_seconds=5,
-                   webhook_duplicate=True, webhook_out_of_order=True, slow_ms=200)
+                   webhook_duplicate=True, webhook_out_of_order=True, slow_ms=200,
+                   refuse_whole_batches=True)
     fault_storm(vendor=, account=, vendor_seconds=30)   # answer 429 to everything for 30 s
     fault_plan_clear(vendor=, account=)
 
@@ -46,6 +47,7 @@ PLAN_FIELDS = {
     "webhook_duplicate",
     "webhook_out_of_order",
     "slow_ms",
+    "refuse_whole_batches",
 }
 
 
@@ -151,6 +153,12 @@ def token_lifetime(vendor: str, account: str, default_seconds: int) -> int:
     return default_seconds
 
 
+def refuses_whole_batches(vendor: str, account: str) -> bool:
+    """Whether a write of many elements with one refused is refused, and saved, as a whole."""
+    plan = fault_plan_get(vendor, account)
+    return bool(plan and plan.refuse_whole_batches)
+
+
 def webhook_behaviour(vendor: str, account: str) -> tuple[bool, bool]:
     """(deliver each webhook twice, deliver a batch newest first)."""
     plan = fault_plan_get(vendor, account)
@@ -166,6 +174,7 @@ __all__ = [
     "fault_plan_get",
     "fault_plan_set",
     "fault_storm",
+    "refuses_whole_batches",
     "stall_after_commit",
     "token_lifetime",
     "webhook_behaviour",

@@ -65,6 +65,10 @@ class FaultPlan(TimeStampedModel):
     webhook_out_of_order = models.BooleanField(default=False)
     # Every answer is delayed by this many milliseconds.
     slow_ms = models.PositiveIntegerField(default=0)
+    # Xero: a write of many elements of which one is refused is refused as a whole (a 400
+    # listing the refused ones) and none of it is saved, whatever `summarizeErrors` says: what
+    # Xero answers to a body it cannot read (PostDataInvalidException), one bad element at fault.
+    refuse_whole_batches = models.BooleanField(default=False)
     # Calls counted so far (drives the deterministic shares above).
     calls_seen = models.PositiveBigIntegerField(default=0)
     writes_seen = models.PositiveBigIntegerField(default=0)

@@ -4,8 +4,8 @@ keeps the paths of the previous release working)."""
 
 from apps.sync import services
 from apps.sync.engine import circuit, outbox, pull, reconcile, taxes, token_disuse
+from apps.sync.engine.records import VendorError
 from apps.sync.models import (
-    CircuitState,
     Connection,
     ConnectionStatus,
     Direction,
@@ -26,15 +26,21 @@ def outbox_drain_task(connection_id: int | None = None) -> dict:
 
 def pull_task(entity: str) -> list[int]:
     """Pull `entity` from every connected account that has a pull for it; returns run ids."""
-    run_ids = []
+    run_ids, failed = [], None
     connections = Connection.objects.filter(status=ConnectionStatus.CONNECTED)
-    # A paused connection (its circuit open: the vendor down) is probed, not pulled.
-    for connection in connections.exclude(circuit__state=CircuitState.OPEN):
+    for connection in connections:
         if entity in pull.pull_entities(connection.provider):
             try:
                 run_ids.append(pull.pull(connection=connection, entity=entity).pk)
-            except pull.ReviewPending:
-                continue  # its first sync waits for the Admin's matching review
+            except (pull.ReviewPending, pull.ConnectionPaused):
+                # Its first sync waits for the Admin's matching review, or its circuit is
+                # open (the vendor down): it is probed, not pulled.
+                continue
+            except VendorError as error:
+                # Counted by its circuit; the other accounts are still pulled.
+                failed = failed or error
+    if failed is not None:
+        raise failed  # the task is recorded as failed, with the first reason
     return run_ids
 
 
@@ -49,7 +55,7 @@ def sync_now_task(
     if direction != Direction.PUSH and entity in pull.pull_entities(connection.provider):
         try:
             result["run"] = pull.pull(connection=connection, entity=entity, queued_run=run).pk
-        except pull.ReviewPending as error:
+        except (pull.ReviewPending, pull.ConnectionPaused) as error:
             if run is not None:  # the requested run says why it did not happen
                 run.status, run.last_error = RunStatus.FAILED, error.message
                 run.save(update_fields=["status", "last_error"])

@@ -19,6 +19,7 @@ from apps.sandbox.zoho.models import CrmRecord
 from apps.sync.conflicts.models import Conflict, ConflictPolicy
 from apps.sync.engine import batch, outbox
 from apps.sync.engine.connections import adapter_for
+from apps.sync.journal.selectors import record_journal
 from apps.sync.models import (
     Binding,
     CircuitState,
@@ -306,3 +307,98 @@ def test_an_outage_pauses_batched_creates_and_their_lookups_without_spending_att
     assert set(items.values_list("status", flat=True)) == {OutboxStatus.DONE}
     for client in clients:
         assert contacts_in_xero(xero, contact_number=f"SD-C-{client.pk:06d}").count() == 1
+
+
+def test_a_batch_refused_as_a_whole_is_sent_again_one_by_one_and_only_the_bad_one_dies(xero):
+    """Xero refusing the lot for one element (a 400 for the whole call, nothing saved) says
+    nothing of the others: each element goes again by itself, so the good ones are made once
+    and only the bad one is dead-lettered, with the field its refusal names."""
+    make_clients(["Taken"])
+    assert outbox.outbox_drain(connection_id=xero.pk) == {OutboxStatus.DONE: 1}
+    before = SyncLog.objects.order_by("-id").values_list("id", flat=True).first()
+    tenant = xero.remote_account_id
+    faults.fault_plan_set(vendor="xero", account=tenant, refuse_whole_batches=True)
+    good = make_clients(["Ada", "Grace"])
+    duplicate = Client.objects.create(name="Taken", email="other@example.com")
+    good += make_clients(["Mary"])
+
+    assert outbox.outbox_drain(connection_id=xero.pk) == {
+        OutboxStatus.DONE: 3,
+        OutboxStatus.DEAD: 1,
+    }
+    calls = SyncLog.objects.filter(connection=xero, id__gt=before).exclude(method="GET")
+    statuses = list(calls.order_by("id").values_list("method", "status_code"))
+    # The batch of four refused as a whole, then each of the four alone.
+    assert statuses == [("PUT", 400)] + [("PUT", 200)] * 4
+    refused = OutboxItem.objects.get(object_id=duplicate.pk)
+    assert refused.status == OutboxStatus.DEAD
+    assert "Xero already has another contact named “Taken”" in refused.last_error
+    assert not Binding.objects.filter(object_id=duplicate.pk).exists()
+    for client in good:
+        item = OutboxItem.objects.get(object_id=client.pk)
+        assert (item.status, item.attempts, item.uncertain) == (OutboxStatus.DONE, 1, True)
+        contact = contacts_in_xero(xero, contact_number=f"SD-C-{client.pk:06d}").get()
+        assert Binding.objects.get(object_id=client.pk).remote_id == str(contact.contact_id)
+    assert contacts_in_xero(xero, name="Taken").count() == 1
+
+
+def test_documents_refused_as_a_whole_go_one_by_one_in_queue_order(xero):
+    """Invoices refused as a lot go again one per call in queue order; the bad one dies alone."""
+    clients = make_clients(["Ada", "Bea"])
+    outbox.outbox_drain(connection_id=xero.pk)
+    invoices = [
+        invoice_create(
+            client=clients[n % 2],
+            lines=[{"name": f"Work {n}", "quantity": Decimal("1"), "rate": Decimal("10.00")}],
+        )
+        for n in range(4)
+    ]
+    # The third's number is taken in Xero (an invoice made there by hand): Xero refuses it.
+    contact_id = Binding.objects.get(entity=Entity.CLIENTS, object_id=clients[0].pk).remote_id
+    by_hand = adapter_for(xero).create(
+        "invoices",
+        {
+            "Type": "ACCREC",
+            "Contact": {"ContactID": contact_id},
+            "InvoiceNumber": invoices[2].number,
+            "LineItems": [{"Description": "By hand", "Quantity": 1, "UnitAmount": 5}],
+        },
+        idempotency_key="",
+    )
+    before = SyncLog.objects.order_by("-id").values_list("id", flat=True).first()
+    faults.fault_plan_set(vendor="xero", account=xero.remote_account_id, refuse_whole_batches=True)
+
+    assert outbox.outbox_drain(connection_id=xero.pk) == {
+        OutboxStatus.DONE: 3,
+        OutboxStatus.DEAD: 1,
+    }
+    writes_made = SyncLog.objects.filter(connection=xero, id__gt=before, url__contains="/Invoices")
+    statuses = list(writes_made.exclude(method="GET").order_by("id").values_list("status_code"))
+    assert statuses == [(400,), (200,), (200,), (200,), (200,)]
+    refused = OutboxItem.objects.get(entity=Entity.INVOICES, object_id=invoices[2].pk)
+    assert refused.status == OutboxStatus.DEAD and "InvoiceNumber" in refused.last_error
+    ours = XeroInvoice.objects.filter(tenant__tenant_id=xero.remote_account_id).exclude(
+        invoice_id=by_hand.remote_id
+    )
+    assert list(ours.order_by("id").values_list("invoice_number", flat=True)) == [
+        invoices[0].number,
+        invoices[1].number,
+        invoices[3].number,
+    ]
+
+
+def test_each_record_pushed_in_one_batch_shows_that_call_in_its_journal(xero, admin_role_user):
+    """One PUT carried three contacts: the journal of each client lists it under its push, with
+    the body the Admin may read, though the call was made for all three at once."""
+    clients = make_clients(["Ada", "Grace", "Mary"])
+    assert outbox.outbox_drain(connection_id=xero.pk) == {OutboxStatus.DONE: 3}
+    [call] = SyncLog.objects.filter(connection=xero).exclude(method="GET")
+    [sent] = OutboxBatch.objects.filter(connection=xero)
+    assert call.correlation_id == sent.idempotency_key
+    assert set(sent.items.values_list("object_id", flat=True)) == {c.pk for c in clients}
+
+    for client in clients:
+        journal = record_journal(obj=client, user=admin_role_user)
+        [push] = [entry for entry in journal.entries if entry.kind == "outbound"]
+        assert [c.summary for c in push.calls] == ["Update Contacts: done (HTTP 200)"]
+        assert f"SD-C-{client.pk:06d}" in push.calls[0].request_body  # the whole call's body

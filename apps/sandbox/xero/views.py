@@ -436,7 +436,21 @@ def _save_batch(context: _Context, *, create_only: bool, identifier: str | None 
     if elements is None:
         return 400, validation_error(f'The request body must be {{"{name}": [ ... ]}}.')
     summarize = context.request.GET.get("summarizeErrors", "true").lower() != "false"
-    to_xero = TO_XERO[name]
+    whole = len(elements) > 1 and faults.refuses_whole_batches(
+        VENDOR, str(context.tenant.tenant_id)
+    )
+    with transaction.atomic():  # a savepoint: a lot refused as a whole saves none of it
+        answers, failures = _save_elements(context, elements, create_only, identifier, summarize)
+        if failures and whole:
+            transaction.set_rollback(True)
+    if failures and (summarize or whole):
+        return 400, validation_error("A validation exception occurred", failures)
+    return 200, envelope(context.app, context.moment, name, answers)
+
+
+def _save_elements(context: _Context, elements, create_only: bool, identifier, summarize: bool):
+    """Each element in its own savepoint: (every answer, the refused ones)."""
+    to_xero = TO_XERO[context.collection_name]
     answers, failures = [], []
     for element in elements:
         try:
@@ -445,7 +459,7 @@ def _save_batch(context: _Context, *, create_only: bool, identifier: str | None 
                     context, element, create_only=create_only, identifier=identifier
                 )
         except services.ElementInvalid as error:
-            echo = _echo(name, element, error.messages)
+            echo = _echo(context.collection_name, element, error.messages)
             answers.append(echo)
             failures.append(echo)
             continue
@@ -453,9 +467,7 @@ def _save_batch(context: _Context, *, create_only: bool, identifier: str | None 
         if not summarize:
             body["StatusAttributeString"] = "OK"
         answers.append(body)
-    if failures and summarize:
-        return 400, validation_error("A validation exception occurred", failures)
-    return 200, envelope(context.app, context.moment, name, answers)
+    return answers, failures
 
 
 def _save_element(context: _Context, element: dict, *, create_only: bool, identifier):

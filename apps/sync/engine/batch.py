@@ -13,7 +13,9 @@ per record, as they do one by one:
   it a page at a time); a record held by a conflict is parked, the rest of the batch goes;
 - the answer is per element: each record bound, dead-lettered or retried on its own; a call
   that failed as a whole (a 429, credentials refused, a time-out) retries every element later
-  by the normal rule, the creates among them looked up first when the call may have arrived.
+  by the normal rule, the creates among them looked up first when the call may have arrived;
+  a call refused as a whole (a 4xx: nothing made) sends its elements again one per call, so
+  only a bad one is refused.
 """
 
 import uuid
@@ -23,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.sync.engine import circuit, registry
+from apps.sync.engine import circuit, registry, trace
 from apps.sync.engine.bindings import binding_mark_gone, binding_mark_synced, bindings_bind_many
 from apps.sync.engine.bulk import update_rows
 from apps.sync.engine.connections import adapter_for
@@ -45,6 +47,7 @@ from apps.sync.engine.refresh import BaseRefresh
 from apps.sync.models import Binding, Operation, OutboxBatch, OutboxItem, OutboxStatus
 
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
+FINISHED = (OutboxStatus.DONE, OutboxStatus.DEAD, OutboxStatus.DISCARDED)
 DONE_FIELDS = (
     "status",
     "lease_until",
@@ -189,13 +192,16 @@ class _Batch:
                 OutboxItem.objects.filter(pk__in=ours).update(
                     uncertain=True, lease_until=lease_until
                 )
-            OutboxBatch.objects.create(
+            sent = OutboxBatch.objects.create(
                 connection=self.connection,
                 entity=self.entity,
                 operation=self.operation,
                 idempotency_key=key,
                 body=[payload for ctx, _, payload in ready if ctx.item.pk in ours],
                 item_ids=sorted(ours),
+            )
+            OutboxBatch.items.through.objects.bulk_create(
+                [OutboxBatch.items.through(outboxbatch=sent, outboxitem_id=pk) for pk in ours]
             )
         for ctx, _, _ in ready:
             if ctx.item.pk not in ours:
@@ -207,9 +213,13 @@ class _Batch:
             return
         ctxs = [ctx for ctx, _, _ in ready]
         try:
-            with circuit.watch(ctxs[0].item) as watched:  # circuit breaker: sees the answer
+            # The call is logged under the batch's key, which each item's journal finds.
+            with circuit.watch(ctxs[0].item) as watched, _traced(key):
                 results = self.form.send_many(ctxs, [payload for _, _, payload in ready], str(key))
         except VendorError as error:  # the call as a whole: each element by the normal rule
+            if not watched.paused and len(ready) > 1 and isinstance(error, (Rejected, NotFound)):
+                self.send_alone(ready, was, error)
+                return
             for ctx in ctxs:
                 if watched.paused:  # a connection-level failure spends no attempt
                     settle_uncertain(ctx.item, was[ctx.item.pk], error)
@@ -224,6 +234,23 @@ class _Batch:
             else:
                 self.failed(ctx, result, was[ctx.item.pk])
         self.bind_all(done)
+
+    def send_alone(self, ready, was: dict[int, bool], error: VendorError) -> None:
+        """The vendor refused the call as a whole (one element it could not read made it refuse
+        the lot, or a body it could not parse): that says nothing of each element, and a
+        refusal made nothing. Each element goes again by itself, in order, so only a bad one
+        dies, with its field named; documents behind one that did not finish wait for it."""
+        for ctx, _, _ in ready:
+            settle_uncertain(ctx.item, was[ctx.item.pk], error)
+        blocker = None
+        for entry in ready:
+            item = entry[0].item
+            if blocker is not None:
+                self.statuses[item.pk] = wait_behind(item, blocker)
+                continue
+            self.send([entry], fresh_key=True)
+            if self.spec.document and self.statuses.get(item.pk) not in FINISHED:
+                blocker = OutboxItem.objects.get(pk=item.pk)
 
 
 def outbox_process_batch(
@@ -411,6 +438,12 @@ def _in_queue_order(batch: _Batch, items: list[OutboxItem]) -> list[OutboxItem]:
             if item not in kept:
                 batch.statuses[item.pk] = wait_behind(item, blocker)
     return kept
+
+
+def _traced(correlation_id: uuid.UUID):
+    """The batch's vendor calls carry its key as correlation id, and the current source."""
+    current = trace.current()
+    return trace.tracing(correlation_id=correlation_id, source=current.source if current else "")
 
 
 def _still_ours(ids: list[int], owner: str) -> set[int]:

@@ -134,39 +134,64 @@ def hold(item: OutboxItem) -> str:
     return item.status
 
 
+def admits_connection(connection: Connection, owner: str) -> bool:
+    """Whether work other than an outbox item (a scheduled pull) may call the vendor now: while
+    the circuit is closed; while open, only as the probe once it is due (taken as `owner`)."""
+    if connection.status in WAITING_FOR_ADMIN:
+        return False
+    state = (
+        ConnectionCircuit.objects.filter(pk=connection.pk).values_list("state", flat=True).first()
+    )
+    if state is None or state == CircuitState.CLOSED:
+        return True
+    return _take_probe(connection.pk, owner)
+
+
+def connection_pause_label(connection: Connection) -> str:
+    """ "paused: vendor unreachable since …" for the connection, "" when it is not paused."""
+    return pause_label(ConnectionCircuit.objects.filter(pk=connection.pk).first(), connection)
+
+
 @dataclass
 class Watched:
     """What the circuit made of a call's outcome: `paused` when the call failed at the
     connection level and the circuit is open (the item is held, not retried)."""
 
-    item: OutboxItem
+    item: OutboxItem | None = None
     paused: bool = False
 
 
 @contextmanager
 def watch(item: OutboxItem) -> Iterator[Watched]:
     """Report the outcome of the vendor calls made inside the block to the item's circuit."""
-    watched = Watched(item)
+    with watch_calls(item.connection_id, item.lease_owner) as watched:
+        watched.item = item
+        yield watched
+
+
+@contextmanager
+def watch_calls(connection_id: int, owner: str) -> Iterator[Watched]:
+    """Report the outcome of the vendor calls made inside the block (for an outbox item, or a
+    pull) to the connection's circuit; `owner` is who may hold its probe."""
+    watched = Watched()
     try:
         yield watched
     except VendorError as error:
         reason = classify(error)
         if reason:
-            watched.paused = report_failure(
-                item.connection_id, reason, str(error), owner=item.lease_owner
-            )
+            watched.paused = report_failure(connection_id, reason, str(error), owner=owner)
         elif reason == "":
-            report_answer(item.connection_id)
+            report_answer(connection_id)
         else:
-            _release_probe(item.connection_id, item.lease_owner, retry_in=_retry_after(error))
+            _release_probe(connection_id, owner, retry_in=_retry_after(error))
         raise
     except BaseException:
         # Not the vendor's answer (a conflict hold, a lost lease): the probe, if it was ours,
         # goes again soon with the next item.
-        _release_probe(item.connection_id, item.lease_owner)
+        _release_probe(connection_id, owner)
         raise
     else:
-        report_answer(item.connection_id)
+        report_answer(connection_id)
 
 
 def _retry_after(error: VendorError) -> timedelta | None:

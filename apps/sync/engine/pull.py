@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import socket
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import ApplicationError
-from apps.sync.engine import importer, registry, trace
+from apps.sync.engine import circuit, importer, registry, trace
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.matching import hold_message, review_holding
 from apps.sync.engine.quarantine import quarantine_store
@@ -25,6 +26,11 @@ from apps.sync.models import Connection, Direction, RunStatus, SyncCursor, SyncR
 
 class ReviewPending(ApplicationError):
     """The connection's first sync waits for an Admin's matching review: nothing is pulled."""
+
+
+class ConnectionPaused(ApplicationError):
+    """The connection's circuit is open (the vendor down, or credentials refused): a pull
+    waits for the probe, as the outbox does, instead of hammering the vendor."""
 
 
 class PullStopped(ApplicationError):
@@ -116,7 +122,24 @@ def pull(
     """Pull `entity` from `connection` now, resuming an interrupted run if there is one.
     `queued_run` is a run row made when the pull was requested (sync_run_request): it becomes
     this run, or, when an interrupted run is resumed instead, says so. `detail` collects what
-    each record would do (with `dry_run`: `sync plan`)."""
+    each record would do (with `dry_run`: `sync plan`).
+
+    A pull feeds the connection's circuit breaker as a push does: a connection-level failure
+    (5xx, unreachable, credentials refused) counts towards opening it, an answer closes it;
+    while it is open the pull waits (ConnectionPaused) unless it may go as the due probe."""
+    if dry_run:  # a plan, asked for by an Admin: one read, not counted
+        return _pull(connection, entity, dry_run, on_progress, queued_run, detail)
+    owner = f"pull:{uuid.uuid4().hex[:16]}"
+    if not circuit.admits_connection(connection, owner):
+        raise ConnectionPaused(
+            f"{connection} is {circuit.connection_pause_label(connection) or 'paused'}: "
+            "its pulls wait until the vendor answers a probe."
+        )
+    with circuit.watch_calls(connection.pk, owner):
+        return _pull(connection, entity, dry_run, on_progress, queued_run, detail)
+
+
+def _pull(connection, entity, dry_run, on_progress, queued_run, detail) -> SyncRun:
     spec = registry.connector(connection.provider).pulls.get(entity)
     if spec is None:
         raise ApplicationError(f"{connection.get_provider_display()} has no pull for {entity}.")

@@ -11,7 +11,8 @@ The list is topped up after every SYNC_PUSH_REFRESH_EVERY updates it served (a b
 vendor's own timestamps, our writes' answers included), so a long drain keeps seeing fresh
 remote edits at about one page a batch.
 A list that would cost more pages than the updates it serves is abandoned: those updates read
-their record one by one, as before (never less safe, only dearer).
+their record one by one, as before (never less safe, only dearer). A read that fails midway is
+forgotten (the update that asked fails by the normal rule), so a half list never answers.
 """
 
 from dataclasses import dataclass, field
@@ -90,7 +91,14 @@ class BaseRefresh:
         if since is None:
             return listing
         max_pages = max(1, waiting // UPDATES_PER_PAGE)
-        listing.usable = _read(ctx, spec, since - OVERLAP, listing, max_pages)
+        try:
+            listing.usable = _read(ctx, spec, since - OVERLAP, listing, max_pages)
+        except BaseException:
+            # Part of the changes were read: a record on a page not read would look unchanged
+            # since its base (its remote edit overwritten), and `newest` may have passed it.
+            # Forget the list; the next update reads it again from the oldest base waiting.
+            del self._listings[key]
+            raise
         return listing
 
 

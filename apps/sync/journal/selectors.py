@@ -1,8 +1,9 @@
 """A record's journal: one timeline of everything sync did to a client, quote or invoice, built
 from what is already stored — its history rows (who and why, and whether a change came by a pull
 or a webhook), its outbox items with the vendor calls made for each (SyncLog, tied by correlation
-id and record), its conflicts and their decisions, and the replays an Admin made (admin log).
-A fixed number of queries whatever the record's age; bodies only for those who may read logs."""
+id and record, or by the key of a batch call that carried the item), its conflicts and their
+decisions, and the replays an Admin made (admin log). A fixed number of queries whatever the
+record's age; bodies only for those who may read logs."""
 
 import functools
 import json
@@ -30,6 +31,7 @@ from apps.sync.models import (
     Entity,
     InboundWebhook,
     Operation,
+    OutboxBatch,
     OutboxItem,
     OutboxStatus,
     SyncLog,
@@ -95,6 +97,9 @@ class Entry:
     calls_after: datetime | None = None
     calls_until: datetime | None = None
     failed_with: str = ""  # a replay: the error the push had died of
+    # A push sent in batches: the Idempotency-Keys of the calls that carried it, which those
+    # calls' SyncLog rows carry as their correlation id.
+    batch_keys: list = field(default_factory=list)
 
 
 @dataclass
@@ -444,6 +449,7 @@ def _split_at_replays(entry: Entry, replays: list[Entry]) -> list[Entry]:
                 status_label="Failed",
                 correlation_id=entry.correlation_id,
                 calls_entity=entry.calls_entity,
+                batch_keys=entry.batch_keys,
                 calls_after=after,
                 calls_until=replay.when,
             )
@@ -460,6 +466,8 @@ def _attach_calls(shown: list[Entry], *, show_bodies: bool) -> None:
     for entry in shown:
         if entry.correlation_id is not None:
             by_correlation.setdefault(entry.correlation_id, []).append(entry)
+        for key in entry.batch_keys:
+            by_correlation.setdefault(key, []).append(entry)
     if not by_correlation:
         return
     fields = ["pk", "created_at", "method", "url", "status_code", "latency_ms", "error_kind"]
@@ -518,6 +526,9 @@ def record_journal(*, obj, user, page: int = 0) -> Journal:
         for item in items.values()
     }
     entries += by_item.values()
+    carried = OutboxBatch.items.through.objects.filter(outboxitem_id__in=list(items))
+    for item_id, key in carried.values_list("outboxitem_id", "outboxbatch__idempotency_key"):
+        by_item[item_id].batch_keys.append(key)
     for item_id, found in _replays(items, limit=limit).items():
         entries += found
         entries += _split_at_replays(by_item[item_id], found)

@@ -319,6 +319,9 @@ class OutboxBatch(models.Model):
     idempotency_key = models.UUIDField(unique=True, editable=False)
     body = models.JSONField(default=list)
     item_ids = models.JSONField(default=list)
+    # The same items, to be found from an item (its journal shows the calls that carried it);
+    # the call's SyncLog rows carry the Idempotency-Key as their correlation id.
+    items = models.ManyToManyField("OutboxItem", related_name="batches", blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self) -> str:

@@ -33,6 +33,7 @@ FIELD_WORDS = (
     ("item code", "Code"),
     ("contact must be specified", "Contact"),
     ("invoice number", "InvoiceNumber"),
+    ("invoice #", "InvoiceNumber"),
     ("account code", "AccountCode"),
     ("tax type", "TaxType"),
 )
