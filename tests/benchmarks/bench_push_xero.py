@@ -5,10 +5,13 @@ process), in batches (engine/batch.py): one PUT of up to 50 invoices, summarizeE
 each element matched by its InvoiceNumber.
 
 SYNC_BENCH_XERO_RECORDS changes N (10,000); SYNC_BENCH_XERO_ENTITY=contacts pushes N new
-contacts instead; SYNC_BENCH_SECONDS_PER_MINUTE the length of a vendor minute (60 by default,
-Xero's own: 200 calls need at least three minutes, so the push takes about four).
+contacts instead, =quotes N sent quotes (one line each, the 50 clients in Xero), =payments N
+payments, two on each of N/2 sent invoices already in Xero (pushed before the clock starts);
+SYNC_BENCH_SECONDS_PER_MINUTE the length of a vendor minute (60 by default, Xero's own: 200
+calls need at least three minutes, so the push takes about four).
 
-Figures: vendor calls per record (`calls_per_record`, the aim at most 0.03), the 429s Xero
+Figures: vendor calls per record (`calls_per_record`, the aim at most 0.03, for payments 0.05:
+each batch of 50 also reads its invoices once), `reads` (the GETs among them), the 429s Xero
 answered (`r429`, the aim 0), the push's seconds and `limit_ratio`, its wall time over the
 least Xero's 60 calls a minute allow for those calls, on the same clock (the aim at most 1.2).
 """
@@ -51,6 +54,51 @@ for n in range(RECORDS):
 print("QUEUED", RECORDS)
 """
 
+QUEUE_QUOTES = """
+from apps.clients.models import Client
+from apps.quotes import services
+from apps.sync.engine import outbox
+from apps.users.roles import AGENT
+from apps.users.services import user_provision
+outbox._kick = lambda: None  # the push below is the only sender
+agent = user_provision(email="bench-agent@example.com", password="Bench-pass-1234", role=AGENT)
+clients = list(Client.objects.order_by("id"))
+for n in range(RECORDS):
+    quote = services.quote_create(created_by=agent, client=clients[n % len(clients)])
+    services.quote_line_add(quote=quote, name=f"Survey {n}", quantity="3", rate="33.333")
+    services.quote_send(quote=quote)
+print("QUEUED", RECORDS)
+"""
+
+# Sent invoices, created sent (status set without the signal): each is created AUTHORISED in
+# Xero by the pre-push, with no status move of its own to wait out at 60 calls a minute.
+QUEUE_OPEN_INVOICES = """
+from decimal import Decimal
+from apps.clients.models import Client
+from apps.invoices.models import Invoice
+from apps.invoices.services import invoice_create
+from apps.sync.engine import outbox
+outbox._kick = lambda: None
+clients = list(Client.objects.order_by("id"))
+ids = [invoice_create(client=clients[n % len(clients)], lines=[
+    {"name": f"Consulting {n}", "quantity": Decimal("3"), "rate": Decimal("33.33")}]).pk
+    for n in range(RECORDS)]
+Invoice.objects.filter(pk__in=ids).update(status=Invoice.Status.SENT)
+print("QUEUED", RECORDS)
+"""
+
+QUEUE_PAYMENTS = """
+from decimal import Decimal
+from apps.invoices.models import Invoice
+from apps.invoices.services import payment_record
+from apps.sync.engine import outbox
+outbox._kick = lambda: None  # the push below is the only sender
+invoices = list(Invoice.objects.order_by("id"))
+for n in range(RECORDS):
+    payment_record(invoice=invoices[n // 2], amount=Decimal("40.00"), reference=f"EFT {n}")
+print("QUEUED", RECORDS)
+"""
+
 QUEUE_CONTACTS = """
 from apps.clients.models import Client
 from apps.sync.engine import outbox
@@ -66,9 +114,18 @@ print("QUEUED", queued)
 """
 
 
+# entity -> (the outbox entity, the sandbox table of what is pushed)
+PUSHED = {
+    "invoices": ("invoices", "xeroinvoice"),
+    "contacts": ("clients", "xerocontact"),
+    "quotes": ("quotes", "xeroquote"),
+    "payments": ("payments", "xeropayment"),
+}
+
+
 def remote_count(stack, tenant: str) -> int:
-    """The organisation's invoices (or contacts) in the sandbox."""
-    table = "xeroinvoice" if ENTITY == "invoices" else "xerocontact"
+    """The organisation's pushed records (invoices, contacts, quotes, payments) in the sandbox."""
+    table = PUSHED[ENTITY][1]
     return stack.query(
         f"SELECT COUNT(*) FROM sandbox_xero_{table} r JOIN sandbox_xero_xerotenant t "  # noqa: S608
         "ON r.tenant_id = t.id WHERE t.tenant_id = ?",
@@ -88,15 +145,30 @@ def test_bench_push_xero(tmp_path):
         answers = [json.loads(line) for line in seeded.splitlines() if line.startswith("{")]
         refresh_token = next(a for a in answers if a.get("vendor") == "xero")["refresh_token"]
         stack.start_server()
-        stack.manage("sync", "connect", "xero", "--refresh-token", refresh_token, "--name", "Xero")
+        connect = ["sync", "connect", "xero", "--refresh-token", refresh_token, "--name", "Xero"]
+        if ENTITY == "payments":
+            connect += ["--bank-account", "090"]  # where Xero payments go (a bank account)
+        stack.manage(*connect)
         tenant = stack.python(ONE_ORGANISATION).rsplit("TENANT", 1)[1].split()[0]
-        if ENTITY == "invoices":
-            # The invoices' clients are in Xero already (one batch, before the clock starts).
+        if ENTITY != "contacts":
+            # The documents' clients are in Xero already (one batch, before the clock starts).
             stack.python(QUEUE_CONTACTS.replace("RECORDS", str(CLIENTS)))
             stack.manage("sync", "run", "--direction", "push", "--connection", "Xero")
-            queue = QUEUE_INVOICES
-        else:
-            queue = QUEUE_CONTACTS
+        if ENTITY == "payments":
+            # Their invoices too (RECORDS / 2, two payments each), before the clock starts.
+            stack.manage(
+                "shell",
+                "-c",
+                QUEUE_OPEN_INVOICES.replace("RECORDS", str(math.ceil(RECORDS / 2))),
+                timeout=3600,
+            )
+            stack.manage("sync", "run", "--direction", "push", "--connection", "Xero", timeout=3600)
+        queue = {
+            "invoices": QUEUE_INVOICES,
+            "contacts": QUEUE_CONTACTS,
+            "quotes": QUEUE_QUOTES,
+            "payments": QUEUE_PAYMENTS,
+        }[ENTITY]
         queued = stack.manage("shell", "-c", queue.replace("RECORDS", str(RECORDS)), timeout=3600)
         assert f"QUEUED {RECORDS}" in queued, queued
         stack.python(
@@ -112,12 +184,15 @@ def test_bench_push_xero(tmp_path):
         elapsed = time.perf_counter() - started
 
         calls = stack.query("SELECT COUNT(*) FROM sync_synclog WHERE id > ?", (before,))[0][0]
+        reads = stack.query(
+            "SELECT COUNT(*) FROM sync_synclog WHERE id > ? AND method = 'GET'", (before,)
+        )[0][0]
         r429 = stack.query(
             "SELECT COUNT(*) FROM sync_synclog WHERE id > ? AND status_code = 429", (before,)
         )[0][0]
         pushed = stack.query(
             "SELECT COUNT(*) FROM sync_outboxitem WHERE status = 'done' AND entity = ?",
-            ("invoices" if ENTITY == "invoices" else "clients",),
+            (PUSHED[ENTITY][0],),
         )[0][0]
         remote = remote_count(stack, tenant)
     finally:
@@ -132,6 +207,7 @@ def test_bench_push_xero(tmp_path):
         entity=ENTITY,
         calls=calls,
         calls_per_record=round(calls / RECORDS, 4),
+        reads=reads,
         r429=r429,
         seconds=round(elapsed, 1),
         floor_s=round(floor_s, 1),

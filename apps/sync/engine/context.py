@@ -16,6 +16,9 @@ class PushContext:
     # The bound remote id, for updates and status actions.
     remote_id: str = ""
     bound: bool = False  # the create was bound as soon as the vendor answered
+    # What a batch read once for the follow-ups of all its items (a connector's own keys), so
+    # that `after` need not read it again per item: one call for the batch, not one each.
+    prefetched: dict = field(default_factory=dict, repr=False)
     _linked: dict = field(default_factory=dict, repr=False)
 
     @classmethod

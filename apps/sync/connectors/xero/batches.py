@@ -4,7 +4,7 @@ element and its own `StatusAttributeString` and `ValidationErrors`; each element
 its record by our reference (creates) or Xero's id (updates), never by position; a bad element
 is refused alone, with the field its message names. Creates made by an uncertain batch are
 looked up many at once: by one list call (`InvoiceNumbers=`) where Xero has one, else by the
-records whose reference is one of many (`where` with OR)."""
+records whose reference is one of many (`where` with OR; payments by `Reference.StartsWith`)."""
 
 import re
 
@@ -26,6 +26,8 @@ from .schemas import SCHEMAS
 BATCH_SIZE = max(1, settings.SYNC_XERO_BATCH_SIZE)
 # References looked up per call: Xero's InvoiceNumbers= takes about 52 in a URL (§10(e)).
 LOOKUP_CHUNK = 40
+# Ids read per call by `IDs=`: 50 Guids of 36 characters are about 1,900 in a URL.
+IDS_CHUNK = 50
 # Where a message names a field by words rather than by its API name.
 FIELD_WORDS = (
     ("contact name", "Name"),
@@ -36,6 +38,7 @@ FIELD_WORDS = (
     ("invoice #", "InvoiceNumber"),
     ("account code", "AccountCode"),
     ("tax type", "TaxType"),
+    ("payment amount", "Amount"),
 )
 
 
@@ -144,21 +147,93 @@ def save_many(
 
 def find_many(adapter: XeroAdapter, resource: str, references: list[str]) -> list:
     """The records carrying `references` (in order; None where there is none), LOOKUP_CHUNK a
-    call: invoices by Xero's `InvoiceNumbers=` filter, contacts and items by a `where` of
-    comparisons joined by OR."""
+    call: invoices by Xero's `InvoiceNumbers=` filter, contacts, items and quotes by a `where`
+    of comparisons joined by OR, payments by our reference at the start of theirs."""
     if len(references) == 1:
         return [adapter.find_by_reference(resource, references[0])]
-    field = {"contacts": "ContactNumber", "items": "Code", "invoices": "InvoiceNumber"}[resource]
+    if resource == "payments":
+        return _payments_find(adapter, references)
+    field = {
+        "contacts": "ContactNumber",
+        "items": "Code",
+        "invoices": "InvoiceNumber",
+        "quotes": "QuoteNumber",
+    }[resource]
     found: dict[str, RemoteRecord] = {}
     for start in range(0, len(references), LOOKUP_CHUNK):
         chunk = references[start : start + LOOKUP_CHUNK]
         if resource == "invoices":
             records = adapter._filtered(resource, {"InvoiceNumbers": ",".join(chunk)})
+        elif resource == "quotes":
+            records = _quotes_where(adapter, chunk)
         else:
-            where = " OR ".join(
-                f'{field}=="{reference.replace(chr(34), chr(92) + chr(34))}"' for reference in chunk
-            )
-            records = adapter.list_page(resource, where=where).records
+            records = adapter.list_page(resource, where=_any_of(field, "==", chunk)).records
         for record in records:
+            if resource == "quotes" and record.data.get("Status") == "DELETED":
+                continue  # a deleted quote is not the one we made (find_by_reference's rule)
             found.setdefault(str(record.data.get(field) or ""), record)
     return [found.get(reference) for reference in references]
+
+
+def _any_of(field: str, comparison: str, references: list[str]) -> str:
+    """A `where` of one comparison per reference, joined by OR (quotes in them escaped)."""
+    parts = []
+    for reference in references:
+        text = reference.replace('"', '\\"')
+        if comparison == "StartsWith":
+            parts.append(f'{field}.StartsWith("{text}")')
+        else:
+            parts.append(f'{field}{comparison}"{text}"')
+    return " OR ".join(parts)
+
+
+def _quotes_where(adapter: XeroAdapter, numbers: list[str]) -> list[RemoteRecord]:
+    """Quotes whose QuoteNumber is one of `numbers`, in one call where Xero applies the `where`.
+
+    Xero's OAS and docs give GET /Quotes no `where` and no many-numbers filter (QuoteNumber
+    takes one): the `where` with OR that contacts use is tried, and an answer holding a quote
+    not asked for, or a further page, shows it was not applied; then each number is asked for
+    by QuoteNumber= (one call each), so a quote is never missed and sent twice."""
+    page = adapter.list_page("quotes", where=_any_of("QuoteNumber", "==", numbers))
+    asked = {number.lower() for number in numbers}
+    answered = {str(r.data.get("QuoteNumber") or "").lower() for r in page.records}
+    if page.next_page is None and answered <= asked:
+        return page.records
+    records = []
+    for number in numbers:
+        record = adapter.find_by_reference("quotes", number)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def _payments_find(adapter: XeroAdapter, references: list[str]) -> list:
+    """Our payments by the reference we put first in theirs (followed by the payer's, if any);
+    a deleted payment is not ours any more (find_by_reference's rule)."""
+    found: dict[str, RemoteRecord] = {}
+    wanted = set(references)
+    for start in range(0, len(references), LOOKUP_CHUNK):
+        chunk = references[start : start + LOOKUP_CHUNK]
+        where, page_number = _any_of("Reference", "StartsWith", chunk), 1
+        while page_number is not None:
+            page = adapter.list_page("payments", where=where, page=page_number)
+            for record in page.records:
+                if record.data.get("Status") == "DELETED":
+                    continue
+                theirs = str(record.data.get("Reference") or "")
+                ours = theirs.split(" ", 1)[0]
+                if ours in wanted:
+                    found.setdefault(ours, record)
+            page_number = page.next_page
+    return [found.get(reference) for reference in references]
+
+
+def records_by_ids(adapter: XeroAdapter, resource: str, ids: list[str]) -> dict[str, RemoteRecord]:
+    """Records by Xero's ids (`IDs=`, IDS_CHUNK a call), keyed by id."""
+    found: dict[str, RemoteRecord] = {}
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), IDS_CHUNK):
+        chunk = unique[start : start + IDS_CHUNK]
+        for record in adapter._filtered(resource, {"IDs": ",".join(chunk)}):
+            found[record.remote_id] = record
+    return found

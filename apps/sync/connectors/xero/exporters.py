@@ -7,9 +7,11 @@ that may have reached Xero is looked up by our number before any retry.
 
 Each element's payload is built by its own function (`quote_payload(ctx, quote)` and so on:
 bound ids, taxes and accounts gathered, then documents.py's pure mapping), apart from the call
-that sends it, so that a batch can send many payloads in one call: contacts, items and invoices
-go up to 50 a call (batches.py; engine/batch.py), each element answered for by itself and
-matched by our reference, under one Idempotency-Key per call."""
+that sends it, so that a batch can send many payloads in one call: contacts, items, quotes,
+invoices and payments go up to 50 a call (batches.py; engine/batch.py), each element answered
+for by itself and matched by our reference, under one Idempotency-Key per call."""
+
+from dataclasses import replace
 
 from apps.clients.models import Client
 from apps.sync.engine import taxes
@@ -27,7 +29,7 @@ from apps.sync.engine.totals import totals_compare
 from apps.sync.models import Binding, Entity, Operation, RemoteTax
 
 from . import documents, options
-from .batches import BATCH_SIZE, find_many, save_many
+from .batches import BATCH_SIZE, find_many, records_by_ids, save_many
 from .mappers import contact_from_xero, contact_to_xero, item_from_xero, item_to_xero
 
 # A line with no tax in a taxed document still names a TaxType: Xero's zero-rate "NONE", or
@@ -395,9 +397,12 @@ def payment_find(ctx, payment) -> RemoteRecord | None:
 
 
 def payment_after(ctx, payment, record: RemoteRecord | None) -> None:
-    """After a payment the invoice's AmountDue there must be our balance."""
+    """After a payment the invoice's AmountDue there must be our balance. A batch read its
+    invoices once, after all its payments (payments_read_invoices); alone, it is read here."""
     invoice_id = bound_remote_id(ctx.connection, Entity.INVOICES, payment.invoice_id)
-    invoice_record = ctx.adapter.get("invoices", invoice_id)
+    invoice_record = ctx.prefetched.get(("invoices", invoice_id))
+    if invoice_record is None:
+        invoice_record = ctx.adapter.get("invoices", invoice_id)
     payment.invoice.refresh_from_db()
     totals_compare(
         connection=ctx.connection,
@@ -462,8 +467,53 @@ def items_find(ctxs, services) -> list:
     return answers
 
 
+def quotes_find(ctxs, quotes) -> list:
+    return find_many(ctxs[0].adapter, "quotes", [quote.number for quote in quotes])
+
+
+def payments_read_invoices(ctxs, results: list) -> list:
+    """The invoices of a batch's payments read in one call (`IDs=`) once the batch is answered,
+    and handed to each payment's follow-up (payment_after), instead of one read per payment.
+    A read that fails leaves each follow-up to read its own invoice."""
+    invoice_ids = {}
+    for ctx, result in zip(ctxs, results, strict=True):
+        if isinstance(result, RemoteRecord):
+            invoice = result.data.get("Invoice")
+            invoice_id = str(invoice.get("InvoiceID") or "") if isinstance(invoice, dict) else ""
+            if invoice_id:
+                invoice_ids[ctx.item.pk] = invoice_id
+    if not invoice_ids:
+        return results
+    try:
+        invoices = records_by_ids(ctxs[0].adapter, "invoices", list(invoice_ids.values()))
+    except VendorError:
+        return results
+    for ctx in ctxs:
+        record = invoices.get(invoice_ids.get(ctx.item.pk, ""))
+        if record is not None:
+            ctx.prefetched[("invoices", record.remote_id)] = record
+    return results
+
+
+def payments_find(ctxs, payments) -> list:
+    answers = find_many(
+        ctxs[0].adapter, "payments", [documents.payment_reference(p) for p in payments]
+    )
+    return payments_read_invoices(ctxs, answers)
+
+
 def invoices_find(ctxs, invoices) -> list:
     return find_many(ctxs[0].adapter, "invoices", [invoice.number for invoice in invoices])
+
+
+def _payments_batch() -> BatchForm:
+    """Payments many per call, their invoices read once after the call (not per payment)."""
+    form = _batch("payments", payment_payload, find=payments_find)
+
+    def send_many(ctxs, payloads, key) -> list:
+        return payments_read_invoices(ctxs, form.send_many(ctxs, payloads, key))
+
+    return replace(form, send_many=send_many)
 
 
 def _document_base(record: RemoteRecord) -> dict:
@@ -496,7 +546,11 @@ EXPORTERS = {
         batch=_batch("items", item_payload, update=True),
     ),
     (Entity.QUOTES, Operation.CREATE): Exporter(
-        send=quote_create, lookup=quote_find, base=_document_base, after=quote_after
+        send=quote_create,
+        lookup=quote_find,
+        base=_document_base,
+        after=quote_after,
+        batch=_batch("quotes", quote_payload, find=quotes_find),
     ),
     (Entity.QUOTES, Operation.ACTION): Exporter(send=quote_action),
     (Entity.INVOICES, Operation.CREATE): Exporter(
@@ -508,6 +562,9 @@ EXPORTERS = {
     ),
     (Entity.INVOICES, Operation.ACTION): Exporter(send=invoice_action),
     (Entity.PAYMENTS, Operation.CREATE): Exporter(
-        send=payment_create, lookup=payment_find, after=payment_after
+        send=payment_create,
+        lookup=payment_find,
+        after=payment_after,
+        batch=_payments_batch(),
     ),
 }
