@@ -14,6 +14,7 @@ from apps.invoices import services as invoice_services
 from apps.invoices.models import CommissionBill, Invoice, Payment
 from apps.quotes import services as quote_services
 from apps.quotes.models import Quote
+from apps.sandbox.xero import services as xero_services
 from apps.sandbox.xero.models import XeroInvoice, XeroPayment, XeroQuote
 from apps.sync.models import Binding, BindingStatus, OutboxItem, SyncLog
 from apps.sync.webhooks.models import InboundWebhook
@@ -208,6 +209,32 @@ def test_payment_deleted_in_xero_whose_commission_was_paid_waits_for_an_admin(
     assert binding.status == BindingStatus.GONE
     assert "Deleted in Xero, kept here" in binding.last_error
     assert "commission" in binding.last_error
+    assert outbox_ids() == before
+
+
+def test_a_payment_xero_no_longer_knows_at_all_waits_for_an_admin(
+    live_server, settings, agent_user
+):
+    from django.db import transaction
+
+    connection, tenant = connect_xero(live_server, settings, webhooks=False)
+    invoice, payment, remote = sent_and_paid(agent_user, "100.00")
+    pull(connection, "invoices")
+    with transaction.atomic():  # not something Xero does: its payment answers 404 from now on
+        remote_invoice = XeroInvoice.objects.select_for_update().get(pk=remote.invoice_id)
+        remote.delete()
+        remote_invoice.amount_paid -= Decimal("100.00")
+        xero_services.touch(remote_invoice, tenant, created=False)
+        remote_invoice.save()
+    before = outbox_ids()
+
+    pull(connection, "invoices")
+
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("100.00")  # kept: Xero never said it was deleted
+    binding = Binding.objects.get(entity="payments", object_id=payment.pk)
+    assert binding.status == BindingStatus.GONE
+    assert binding.last_error.startswith("Xero no longer has payment")
     assert outbox_ids() == before
 
 
