@@ -119,6 +119,33 @@ def test_draft_approved_in_xero_is_sent_here_by_the_pull(
     assert pull(connection, "invoices")["updated"] == 0
 
 
+def test_a_draft_approved_in_xero_that_we_cannot_send_stays_a_draft_for_an_admin(
+    live_server, settings, agent_user, admin_client_mfa
+):
+    connection, tenant = connect_xero(live_server, settings, webhooks=False)
+    draft, remote = _draft(agent_user)
+    invoice_services.invoice_line_remove(line=draft.lines.get())  # not sent to Xero: a draft
+    pull(connection, "invoices")
+    before = outbox_ids()
+
+    control(
+        admin_client_mfa,
+        tenant,
+        "status",
+        {"kind": "invoice", "id": remote.invoice_number, "status": "AUTHORISED"},
+    )
+    pull(connection, "invoices")
+
+    draft.refresh_from_db()
+    assert draft.status == Invoice.Status.DRAFT
+    binding = Binding.objects.get(entity="invoices", object_id=draft.pk)
+    assert binding.status == BindingStatus.FAILED
+    assert binding.last_error == (
+        f"Approved in Xero, still a draft here: Invoice {draft.number} has no lines; add one first."
+    )
+    assert outbox_ids() == before
+
+
 # --- a payment deleted in Xero ------------------------------------------------------------------
 def _assert_payment_deleted(invoice: Invoice, payment: Payment) -> None:
     invoice.refresh_from_db()

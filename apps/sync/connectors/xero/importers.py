@@ -18,7 +18,12 @@ from apps.invoices.models import Invoice, Payment
 from apps.quotes import services as quote_services
 from apps.quotes.models import Quote
 from apps.sync.engine import registry
-from apps.sync.engine.bindings import binding_bind, binding_forget, binding_mark_gone
+from apps.sync.engine.bindings import (
+    binding_bind,
+    binding_forget,
+    binding_mark_failed,
+    binding_mark_gone,
+)
 from apps.sync.engine.echo import applying_remote_changes
 from apps.sync.engine.entities import payment_reference
 from apps.sync.engine.pull import check_paging, documents_pull_run
@@ -85,7 +90,7 @@ def payments_deleted_in_xero(
     read again from /Payments: {remote id: the DELETED payment, or None when Xero has no such
     payment}. A payment still AUTHORISED there (the invoice was read before it was made) is
     left out. Read before any transaction is opened: these are vendor calls."""
-    bound = dict(
+    bound = set(
         Binding.objects.filter(
             connection=connection,
             entity=Entity.PAYMENTS,
@@ -93,7 +98,7 @@ def payments_deleted_in_xero(
             remote_id__isnull=False,
         )
         .exclude(status=BindingStatus.GONE)
-        .values_list("remote_id", "object_id")
+        .values_list("remote_id", flat=True)
     )
     missing = sorted(set(bound) - _remote_payment_ids(record.data))
     deleted: dict[str, RemoteRecord | None] = {}
@@ -108,14 +113,18 @@ def payments_deleted_in_xero(
     return deleted
 
 
-def _approve(invoice: Invoice, data: dict) -> str | None:
-    """A draft here approved in Xero: sent here, and not e-mailed (Xero delivers it)."""
+def _approve(connection: Connection, invoice: Invoice, data: dict) -> str | None:
+    """A draft here approved in Xero is sent here, and not e-mailed from here (sending it to
+    the client is done from Xero). One the invoices refuse to send stays a draft, its binding
+    failed with the reason, for an Admin to see."""
     if invoice.status != Invoice.Status.DRAFT or data.get("Status") not in APPROVED:
         return None
     try:
         invoice_services.invoice_send(invoice=invoice, email_client=False)
     except ValidationError as error:
-        return f"approved in Xero, still a draft here: {' '.join(error.messages)}"
+        reason = f"Approved in Xero, still a draft here: {' '.join(error.messages)}"
+        binding_mark_failed(connection.pk, Entity.INVOICES, invoice.pk, error=reason)
+        return reason
     return "sent (approved in Xero)"
 
 
@@ -186,7 +195,7 @@ def invoice_apply_remote(
     )
     ours = {payment_reference(p): p for p in invoice.payments.all()}
     with applying_remote_changes():
-        approved = _approve(invoice, data)
+        approved = _approve(connection, invoice, data)
         if approved:
             changed.append(approved)
         if deleted_payments:
