@@ -239,6 +239,35 @@ def test_payment_deleted_in_xero_whose_commission_was_paid_waits_for_an_admin(
     assert outbox_ids() == before
 
 
+def test_a_payment_deleted_and_entered_again_in_xero_is_replaced_here_in_one_pull(
+    live_server, settings, agent_user, admin_client_mfa
+):
+    connection, tenant = connect_xero(live_server, settings, webhooks=False)
+    invoice, payment, remote = sent_and_paid(agent_user, "300.00")
+    pull(connection, "invoices")
+    before = outbox_ids()
+
+    # The usual correction: the wrong one deleted, the right one entered, before our pull.
+    control(admin_client_mfa, tenant, "payments/delete", {"payment": str(remote.payment_id)})
+    control(
+        admin_client_mfa,
+        tenant,
+        "payments",
+        {"invoice": remote.invoice.invoice_number, "amount": "300.00", "reference": "Corrected"},
+    )
+    pull(connection, "invoices")
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid) == (Invoice.Status.PAID, Decimal("300.00"))
+    [replacement] = invoice.payments.all()
+    assert replacement.pk != payment.pk and replacement.reference == "Corrected"
+    corrected = XeroPayment.objects.get(status="AUTHORISED")
+    assert Binding.objects.get(entity="payments", object_id=replacement.pk).remote_id == str(
+        corrected.payment_id
+    )
+    assert outbox_ids() == before
+
+
 def test_a_payment_xero_no_longer_knows_at_all_waits_for_an_admin(
     live_server, settings, agent_user
 ):
