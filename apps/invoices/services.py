@@ -300,11 +300,16 @@ def invoice_line_remove(*, line: InvoiceLine) -> None:
 
 
 @transaction.atomic
-def invoice_send(*, invoice: Invoice, sent_by=None) -> Invoice:
-    """Draft -> sent; e-mails the client after commit."""
+def invoice_send(*, invoice: Invoice, sent_by=None, email_client: bool = True) -> Invoice:
+    """Draft -> sent; e-mails the client after commit.
+
+    `email_client=False` records an invoice issued by other means (approved in the books the
+    business keeps elsewhere, which deliver it themselves): nothing is e-mailed from here, and
+    `emailed_at` is set so the retry sweep does not mail it either.
+    """
     invoice = _lock(invoice)
     _require_status(invoice, (Invoice.Status.DRAFT,), "sent")
-    if not invoice.client.email:
+    if email_client and not invoice.client.email:
         raise ValidationError(
             {"client": f"The client '{invoice.client}' has no e-mail address to send to."}
         )
@@ -314,6 +319,10 @@ def invoice_send(*, invoice: Invoice, sent_by=None) -> Invoice:
         raise ValidationError({"total": f"Invoice {invoice.number} totals zero; nothing to bill."})
     invoice.status = Invoice.Status.SENT
     invoice.sent_at = timezone.now()
+    if not email_client:
+        invoice.emailed_at = invoice.sent_at
+        invoice.save(update_fields=["status", "sent_at", "emailed_at", "updated_at"])
+        return invoice
     invoice.save(update_fields=["status", "sent_at", "updated_at"])
     invoice_id = invoice.pk
     transaction.on_commit(lambda: _enqueue("apps.invoices.tasks.invoice_email_task", invoice_id))
@@ -375,6 +384,49 @@ def payment_record(
     if invoice.status == Invoice.Status.PAID:
         commission_bill_create_for_invoice(invoice=invoice)
     return payment
+
+
+@transaction.atomic
+def payment_delete(*, payment: Payment, deleted_by=None, reason: str = "") -> Invoice:
+    """Un-record a payment that was never received (deleted in the books, a bounced cheque):
+    the row goes (its history keeps who, when and why), the invoice is owed it again and its
+    status follows (paid -> partially paid, sent or overdue).
+
+    A paid invoice's commission was earned on money now missing: a pending bill goes with
+    it (a new one is made when the invoice is paid again); a bill already paid to the agent
+    refuses the deletion, since taking it back is a person's decision. Returns the invoice.
+    """
+    invoice = _lock(payment.invoice)
+    payment = Payment.objects.select_for_update().filter(pk=payment.pk, invoice=invoice).first()
+    if payment is None:
+        raise ValidationError({"payment": "This payment no longer exists."})
+    bill = CommissionBill.objects.filter(invoice=invoice).first()
+    if bill is not None and bill.status == CommissionBill.Status.PAID:
+        raise ValidationError(
+            {
+                "payment": f"The commission on invoice {invoice.number} was already paid to "
+                f"{bill.agent}; its payment of {payment.amount} {invoice.currency} cannot be "
+                "deleted automatically."
+            }
+        )
+    if bill is not None:
+        bill._change_reason = f"payment of {payment.amount} deleted"[:100]
+        bill.delete()
+    payment._history_user = deleted_by
+    payment._change_reason = (reason or "deleted")[:100]
+    payment.delete()
+    invoice.amount_paid -= payment.amount
+    invoice.balance = invoice.total - invoice.amount_paid
+    invoice.paid_at = None
+    if invoice.status != Invoice.Status.OVERDUE:
+        if invoice.due_date < timezone.localdate():
+            invoice.status = Invoice.Status.OVERDUE
+        elif invoice.amount_paid > 0:
+            invoice.status = Invoice.Status.PARTIALLY_PAID
+        else:
+            invoice.status = Invoice.Status.SENT
+    invoice.save(update_fields=["amount_paid", "balance", "status", "paid_at", "updated_at"])
+    return invoice
 
 
 def commission_bill_create_for_invoice(*, invoice: Invoice) -> CommissionBill | None:

@@ -13,7 +13,14 @@ from django.views.decorators.http import require_http_methods
 
 from apps.sandbox import access, ratelimit
 from apps.sandbox.xero import documents, serializers, services, webhooks, wire
-from apps.sandbox.xero.models import XeroApp, XeroContact, XeroInvoice, XeroQuote, XeroTenant
+from apps.sandbox.xero.models import (
+    XeroApp,
+    XeroContact,
+    XeroInvoice,
+    XeroPayment,
+    XeroQuote,
+    XeroTenant,
+)
 from apps.sandbox.xero.responses import json_answer, not_found
 
 # --- sandbox controls (not Xero's API): webhooks on demand --------------------------------------
@@ -95,7 +102,7 @@ def tenant_records(tenant: XeroTenant, kind: str, since):
     )
 
 
-# --- a bookkeeper at work in Xero: payments and status changes made there ----------------------
+# --- a bookkeeper at work in Xero: payments, deletions, conversions and status changes there ---
 
 
 def _tenant(tenant_id: str) -> XeroTenant | None:
@@ -164,6 +171,84 @@ def payment_made_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
         return _control_error("payment", "; ".join(error.messages))
     payment.refresh_from_db()
     return json_answer({"Payments": [serializers.payment_to_xero(payment)]})
+
+
+@require_http_methods(["POST"])
+def payment_deleted_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    """Delete a payment "in Xero" (a bookkeeper removing one entered in error or bounced).
+
+    Field (form or JSON): `payment` (its PaymentID). As `POST /Payments/{id}` with Status
+    DELETED: the payment stays readable with Status DELETED, its invoice no longer lists it,
+    is owed the amount again (PAID goes back to AUTHORISED), and its INVOICE UPDATE event is
+    queued. Answers `{"Payments": [...]}` or 400 naming the field.
+    """
+    refusal = access.staff_refusal(request, redirect=False)
+    if refusal is not None:
+        return refusal
+    tenant = _tenant(tenant_id)
+    if tenant is None:
+        return not_found()
+    fields = _fields(request)
+    if fields is None:
+        return _control_error("body", "The body must be a JSON object or a form.")
+    wanted = str(fields.get("payment") or "").strip()
+    if not wanted:
+        return _control_error("payment", "payment (a PaymentID) is required.")
+    try:
+        payment = XeroPayment.objects.filter(tenant=tenant, payment_id=uuid.UUID(wanted)).first()
+    except ValueError:
+        payment = None
+    if payment is None:
+        return _control_error("payment", f"No payment {wanted} in this organisation.")
+    try:
+        with transaction.atomic():
+            locked = XeroPayment.objects.select_for_update().get(pk=payment.pk)
+            deleted = documents.payment_delete(
+                tenant=tenant, payment=locked, data={"Status": "DELETED"}
+            )
+    except services.ElementInvalid as error:
+        return _control_error("payment", "; ".join(error.messages))
+    return json_answer({"Payments": [serializers.payment_to_xero(deleted)]})
+
+
+@require_http_methods(["POST"])
+def quote_converted_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    """Convert a quote to an invoice "in Xero" (a bookkeeper's Create invoice on it).
+
+    Fields: `quote` (QuoteID or QuoteNumber), optional `status` of the new invoice (DRAFT by
+    default, AUTHORISED to approve it at once). The quote becomes INVOICED; the invoice's
+    INVOICE CREATE event is queued. Answers `{"Invoices": [...], "Quotes": [...]}` or 400
+    naming the field.
+    """
+    refusal = access.staff_refusal(request, redirect=False)
+    if refusal is not None:
+        return refusal
+    tenant = _tenant(tenant_id)
+    if tenant is None:
+        return not_found()
+    fields = _fields(request)
+    if fields is None:
+        return _control_error("body", "The body must be a JSON object or a form.")
+    wanted = str(fields.get("quote") or "").strip()
+    quote = _find(XeroQuote, tenant, "quote_id", "quote_number", wanted) if wanted else None
+    if quote is None:
+        return _control_error("quote", f"No quote {wanted or '(none given)'} in this organisation.")
+    status = str(fields.get("status") or "DRAFT").strip().upper()
+    if status not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
+        return _control_error("status", "status must be DRAFT, SUBMITTED or AUTHORISED.")
+    try:
+        with transaction.atomic():
+            locked = XeroQuote.objects.select_for_update().get(pk=quote.pk)
+            invoice = documents.quote_convert(tenant=tenant, quote=locked, status=status)
+    except services.ElementInvalid as error:
+        return _control_error("quote", "; ".join(error.messages))
+    locked.refresh_from_db()
+    return json_answer(
+        {
+            "Invoices": [serializers.invoice_to_xero(invoice)],
+            "Quotes": [serializers.quote_to_xero(locked)],
+        }
+    )
 
 
 STATUS_KINDS = {

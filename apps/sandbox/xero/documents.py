@@ -280,6 +280,54 @@ def quote_save(
     return quote
 
 
+# A quote's LineAmountTypes (QUOTES spell them in capitals) as an invoice's.
+INVOICE_LINE_AMOUNT_TYPES = {"EXCLUSIVE": "Exclusive", "INCLUSIVE": "Inclusive", "NOTAX": "NoTax"}
+
+
+def quote_convert(*, tenant: XeroTenant, quote: XeroQuote, status: str = "DRAFT") -> XeroInvoice:
+    """A bookkeeper's "Create invoice" on a sent or accepted quote: an ACCREC invoice with the
+    quote's contact, lines and currency, Xero's next invoice number, the quote's reference (its
+    number when it has none) as Reference, DRAFT unless `status` asks for it approved; the
+    quote becomes INVOICED. The invoice's CREATE event is queued (Xero sends none for quotes).
+    What Xero copies to Reference is UNCONFIRMED (not in the OAS; ours carry our number in both).
+    """
+    if quote.status not in (XeroQuote.Status.SENT, XeroQuote.Status.ACCEPTED):
+        raise ElementInvalid(f"A quote in status {quote.status} cannot be invoiced.")
+    invoice = invoice_save(
+        tenant=tenant,
+        data={
+            "Type": "ACCREC",
+            "Contact": {"ContactID": str(quote.contact.contact_id)},
+            "Reference": quote.reference or quote.quote_number,
+            "LineAmountTypes": INVOICE_LINE_AMOUNT_TYPES[quote.line_amount_types],
+            "LineItems": [
+                {
+                    key: line[key]
+                    for key in (
+                        "Description",
+                        "Quantity",
+                        "UnitAmount",
+                        "ItemCode",
+                        "AccountCode",
+                        "TaxType",
+                        "DiscountRate",
+                        "DiscountAmount",
+                    )
+                    if line.get(key) not in (None, "")
+                }
+                for line in quote.line_items
+            ],
+            "CurrencyCode": quote.currency_code,
+            "Status": status,
+        },
+        unit_places=4,
+    )
+    quote.status = XeroQuote.Status.INVOICED
+    touch(quote, tenant, created=False)
+    quote.save()
+    return invoice
+
+
 def _next_number(tenant: XeroTenant, field: str, prefix: str) -> str:
     XeroTenant.objects.filter(pk=tenant.pk).update(**{field: F(field) + 1})
     number = XeroTenant.objects.filter(pk=tenant.pk).values_list(field, flat=True).get() - 1

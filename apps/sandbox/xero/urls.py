@@ -35,6 +35,16 @@ urlpatterns = [
         name="payment_made",
     ),
     path(
+        "control/tenants/<str:tenant_id>/payments/delete",
+        control_views.payment_deleted_view,
+        name="payment_deleted",
+    ),
+    path(
+        "control/tenants/<str:tenant_id>/quotes/convert",
+        control_views.quote_converted_view,
+        name="quote_converted",
+    ),
+    path(
         "control/tenants/<str:tenant_id>/status",
         control_views.status_change_view,
         name="status_change",

@@ -4,9 +4,10 @@ is answered 401 with no body, a right one 200 with no body. Xero's intent-to-rec
 sends bodies with no events, some signed right and some wrong: the same rule answers it, and
 nothing of it is stored.
 
-Xero sends CONTACT and INVOICE events only (a payment made in Xero arrives as an update of its
-invoice), thin: each names a resource, which the task fetches again with our own token and
-applies through the pull's code."""
+Xero sends CONTACT and INVOICE events only (a payment made or deleted in Xero arrives as an
+update of its invoice, a quote converted there as the creation of its invoice), thin: each
+names a resource, which the task fetches again with our own token and applies through the
+pull's code."""
 
 import base64
 import hashlib
@@ -22,7 +23,7 @@ from apps.sync.models import Connection, Entity, Priority
 from apps.sync.webhooks.models import InboundWebhook, WebhookStatus
 from apps.sync.webhooks.services import forged, malformed
 
-from .importers import record_apply
+from .importers import record_apply, record_reads
 from .mappers import contact_from_xero
 
 PROVIDER = "xero"
@@ -100,7 +101,12 @@ def _apply(connection: Connection, resource: str, remote_id: str) -> str:
         return apply_one(
             connection=connection, entity=Entity.CLIENTS, record=record, mapper=contact_from_xero
         )
-    changed = record_apply(connection=connection, entity=Entity.INVOICES, record=record)
+    reads = record_reads(
+        connection=connection, entity=Entity.INVOICES, record=record, adapter=adapter
+    )
+    changed = record_apply(
+        connection=connection, entity=Entity.INVOICES, record=record, deleted_payments=reads
+    )
     if changed is None:
         return f"invoice {record.number or remote_id}: not one of ours"
     return f"invoice {record.number}: {changed}"
