@@ -14,8 +14,8 @@ per record, as they do one by one:
 - the answer is per element: each record bound, dead-lettered or retried on its own; a call
   that failed as a whole (a 429, credentials refused, a time-out) retries every element later
   by the normal rule, the creates among them looked up first when the call may have arrived;
-  a call refused as a whole (a 4xx: nothing made) sends its elements again one per call, so
-  only a bad one is refused.
+  a call refused as a whole (a 4xx) sends its elements again one per call, so only a bad one
+  is refused; its creates are looked up first, as a vendor may have saved the valid ones.
 """
 
 import uuid
@@ -237,18 +237,28 @@ class _Batch:
 
     def send_alone(self, ready, was: dict[int, bool], error: VendorError) -> None:
         """The vendor refused the call as a whole (one element it could not read made it refuse
-        the lot, or a body it could not parse): that says nothing of each element, and a
-        refusal made nothing. Each element goes again by itself, in order, so only a bad one
-        dies, with its field named; documents behind one that did not finish wait for it."""
-        for ctx, _, _ in ready:
-            settle_uncertain(ctx.item, was[ctx.item.pk], error)
+        the lot, or a body it could not parse): that says nothing of each element. Each element
+        goes again by itself, in order, so only a bad one dies, with its field named; documents
+        behind one that did not finish wait for it. Creates are looked up first: some vendors
+        save the valid elements of a batch they answer 4xx (Xero does, for a batch sent without
+        summarizeErrors), so what was made is bound, never sent twice."""
+        pending = {ctx.item.pk for ctx, _, _ in ready}
+        if self.operation == Operation.CREATE and not self.exporter.idempotent:
+            found, missing = _look_up(self, [(ctx, obj) for ctx, obj, _ in ready])
+            self.bind_all(found)
+            pending = {ctx.item.pk for ctx, _ in missing}
+        else:
+            for ctx, _, _ in ready:
+                settle_uncertain(ctx.item, was[ctx.item.pk], error)
         blocker = None
         for entry in ready:
             item = entry[0].item
             if blocker is not None:
-                self.statuses[item.pk] = wait_behind(item, blocker)
+                if self.statuses.get(item.pk) not in FINISHED:
+                    self.statuses[item.pk] = wait_behind(item, blocker)
                 continue
-            self.send([entry], fresh_key=True)
+            if item.pk in pending:
+                self.send([entry], fresh_key=True)
             if self.spec.document and self.statuses.get(item.pk) not in FINISHED:
                 blocker = OutboxItem.objects.get(pk=item.pk)
 
@@ -309,35 +319,46 @@ def _creates(batch: _Batch, pairs) -> None:
     exporter, form = batch.exporter, batch.form
     uncertain = [(c, o) for c, o in pairs if c.item.uncertain and not exporter.idempotent]
     certain = [(c, o) for c, o in pairs if not (c.item.uncertain and not exporter.idempotent)]
-    resend, found = [], []
-    if uncertain:
-        ctxs, objs = [c for c, _ in uncertain], [o for _, o in uncertain]
-        try:
-            with circuit.watch(ctxs[0].item) as watched:  # circuit breaker: sees the answer
-                if form.lookup_many is not None:
-                    answers = form.lookup_many(ctxs, objs)
-                else:
-                    answers = [_lookup_one(exporter, c, o) for c, o in uncertain]
-        except VendorError as error:
-            for ctx in ctxs:
-                batch.statuses[ctx.item.pk] = (
-                    circuit.hold(ctx.item) if watched.paused else retry_later(ctx.item, error)
-                )
-            answers = []
-        for (ctx, obj), answer in zip(uncertain, answers, strict=False):
-            if isinstance(answer, RemoteRecord):
-                found.append((ctx, obj, answer))
-            elif answer is None:
-                resend.append((ctx, obj))
-            elif isinstance(answer, NoLookupKey):
-                batch.statuses[ctx.item.pk] = finish(ctx.item, OutboxStatus.DEAD, error=str(answer))
-            else:
-                batch.statuses[ctx.item.pk] = retry_later(ctx.item, answer)
+    found, resend = _look_up(batch, uncertain)
     batch.bind_all(found)
     for chunk in _chunks(batch.prepare(certain), form.size):
         batch.send(chunk, fresh_key=False)
     for chunk in _chunks(batch.prepare(resend), form.size):
         batch.send(chunk, fresh_key=True)
+
+
+def _look_up(batch: _Batch, pairs) -> tuple[list, list]:
+    """Creates that may have reached the vendor, looked up by our reference (many per call
+    where the form can): the records found, to bind, and the pairs found missing, to send again
+    under a new key. The others get their end state here (held while the circuit is open,
+    retried, or dead when the vendor cannot be searched)."""
+    found, missing = [], []
+    if not pairs:
+        return found, missing
+    exporter, form = batch.exporter, batch.form
+    ctxs, objs = [c for c, _ in pairs], [o for _, o in pairs]
+    try:
+        with circuit.watch(ctxs[0].item) as watched:  # circuit breaker: sees the answer
+            if form.lookup_many is not None:
+                answers = form.lookup_many(ctxs, objs)
+            else:
+                answers = [_lookup_one(exporter, c, o) for c, o in pairs]
+    except VendorError as error:
+        for ctx in ctxs:
+            batch.statuses[ctx.item.pk] = (
+                circuit.hold(ctx.item) if watched.paused else retry_later(ctx.item, error)
+            )
+        return found, missing
+    for (ctx, obj), answer in zip(pairs, answers, strict=True):
+        if isinstance(answer, RemoteRecord):
+            found.append((ctx, obj, answer))
+        elif answer is None:
+            missing.append((ctx, obj))
+        elif isinstance(answer, NoLookupKey):
+            batch.statuses[ctx.item.pk] = finish(ctx.item, OutboxStatus.DEAD, error=str(answer))
+        else:
+            batch.statuses[ctx.item.pk] = retry_later(ctx.item, answer)
+    return found, missing
 
 
 def _lookup_one(exporter, ctx, obj):
