@@ -9,7 +9,6 @@ those calls. SYNC_BENCH_UPDATES changes N; SYNC_BENCH_SECONDS_PER_MINUTE the len
 minute (1 by default, so the run takes seconds, not the ten real minutes 1,000 calls need).
 """
 
-import json
 import math
 import os
 import time
@@ -36,21 +35,7 @@ def test_bench_push_cost(tmp_path):
     stack = Stack(scratch_directory(tmp_path), clock_scale=SECONDS_PER_MINUTE / 60)
     stack.migrate()
     try:
-        seeded = stack.manage(
-            "sandbox", "seed", "--contacts", str(UPDATES), "--items", "0", "--documents", "0",
-            "--crm-contacts", "0", "--deals", "0", "--skip-xero",
-        )  # fmt: skip
-        zoho = json.loads(next(line for line in seeded.splitlines() if line.startswith("{")))
-        stack.python(
-            "from apps.sandbox import clock; "
-            f"clock.clock_set(vendor='zoho', account='{zoho['organization_id']}', "
-            f"seconds_per_minute={SECONDS_PER_MINUTE})"
-        )
-        stack.start_server()
-        stack.manage(
-            "sync", "connect", "zoho", "--refresh-token", zoho["refresh_token"],
-            "--organization-id", zoho["organization_id"], "--name", "Books",
-        )  # fmt: skip
+        stack.books_ready(seconds_per_minute=SECONDS_PER_MINUTE, contacts=UPDATES)
         stack.manage("sync", "run", "--entity", "clients", "--direction", "pull")
         assert f"EDITED {UPDATES}" in stack.python(EDIT_EVERY_CLIENT)
         before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]

@@ -9,7 +9,6 @@ vendor's limit sets no floor worth a ratio). SYNC_BENCH_CRM_RECORDS changes N (5
 SYNC_BENCH_SECONDS_PER_MINUTE the length of a vendor minute (1 by default).
 """
 
-import json
 import os
 import time
 
@@ -38,21 +37,7 @@ def test_bench_push_crm(tmp_path):
     stack = Stack(scratch_directory(tmp_path), clock_scale=SECONDS_PER_MINUTE / 60)
     stack.migrate()
     try:
-        seeded = stack.manage(
-            "sandbox", "seed", "--contacts", "0", "--items", "0", "--documents", "0",
-            "--crm-contacts", "0", "--deals", "0", "--skip-xero",
-        )  # fmt: skip
-        zoho = json.loads(next(line for line in seeded.splitlines() if line.startswith("{")))
-        stack.python(
-            "from apps.sandbox import clock; "
-            f"clock.clock_set(vendor='zoho', account='{zoho['organization_id']}', "
-            f"seconds_per_minute={SECONDS_PER_MINUTE})"
-        )
-        stack.start_server()
-        stack.manage(
-            "sync", "connect", "zoho", "--refresh-token", zoho["refresh_token"],
-            "--organization-id", zoho["organization_id"], "--name", "Books", "--crm",
-        )  # fmt: skip
+        stack.books_ready(seconds_per_minute=SECONDS_PER_MINUTE, crm=True)
         queued = stack.python(QUEUE_CONTACTS.replace("RECORDS", str(RECORDS)))
         assert f"QUEUED {RECORDS}" in queued, queued
         name = queued.rsplit(f"QUEUED {RECORDS} ", 1)[1].strip()

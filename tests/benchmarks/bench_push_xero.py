@@ -13,7 +13,6 @@ answered (`r429`, the aim 0), the push's seconds and `limit_ratio`, its wall tim
 least Xero's 60 calls a minute allow for those calls, on the same clock (the aim at most 1.2).
 """
 
-import json
 import math
 import os
 import time
@@ -81,12 +80,7 @@ def test_bench_push_xero(tmp_path):
     stack = Stack(scratch_directory(tmp_path), clock_scale=SECONDS_PER_MINUTE / 60)
     stack.migrate()
     try:
-        seeded = stack.manage(
-            "sandbox", "seed", "--contacts", "0", "--items", "0", "--documents", "0",
-            "--crm-contacts", "0", "--deals", "0",
-        )  # fmt: skip
-        answers = [json.loads(line) for line in seeded.splitlines() if line.startswith("{")]
-        refresh_token = next(a for a in answers if a.get("vendor") == "xero")["refresh_token"]
+        refresh_token = stack.seed()["xero"]["refresh_token"]
         stack.start_server()
         stack.manage("sync", "connect", "xero", "--refresh-token", refresh_token, "--name", "Xero")
         tenant = stack.python(ONE_ORGANISATION).rsplit("TENANT", 1)[1].split()[0]
