@@ -161,9 +161,14 @@ class ConnectionAdmin(admin.ModelAdmin):
         change them."""
         shown = ", ".join(f"{key}: {value}" for key, value in sorted((obj.options or {}).items()))
         try:
-            url = registry.connector(obj.provider).settings_url(obj)
+            connector = registry.connector(obj.provider)
         except LookupError:
             url = ""
+        else:
+            url = connector.settings_url(obj)
+            # A connector may say its options in words ("Bank account for payments: …").
+            if hasattr(connector, "settings_text"):
+                shown = connector.settings_text(obj)
         if url:
             return format_html('{} <a href="{}">Change</a>', shown or "none", url)
         return shown or "-"
