@@ -38,16 +38,13 @@ def test_bench_push_cost(tmp_path):
         stack.books_ready(seconds_per_minute=SECONDS_PER_MINUTE, contacts=UPDATES)
         stack.manage("sync", "run", "--entity", "clients", "--direction", "pull")
         assert f"EDITED {UPDATES}" in stack.python(EDIT_EVERY_CLIENT)
-        before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+        before = stack.last_call_id()
 
         started = time.perf_counter()
         stack.manage("sync", "run", "--direction", "push", "--connection", "Books")
         elapsed = time.perf_counter() - started
 
-        calls = stack.query("SELECT COUNT(*) FROM sync_synclog WHERE id > ?", (before,))[0][0]
-        r429 = stack.query(
-            "SELECT COUNT(*) FROM sync_synclog WHERE id > ? AND status_code = 429", (before,)
-        )[0][0]
+        calls, r429 = stack.calls_since(before)
         pushed = stack.query(
             "SELECT COUNT(*) FROM sync_outboxitem WHERE operation = 'update' AND status = 'done'"
         )[0][0]

@@ -41,16 +41,13 @@ def test_bench_push_crm(tmp_path):
         queued = stack.python(QUEUE_CONTACTS.replace("RECORDS", str(RECORDS)))
         assert f"QUEUED {RECORDS}" in queued, queued
         name = queued.rsplit(f"QUEUED {RECORDS} ", 1)[1].strip()
-        before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+        before = stack.last_call_id()
 
         started = time.perf_counter()
         stack.manage("sync", "run", "--direction", "push", "--connection", name, timeout=3600)
         elapsed = time.perf_counter() - started
 
-        calls = stack.query("SELECT COUNT(*) FROM sync_synclog WHERE id > ?", (before,))[0][0]
-        r429 = stack.query(
-            "SELECT COUNT(*) FROM sync_synclog WHERE id > ? AND status_code = 429", (before,)
-        )[0][0]
+        calls, r429 = stack.calls_since(before)
         pushed = stack.query(
             "SELECT COUNT(*) FROM sync_outboxitem WHERE status = 'done' AND connection_id = "
             "(SELECT id FROM sync_connection WHERE provider = 'zoho_crm')"

@@ -98,17 +98,14 @@ def test_bench_push_xero(tmp_path):
             f"clock.clock_set(vendor='xero', account='{tenant}', "
             f"seconds_per_minute={SECONDS_PER_MINUTE})"
         )
-        before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+        before = stack.last_call_id()
         remote_before = remote_count(stack, tenant)
 
         started = time.perf_counter()
         stack.manage("sync", "run", "--direction", "push", "--connection", "Xero", timeout=3600)
         elapsed = time.perf_counter() - started
 
-        calls = stack.query("SELECT COUNT(*) FROM sync_synclog WHERE id > ?", (before,))[0][0]
-        r429 = stack.query(
-            "SELECT COUNT(*) FROM sync_synclog WHERE id > ? AND status_code = 429", (before,)
-        )[0][0]
+        calls, r429 = stack.calls_since(before)
         pushed = stack.query(
             "SELECT COUNT(*) FROM sync_outboxitem WHERE status = 'done' AND entity = ?",
             ("invoices" if ENTITY == "invoices" else "clients",),

@@ -71,9 +71,9 @@ def test_bench_reconcile(tmp_path):
         assert f"MADE {DOCUMENTS}" in stack.python(SET_UP.replace("COUNT", str(DOCUMENTS)))
         runs, raws = [], []
         for _ in range(2):  # alternated, and the best of each kept: the machine is shared
-            before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+            before = stack.last_call_id()
             summary = last_json(stack.manage("sync", "reconcile", "--connection", "Books"))
-            calls = stack.query("SELECT COUNT(*) FROM sync_synclog WHERE id > ?", (before,))[0][0]
+            calls, _ = stack.calls_since(before)
             started, finished = stack.query(
                 "SELECT started_at, finished_at FROM sync_reconcilerun ORDER BY id DESC LIMIT 1"
             )[0]

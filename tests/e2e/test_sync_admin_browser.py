@@ -25,6 +25,21 @@ def no_sideways_scroll(page, what: str) -> None:
     assert widths[0] <= widths[1], (what, widths)
 
 
+def each_width(browser, live_server, user, url: str, shot: str):
+    """`url` on a phone and on a laptop, signed in as `user`: loaded, checked for sideways
+    scrolling and saved as SCREENSHOTS/<shot>-<phone|laptop>.png; yields (name, width, page)
+    for the caller's own checks, then closes the browser context."""
+    for name, (width, height) in WIDTHS.items():
+        context, page = signed_in(browser, live_server, user, width=width, height=height)
+        try:
+            assert page.goto(url).status == 200
+            no_sideways_scroll(page, f"{shot} {name}")
+            page.screenshot(path=str(SCREENSHOTS / f"{shot}-{name}.png"), full_page=True)
+            yield name, width, page
+        finally:
+            context.close()
+
+
 @pytest.fixture
 def xero(live_server, settings) -> Connection:
     """One Xero organisation connected over the CLI without a bank account: its chart has two
@@ -46,20 +61,13 @@ def test_the_bank_account_chooser_reads_well_and_saves_the_choice(
     admin,  # noqa: F811
 ):
     url = f"{live_server.url}/sync/connect/xero/{xero.pk}/bank-account/"
-    for name, (width, height) in WIDTHS.items():
-        context, page = signed_in(browser, live_server, admin, width=width, height=height)
-        try:
-            assert page.goto(url).status == 200
-            no_sideways_scroll(page, name)
-            page.screenshot(path=str(SCREENSHOTS / f"admin-xero-bank-{name}.png"), full_page=True)
-            text = page.inner_text("#content")
-            assert "Which bank account are customer payments paid into?" in text
-            assert "Nothing is chosen yet" in text
-            # Each account by its name first, its code after, as Xero's chart lists them.
-            assert page.get_by_label("Business Bank Account (090)").is_visible()
-            assert page.get_by_label("Business Savings Account (091)").is_visible()
-        finally:
-            context.close()
+    for _, _, page in each_width(browser, live_server, admin, url, "admin-xero-bank"):
+        text = page.inner_text("#content")
+        assert "Which bank account are customer payments paid into?" in text
+        assert "Nothing is chosen yet" in text
+        # Each account by its name first, its code after, as Xero's chart lists them.
+        assert page.get_by_label("Business Bank Account (090)").is_visible()
+        assert page.get_by_label("Business Savings Account (091)").is_visible()
 
     context, page = signed_in(browser, live_server, admin, width=390, height=844)
     try:
@@ -100,31 +108,26 @@ def test_an_organisation_without_a_bank_account_says_what_to_do(
     XeroAccount.objects.filter(tenant=tenant, type="BANK").delete()
     XeroAccount.objects.filter(tenant=tenant, enable_payments=True).delete()
     url = f"{live_server.url}/sync/connect/xero/{xero.pk}/bank-account/"
-    for name, (width, height) in WIDTHS.items():
-        context, page = signed_in(browser, live_server, admin, width=width, height=height)
-        try:
-            assert page.goto(url).status == 200
-            no_sideways_scroll(page, name)
-            page.screenshot(
-                path=str(SCREENSHOTS / f"admin-xero-bank-none-{name}.png"), full_page=True
-            )
-            text = page.inner_text("#content")
-            assert "Acme Xero has no bank account in Xero yet" in text
-            assert "Chart of accounts" in text
-            # Nothing to save: no empty form with a button that would do nothing.
-            assert page.get_by_role("button", name="Save the bank account").count() == 0
-            assert page.get_by_role("link", name="Back to the connections").is_visible()
-        finally:
-            context.close()
+    for _, _, page in each_width(browser, live_server, admin, url, "admin-xero-bank-none"):
+        text = page.inner_text("#content")
+        assert "Acme Xero has no bank account in Xero yet" in text
+        assert "Chart of accounts" in text
+        # Nothing to save: no empty form with a button that would do nothing.
+        assert page.get_by_role("button", name="Save the bank account").count() == 0
+        assert page.get_by_role("link", name="Back to the connections").is_visible()
 
 
 @pytest.fixture
-def report(live_server, settings):
-    """A reconciliation run over real HTTP with one difference: an invoice of ours whose total
-    was edited in Books."""
+def books_live(live_server, settings) -> None:
     settings.ZOHO_CLIENT_ID = "zoho-client"  # the OAuth client the sandbox registers
     settings.ZOHO_CLIENT_SECRET = "zoho-client-secret-XYZ"
     books_connect(settings, live_server.url)
+
+
+@pytest.fixture
+def report(books_live):
+    """A reconciliation run over real HTTP with one difference: an invoice of ours whose total
+    was edited in Books."""
     client = DocClientFactory(name="Kestrel Plumbing", email="accounts@kestrel.example")
     invoice = invoice_services.invoice_create(client=client, lines=LINES)
     invoice = invoice_services.invoice_send(invoice=invoice)
@@ -146,33 +149,24 @@ def test_the_reconciliation_report_reads_well_on_both_screens(
     admin,  # noqa: F811
 ):
     runs = f"{live_server.url}/admin/sync/reconcilerun/"
-    for name, (width, height) in WIDTHS.items():
-        context, page = signed_in(browser, live_server, admin, width=width, height=height)
-        try:
-            assert page.goto(runs).status == 200
-            no_sideways_scroll(page, f"runs {name}")
-            page.screenshot(
-                path=str(SCREENSHOTS / f"admin-reconcile-runs-{name}.png"), full_page=True
-            )
-            text = page.inner_text("#content")
-            assert "Reconciliation reports" in text
-            assert "1 difference" in text and "difference(s)" not in text
-            page.get_by_role("link", name="1 difference").first.click()
-            page.wait_for_load_state()
-            no_sideways_scroll(page, f"differences {name}")
-            page.screenshot(
-                path=str(SCREENSHOTS / f"admin-reconcile-differences-{name}.png"), full_page=True
-            )
-            text = page.inner_text("#content")
-            assert "total: 900.00" in text and "total: 950.00" in text
-            # The number is a link to our invoice; the fix button is on the screen itself.
-            link = page.get_by_role("link", name=report.number)
-            assert link.get_attribute("href") == f"/admin/invoices/invoice/{report.pk}/change/"
-            button = page.get_by_role("button", name="Push ours")
-            box = button.bounding_box()
-            assert box and box["x"] + box["width"] <= width, (name, box)
-        finally:
-            context.close()
+    for name, width, page in each_width(browser, live_server, admin, runs, "admin-reconcile-runs"):
+        text = page.inner_text("#content")
+        assert "Reconciliation reports" in text
+        assert "1 difference" in text and "difference(s)" not in text
+        page.get_by_role("link", name="1 difference").first.click()
+        page.wait_for_load_state()
+        no_sideways_scroll(page, f"differences {name}")
+        page.screenshot(
+            path=str(SCREENSHOTS / f"admin-reconcile-differences-{name}.png"), full_page=True
+        )
+        text = page.inner_text("#content")
+        assert "total: 900.00" in text and "total: 950.00" in text
+        # The number is a link to our invoice; the fix button is on the screen itself.
+        link = page.get_by_role("link", name=report.number)
+        assert link.get_attribute("href") == f"/admin/invoices/invoice/{report.pk}/change/"
+        button = page.get_by_role("button", name="Push ours")
+        box = button.bounding_box()
+        assert box and box["x"] + box["width"] <= width, (name, box)
 
     # The fix, from a phone: the message names the invoice and the row says what was done.
     context, page = signed_in(browser, live_server, admin, width=390, height=844)
@@ -194,22 +188,11 @@ def test_the_reconciliation_report_reads_well_on_both_screens(
 def test_the_reconciliation_report_before_any_run_says_how_to_start(
     browser,
     live_server,
-    settings,
+    books_live,
     admin,  # noqa: F811
 ):
-    settings.ZOHO_CLIENT_ID = "zoho-client"
-    settings.ZOHO_CLIENT_SECRET = "zoho-client-secret-XYZ"
-    books_connect(settings, live_server.url)
-    for name, (width, height) in WIDTHS.items():
-        context, page = signed_in(browser, live_server, admin, width=width, height=height)
-        try:
-            assert page.goto(f"{live_server.url}/admin/sync/reconcilerun/").status == 200
-            no_sideways_scroll(page, name)
-            page.screenshot(
-                path=str(SCREENSHOTS / f"admin-reconcile-empty-{name}.png"), full_page=True
-            )
-            text = page.inner_text("#content")
-            assert "No reconciliation has run yet" in text
-            assert page.get_by_role("button", name="Reconcile now").is_visible()
-        finally:
-            context.close()
+    runs = f"{live_server.url}/admin/sync/reconcilerun/"
+    for _, _, page in each_width(browser, live_server, admin, runs, "admin-reconcile-empty"):
+        text = page.inner_text("#content")
+        assert "No reconciliation has run yet" in text
+        assert page.get_by_role("button", name="Reconcile now").is_visible()

@@ -157,6 +157,17 @@ class Stack:
     def python(self, code: str) -> str:
         return self.manage("shell", "-c", code)
 
+    def last_call_id(self) -> int:
+        """The newest vendor call's id (0 before any): what `calls_since` counts after."""
+        return self.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+
+    def calls_since(self, last_id: int) -> tuple[int, int]:
+        """The vendor calls made after `last_id`, and how many of them the vendor answered 429."""
+        return self.query(
+            "SELECT COUNT(*), COALESCE(SUM(status_code = 429), 0) FROM sync_synclog WHERE id > ?",
+            (last_id,),
+        )[0]
+
     def seed(self, **counts) -> dict:
         """`manage.py sandbox seed`, every count 0 unless given (`skip_xero=True` for Books
         only); its JSON answers by vendor, as tests/sync/sandbox.py's `seed` returns them."""
