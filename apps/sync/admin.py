@@ -7,7 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timesince import timesince, timeuntil
 from django_q.tasks import async_task
 
 from apps.core.errors import ApplicationError
@@ -28,6 +30,11 @@ from apps.sync.models import (
 )
 from apps.sync.reconcile.admin import GoneBindingActions
 from apps.sync.selectors import sync_health
+
+
+def _exact(moment) -> str:
+    """The full local date and time, for a title a user can hover over."""
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -154,9 +161,14 @@ class ConnectionAdmin(admin.ModelAdmin):
         change them."""
         shown = ", ".join(f"{key}: {value}" for key, value in sorted((obj.options or {}).items()))
         try:
-            url = registry.connector(obj.provider).settings_url(obj)
+            connector = registry.connector(obj.provider)
         except LookupError:
             url = ""
+        else:
+            url = connector.settings_url(obj)
+            # A connector may say its options in words ("Bank account for payments: …").
+            if hasattr(connector, "settings_text"):
+                shown = connector.settings_text(obj)
         if url:
             return format_html('{} <a href="{}">Change</a>', shown or "none", url)
         return shown or "-"
@@ -198,17 +210,27 @@ class ConnectionAdmin(admin.ModelAdmin):
         # The circuit breaker's state (engine/circuit.py): "paused: vendor unreachable since …".
         return circuit.pause_label(getattr(obj, "circuit", None), obj) or "sending"
 
-    @admin.display(description="token age")
+    # In words an office reads ("3 days ago", "in 42 minutes"), the exact time on hover: a count
+    # of minutes or a bare timestamp made staff do the arithmetic.
+    @admin.display(description="token refreshed")
     def token_age(self, obj):
         refreshed = obj.credential.refreshed_at
         if not refreshed:
-            return "—"
-        minutes = int((timezone.now() - refreshed).total_seconds() // 60)
-        return f"{minutes} min"
+            return "never"
+        ago = timezone.now() - refreshed
+        words = "just now" if ago.total_seconds() < 60 else f"{timesince(refreshed, depth=1)} ago"
+        return format_html('<span title="{}">{}</span>', _exact(refreshed), words)
 
-    @admin.display(description="access token expires")
+    @admin.display(description="access token")
     def token_expiry(self, obj):
-        return obj.credential.access_expires_at or "—"
+        expires = obj.credential.access_expires_at
+        if not expires:
+            return "none yet"
+        if expires > timezone.now():
+            words = f"expires in {timeuntil(expires, depth=1)}"
+        else:
+            words = f"expired {timesince(expires, depth=1)} ago; refreshed on the next call"
+        return format_html('<span title="{}">{}</span>', _exact(expires), words)
 
     @admin.display(description="last refresh error")
     def last_refresh_error(self, obj):

@@ -10,7 +10,6 @@ pull in its dry-run mode); `pull_s`, the approval with the first pull of clients
 them and the pull made them. SYNC_BENCH_REVIEW_RECORDS changes N.
 """
 
-import json
 import os
 import time
 
@@ -47,37 +46,12 @@ def test_bench_match_review(tmp_path):
     stack = Stack(scratch_directory(tmp_path))
     stack.migrate()
     try:
-        seeded = stack.manage(
-            "sandbox",
-            "seed",
-            "--contacts",
-            str(RECORDS),
-            "--items",
-            "0",
-            "--documents",
-            "0",
-            "--crm-contacts",
-            "0",
-            "--deals",
-            "0",
-            "--skip-xero",
-        )
-        zoho = json.loads(next(line for line in seeded.splitlines() if line.startswith("{")))
+        zoho = stack.seed(contacts=RECORDS, skip_xero=True)["zoho"]
         stack.python(OURS.format(mine=RECORDS // 4, only=RECORDS // 20))
         stack.start_server()
-        review_s, out = timed(
-            stack,
-            "sync",
-            "connect",
-            "zoho",
-            "--refresh-token",
-            zoho["refresh_token"],
-            "--organization-id",
-            zoho["organization_id"],
-            "--name",
-            "Books",
-            "--review",
-        )
+        started = time.perf_counter()
+        out = stack.books_connect(zoho, "--review", timeout=1800)
+        review_s = time.perf_counter() - started
         counts = last_json(out)["reviews"][0]["entities"]["clients"]
         assert counts["link"] == RECORDS // 4, counts
         review_requests = stack.query("SELECT COUNT(*) FROM sync_synclog")[0][0]

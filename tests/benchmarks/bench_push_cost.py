@@ -9,7 +9,6 @@ those calls. SYNC_BENCH_UPDATES changes N; SYNC_BENCH_SECONDS_PER_MINUTE the len
 minute (1 by default, so the run takes seconds, not the ten real minutes 1,000 calls need).
 """
 
-import json
 import math
 import os
 import time
@@ -36,33 +35,16 @@ def test_bench_push_cost(tmp_path):
     stack = Stack(scratch_directory(tmp_path), clock_scale=SECONDS_PER_MINUTE / 60)
     stack.migrate()
     try:
-        seeded = stack.manage(
-            "sandbox", "seed", "--contacts", str(UPDATES), "--items", "0", "--documents", "0",
-            "--crm-contacts", "0", "--deals", "0", "--skip-xero",
-        )  # fmt: skip
-        zoho = json.loads(next(line for line in seeded.splitlines() if line.startswith("{")))
-        stack.python(
-            "from apps.sandbox import clock; "
-            f"clock.clock_set(vendor='zoho', account='{zoho['organization_id']}', "
-            f"seconds_per_minute={SECONDS_PER_MINUTE})"
-        )
-        stack.start_server()
-        stack.manage(
-            "sync", "connect", "zoho", "--refresh-token", zoho["refresh_token"],
-            "--organization-id", zoho["organization_id"], "--name", "Books",
-        )  # fmt: skip
+        stack.books_ready(seconds_per_minute=SECONDS_PER_MINUTE, contacts=UPDATES)
         stack.manage("sync", "run", "--entity", "clients", "--direction", "pull")
         assert f"EDITED {UPDATES}" in stack.python(EDIT_EVERY_CLIENT)
-        before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+        before = stack.last_call_id()
 
         started = time.perf_counter()
         stack.manage("sync", "run", "--direction", "push", "--connection", "Books")
         elapsed = time.perf_counter() - started
 
-        calls = stack.query("SELECT COUNT(*) FROM sync_synclog WHERE id > ?", (before,))[0][0]
-        r429 = stack.query(
-            "SELECT COUNT(*) FROM sync_synclog WHERE id > ? AND status_code = 429", (before,)
-        )[0][0]
+        calls, r429 = stack.calls_since(before)
         pushed = stack.query(
             "SELECT COUNT(*) FROM sync_outboxitem WHERE operation = 'update' AND status = 'done'"
         )[0][0]

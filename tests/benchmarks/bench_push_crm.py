@@ -9,7 +9,6 @@ vendor's limit sets no floor worth a ratio). SYNC_BENCH_CRM_RECORDS changes N (5
 SYNC_BENCH_SECONDS_PER_MINUTE the length of a vendor minute (1 by default).
 """
 
-import json
 import os
 import time
 
@@ -38,34 +37,17 @@ def test_bench_push_crm(tmp_path):
     stack = Stack(scratch_directory(tmp_path), clock_scale=SECONDS_PER_MINUTE / 60)
     stack.migrate()
     try:
-        seeded = stack.manage(
-            "sandbox", "seed", "--contacts", "0", "--items", "0", "--documents", "0",
-            "--crm-contacts", "0", "--deals", "0", "--skip-xero",
-        )  # fmt: skip
-        zoho = json.loads(next(line for line in seeded.splitlines() if line.startswith("{")))
-        stack.python(
-            "from apps.sandbox import clock; "
-            f"clock.clock_set(vendor='zoho', account='{zoho['organization_id']}', "
-            f"seconds_per_minute={SECONDS_PER_MINUTE})"
-        )
-        stack.start_server()
-        stack.manage(
-            "sync", "connect", "zoho", "--refresh-token", zoho["refresh_token"],
-            "--organization-id", zoho["organization_id"], "--name", "Books", "--crm",
-        )  # fmt: skip
+        stack.books_ready(seconds_per_minute=SECONDS_PER_MINUTE, crm=True)
         queued = stack.python(QUEUE_CONTACTS.replace("RECORDS", str(RECORDS)))
         assert f"QUEUED {RECORDS}" in queued, queued
         name = queued.rsplit(f"QUEUED {RECORDS} ", 1)[1].strip()
-        before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+        before = stack.last_call_id()
 
         started = time.perf_counter()
         stack.manage("sync", "run", "--direction", "push", "--connection", name, timeout=3600)
         elapsed = time.perf_counter() - started
 
-        calls = stack.query("SELECT COUNT(*) FROM sync_synclog WHERE id > ?", (before,))[0][0]
-        r429 = stack.query(
-            "SELECT COUNT(*) FROM sync_synclog WHERE id > ? AND status_code = 429", (before,)
-        )[0][0]
+        calls, r429 = stack.calls_since(before)
         pushed = stack.query(
             "SELECT COUNT(*) FROM sync_outboxitem WHERE status = 'done' AND connection_id = "
             "(SELECT id FROM sync_connection WHERE provider = 'zoho_crm')"

@@ -16,7 +16,6 @@ answered (`r429`, the aim 0), the push's seconds and `limit_ratio`, its wall tim
 least Xero's 60 calls a minute allow for those calls, on the same clock (the aim at most 1.2).
 """
 
-import json
 import math
 import os
 import time
@@ -138,12 +137,7 @@ def test_bench_push_xero(tmp_path):
     stack = Stack(scratch_directory(tmp_path), clock_scale=SECONDS_PER_MINUTE / 60)
     stack.migrate()
     try:
-        seeded = stack.manage(
-            "sandbox", "seed", "--contacts", "0", "--items", "0", "--documents", "0",
-            "--crm-contacts", "0", "--deals", "0",
-        )  # fmt: skip
-        answers = [json.loads(line) for line in seeded.splitlines() if line.startswith("{")]
-        refresh_token = next(a for a in answers if a.get("vendor") == "xero")["refresh_token"]
+        refresh_token = stack.seed()["xero"]["refresh_token"]
         stack.start_server()
         connect = ["sync", "connect", "xero", "--refresh-token", refresh_token, "--name", "Xero"]
         if ENTITY == "payments":
@@ -176,19 +170,16 @@ def test_bench_push_xero(tmp_path):
             f"clock.clock_set(vendor='xero', account='{tenant}', "
             f"seconds_per_minute={SECONDS_PER_MINUTE})"
         )
-        before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+        before = stack.last_call_id()
         remote_before = remote_count(stack, tenant)
 
         started = time.perf_counter()
         stack.manage("sync", "run", "--direction", "push", "--connection", "Xero", timeout=3600)
         elapsed = time.perf_counter() - started
 
-        calls = stack.query("SELECT COUNT(*) FROM sync_synclog WHERE id > ?", (before,))[0][0]
+        calls, r429 = stack.calls_since(before)
         reads = stack.query(
             "SELECT COUNT(*) FROM sync_synclog WHERE id > ? AND method = 'GET'", (before,)
-        )[0][0]
-        r429 = stack.query(
-            "SELECT COUNT(*) FROM sync_synclog WHERE id > ? AND status_code = 429", (before,)
         )[0][0]
         pushed = stack.query(
             "SELECT COUNT(*) FROM sync_outboxitem WHERE status = 'done' AND entity = ?",

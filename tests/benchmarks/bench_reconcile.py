@@ -9,7 +9,6 @@ comparing and storing costs over the reads), and `differences` (0: everything is
 SYNC_BENCH_RECONCILE_DOCS changes N.
 """
 
-import json
 import math
 import os
 from datetime import datetime
@@ -68,22 +67,13 @@ def test_bench_reconcile(tmp_path):
     stack = Stack(scratch_directory(tmp_path))
     stack.migrate()
     try:
-        seeded = stack.manage(
-            "sandbox", "seed", "--contacts", "0", "--items", "0", "--documents", "0",
-            "--crm-contacts", "0", "--deals", "0", "--skip-xero",
-        )  # fmt: skip
-        zoho = json.loads(next(line for line in seeded.splitlines() if line.startswith("{")))
-        stack.start_server()
-        stack.manage(
-            "sync", "connect", "zoho", "--refresh-token", zoho["refresh_token"],
-            "--organization-id", zoho["organization_id"], "--name", "Books",
-        )  # fmt: skip
+        stack.books_ready()
         assert f"MADE {DOCUMENTS}" in stack.python(SET_UP.replace("COUNT", str(DOCUMENTS)))
         runs, raws = [], []
         for _ in range(2):  # alternated, and the best of each kept: the machine is shared
-            before = stack.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+            before = stack.last_call_id()
             summary = last_json(stack.manage("sync", "reconcile", "--connection", "Books"))
-            calls = stack.query("SELECT COUNT(*) FROM sync_synclog WHERE id > ?", (before,))[0][0]
+            calls, _ = stack.calls_since(before)
             started, finished = stack.query(
                 "SELECT started_at, finished_at FROM sync_reconcilerun ORDER BY id DESC LIMIT 1"
             )[0]

@@ -66,39 +66,7 @@ def test_bench_sync_pull(tmp_path):
     stack = Stack(scratch_directory(tmp_path), clock_scale=SECONDS_PER_MINUTE / 60)
     stack.manage("migrate", "--noinput")
     try:
-        seeded = stack.manage(
-            "sandbox",
-            "seed",
-            "--contacts",
-            str(RECORDS),
-            "--items",
-            "0",
-            "--documents",
-            "0",
-            "--crm-contacts",
-            "0",
-            "--deals",
-            "0",
-            "--skip-xero",
-        )
-        zoho = json.loads(next(line for line in seeded.splitlines() if line.startswith("{")))
-        stack.python(
-            "from apps.sandbox import clock; "
-            f"clock.clock_set(vendor='zoho', account='{zoho['organization_id']}', "
-            f"seconds_per_minute={SECONDS_PER_MINUTE})"
-        )
-        stack.start_server()
-        stack.manage(
-            "sync",
-            "connect",
-            "zoho",
-            "--refresh-token",
-            zoho["refresh_token"],
-            "--organization-id",
-            zoho["organization_id"],
-            "--name",
-            "Books",
-        )
+        stack.books_ready(seconds_per_minute=SECONDS_PER_MINUTE, contacts=RECORDS)
 
         started = time.perf_counter()
         done = stack.run_python(PULL)

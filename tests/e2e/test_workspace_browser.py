@@ -16,7 +16,7 @@ from apps.tickets import services as ticket_services
 from apps.users.roles import ADMIN, AGENT
 from apps.users.services import user_provision
 from tests.quotes.factories import DocClientFactory, DocServiceFactory
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,19 +84,7 @@ def zoho(live_server, settings):
     # The OAuth client the sandbox registers when seeded (as tests/sync/conftest.py sets it).
     settings.ZOHO_CLIENT_ID = "zoho-client"
     settings.ZOHO_CLIENT_SECRET = "zoho-client-secret-XYZ"
-    point_settings_at(settings, live_server.url)
-    answers = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)
-    zoho = answers["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
+    zoho = books_connect(settings, live_server.url)
     return zoho
 
 

@@ -12,7 +12,6 @@ sandbox's own records (its database, read with SQL), not our bookkeeping.
 """
 
 import itertools
-import json
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -208,35 +207,13 @@ def run_drill(
     if not settings.ZOHO_CLIENT_ID:  # outside tests/sync (the benchmark): the demo client
         settings.ZOHO_CLIENT_ID = settings.SANDBOX_DEMO_CLIENTS["ZOHO_CLIENT_ID"]
         settings.ZOHO_CLIENT_SECRET = settings.SANDBOX_DEMO_CLIENTS["ZOHO_CLIENT_SECRET"]
-    seeded = [
-        json.loads(line)
-        for line in stack.manage(
-            "sandbox",
-            "seed",
-            "--contacts",
-            "0",
-            "--items",
-            "0",
-            "--documents",
-            "0",
-            "--crm-contacts",
-            "0",
-            "--deals",
-            "0",
-            "--skip-xero",
-            "--client-id",
-            settings.ZOHO_CLIENT_ID,
-            "--client-secret",
-            settings.ZOHO_CLIENT_SECRET,
-        ).splitlines()
-        if line.startswith("{")
-    ]
-    zoho = next(answer for answer in seeded if answer.get("vendor", "zoho") == "zoho")
+    zoho = stack.seed(
+        skip_xero=True,
+        client_id=settings.ZOHO_CLIENT_ID,
+        client_secret=settings.ZOHO_CLIENT_SECRET,
+    )["zoho"]
     org = zoho["organization_id"]
-    stack.python(
-        "from apps.sandbox import clock; "
-        f"clock.clock_set(vendor='zoho', account='{org}', seconds_per_minute={seconds_per_minute})"
-    )
+    stack.vendor_minute_set(vendor="zoho", account=org, seconds=seconds_per_minute)
     point_settings_at(settings, f"http://127.0.0.1:{stack.port}")
     # Tasks go to the broker as in production (quote e-mails, kicks): the loop below is the
     # only worker, and no PDF is rendered inside a change.

@@ -41,3 +41,37 @@ def sync(*args) -> dict:
     with contextlib.suppress(SystemExit):
         call_command("sync", *args, stdout=out)
     return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def books_connect(
+    settings,
+    live_server_url: str,
+    *,
+    crm: bool = False,
+    with_xero: bool = False,
+    **counts: int,
+) -> dict:
+    """The set-up most sandbox tests share: settings pointed at the live server, the sandbox
+    seeded (nothing in it unless `counts` says so) and its Books organisation connected over the
+    CLI as "Books" (with CRM when `crm`). `with_xero` seeds Xero too and connects it as "Xero".
+    Returns the seed's Zoho answer (refresh_token, organization_id)."""
+    point_settings_at(settings, live_server_url)
+    empty = {"contacts": 0, "items": 0, "documents": 0, "crm_contacts": 0, "deals": 0}
+    answers = seed(**(empty | counts), **({} if with_xero else {"skip_xero": True}))
+    zoho = answers["zoho"]
+    sync(
+        "connect",
+        "zoho",
+        "--refresh-token",
+        zoho["refresh_token"],
+        "--organization-id",
+        zoho["organization_id"],
+        "--name",
+        "Books",
+        *(["--crm"] if crm else []),
+    )
+    if with_xero:
+        sync(
+            "connect", "xero", "--refresh-token", answers["xero"]["refresh_token"], "--name", "Xero"
+        )
+    return zoho

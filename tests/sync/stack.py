@@ -157,6 +157,63 @@ class Stack:
     def python(self, code: str) -> str:
         return self.manage("shell", "-c", code)
 
+    def last_call_id(self) -> int:
+        """The newest vendor call's id (0 before any): what `calls_since` counts after."""
+        return self.query("SELECT COALESCE(MAX(id), 0) FROM sync_synclog")[0][0]
+
+    def calls_since(self, last_id: int) -> tuple[int, int]:
+        """The vendor calls made after `last_id`, and how many of them the vendor answered 429."""
+        return self.query(
+            "SELECT COUNT(*), COALESCE(SUM(status_code = 429), 0) FROM sync_synclog WHERE id > ?",
+            (last_id,),
+        )[0]
+
+    def seed(self, **counts) -> dict:
+        """`manage.py sandbox seed`, every count 0 unless given (`skip_xero=True` for Books
+        only); its JSON answers by vendor, as tests/sync/sandbox.py's `seed` returns them."""
+        empty = {"contacts": 0, "items": 0, "documents": 0, "crm_contacts": 0, "deals": 0}
+        args = []
+        for name, value in (empty | counts).items():
+            flag = "--" + name.replace("_", "-")
+            args += [flag] if value is True else [flag, str(value)]
+        answers = {}
+        for line in self.manage("sandbox", "seed", *args).splitlines():
+            if line.startswith("{"):
+                body = json.loads(line)
+                answers[body.get("vendor", "zoho")] = body
+        return answers
+
+    def vendor_minute_set(self, *, vendor: str, account: str, seconds: float) -> None:
+        """How many real seconds one of the sandbox's vendor minutes lasts for `account`."""
+        self.python(
+            "from apps.sandbox import clock; "
+            f"clock.clock_set(vendor='{vendor}', account='{account}', seconds_per_minute={seconds})"
+        )
+
+    def books_connect(self, zoho: dict, *options: str, timeout: float = 300) -> str:
+        """`manage.py sync connect zoho` for the seeded organisation, as "Books"; `options` are
+        the command's others (--crm, --review). Returns its output."""
+        return self.manage(
+            "sync", "connect", "zoho", "--refresh-token", zoho["refresh_token"],
+            "--organization-id", zoho["organization_id"], "--name", "Books", *options,
+            timeout=timeout,
+        )  # fmt: skip
+
+    def books_ready(
+        self, *, seconds_per_minute: float | None = None, crm: bool = False, **counts
+    ) -> dict:
+        """The set-up the process-level benchmarks share: Books seeded (`counts`, 0 unless
+        given), its vendor minute set when asked, the web server started and Books connected.
+        Returns the seed's Zoho answer."""
+        zoho = self.seed(skip_xero=True, **counts)["zoho"]
+        if seconds_per_minute is not None:
+            self.vendor_minute_set(
+                vendor="zoho", account=zoho["organization_id"], seconds=seconds_per_minute
+            )
+        self.start_server()
+        self.books_connect(zoho, *(["--crm"] if crm else []))
+        return zoho
+
 
 def last_json(text: str) -> dict:
     return json.loads(text.strip().splitlines()[-1])

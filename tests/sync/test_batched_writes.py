@@ -32,7 +32,7 @@ from apps.sync.models import (
     OutboxStatus,
     SyncLog,
 )
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, point_settings_at, seed, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -211,11 +211,8 @@ def test_a_record_held_by_a_conflict_is_parked_and_the_rest_of_its_batch_goes(xe
 
 @pytest.fixture
 def crm(live_server, settings, monkeypatch):
-    point_settings_at(settings, live_server.url)
     monkeypatch.setattr(outbox, "_kick", lambda: None)  # the test drains
-    zoho = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
-    org = ["--organization-id", zoho["organization_id"], "--name", "Books", "--crm"]
-    sync("connect", "zoho", "--refresh-token", zoho["refresh_token"], *org)
+    books_connect(settings, live_server.url, crm=True)
     return Connection.objects.get(provider="zoho_crm")
 
 

@@ -122,3 +122,30 @@ def test_sync_schedules_are_applied_idempotently():
 
 def test_an_agent_cannot_open_the_sync_health_page(agent_client):
     assert agent_client.get("/admin/sync/connection/health/").status_code == 403
+
+
+def test_token_times_read_as_words_on_the_health_page_and_the_connections_list(admin_client_mfa):
+    """Office staff read "3 days ago" and "in 42 minutes", not 259200 or 2520 seconds."""
+    from apps.sync.models import Credential
+
+    books = make_zoho_books()
+    now = timezone.now()
+    Credential.objects.filter(pk=books.credential_id).update(
+        refreshed_at=now - timedelta(days=3, minutes=5),
+        access_expires_at=now + timedelta(minutes=42, seconds=30),
+    )
+    stale = make_zoho_books(name="Stale", org="60002")
+    Credential.objects.filter(pk=stale.credential_id).update(
+        refreshed_at=None, access_expires_at=now - timedelta(hours=2, minutes=1)
+    )
+
+    health = admin_client_mfa.get("/admin/sync/connection/health/").content.decode()
+    assert "Token refreshed" in health and "(s)" not in health
+    assert "3 days ago" in health and "expires in 42 minutes" in health
+    assert "expired 2 hours ago" in health and "never" in health
+    assert "259" not in health  # no count of seconds anywhere
+
+    listing = admin_client_mfa.get("/admin/sync/connection/").content.decode()
+    assert "3\xa0days ago" in listing and "expires in 42\xa0minutes" in listing
+    assert "expired 2\xa0hours ago" in listing
+    assert " min<" not in listing

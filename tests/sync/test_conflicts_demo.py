@@ -11,18 +11,15 @@ from apps.clients.models import Client
 from apps.sync.conflicts.models import Conflict
 from apps.sync.connectors.zoho.demo import HELD, OVERLAP
 from apps.sync.models import Binding, BindingStatus, Connection
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_demo_first_sync_links_creates_and_leaves_open_conflicts(live_server, settings):
-    point_settings_at(settings, live_server.url)
     load_demo_clients()
     demo_clients = Client.objects.count()
-    zoho = seed(contacts=12, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
-    sync("connect", "zoho", "--refresh-token", zoho["refresh_token"],
-         "--organization-id", zoho["organization_id"], "--name", "Books")  # fmt: skip
+    books_connect(settings, live_server.url, contacts=12)
     out = io.StringIO()
     call_command("sync_demo_conflicts", stdout=out)
     text = out.getvalue()

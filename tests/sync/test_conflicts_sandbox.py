@@ -17,28 +17,16 @@ from apps.sync.engine import outbox
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.outbox import HELD_UNTIL
 from apps.sync.models import Binding, BindingStatus, Connection, OutboxItem, OutboxStatus
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, point_settings_at, seed, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def books(live_server, settings, monkeypatch):
-    point_settings_at(settings, live_server.url)
     # Each step below runs the sync itself, in order, instead of a drain kicked after commit.
     monkeypatch.setattr(outbox, "_kick", lambda: None)
-    answers = seed(contacts=3, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)
-    zoho = answers["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
+    books_connect(settings, live_server.url, contacts=3)
     assert sync("run", "--connection", "Books", "--entity", "clients")["ok"]
     return Connection.objects.get(name="Books")
 

@@ -15,7 +15,7 @@ from apps.sandbox.zoho.models import BooksEstimate, BooksInvoice, BooksPayment, 
 from apps.sync.engine import batch, outbox
 from apps.sync.models import Binding, OutboxItem, OutboxStatus
 from tests.clients.factories import ClientFactory
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect
 from tests.sync.test_zoho_flows import drain_until_settled, make_quote
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,22 +27,8 @@ class WorkerDied(BaseException):
 
 @pytest.fixture
 def connected(live_server, settings, monkeypatch):
-    point_settings_at(settings, live_server.url)
     monkeypatch.setattr(outbox, "_kick", lambda: None)  # the test drains; no task does it
-    answers = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0)
-    zoho = answers["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-        "--crm",
-    )
-    sync("connect", "xero", "--refresh-token", answers["xero"]["refresh_token"], "--name", "Xero")
+    books_connect(settings, live_server.url, crm=True, with_xero=True)
 
 
 def die_once_after_the_vendor_answers(monkeypatch, entity: str, provider: str = "") -> list:

@@ -1,7 +1,6 @@
 """Two worker processes pushing to one Xero tenant share one budget: zero 429s from the sandbox
 and at least 90% of the allowed rate. Whole processes, real HTTP, the sandbox clock scaled."""
 
-import json
 from datetime import datetime
 
 import pytest
@@ -34,31 +33,9 @@ def stack(tmp_path):
 
 
 def test_two_workers_get_no_429_and_reach_90_percent_of_the_rate(stack):
-    seeded = stack.manage(
-        "sandbox",
-        "seed",
-        "--contacts",
-        "0",
-        "--items",
-        "0",
-        "--documents",
-        "0",
-        "--crm-contacts",
-        "0",
-        "--deals",
-        "0",
-    )
-    xero = next(
-        json.loads(line)
-        for line in seeded.splitlines()
-        if line.startswith("{") and '"xero"' in line
-    )
+    xero = stack.seed()["xero"]
     tenant = xero["tenants"][0]["tenant_id"]
-    stack.python(
-        "from apps.sandbox import clock; "
-        f"clock.clock_set(vendor='xero', account='{tenant}', "
-        f"seconds_per_minute={SECONDS_PER_MINUTE})"
-    )
+    stack.vendor_minute_set(vendor="xero", account=tenant, seconds=SECONDS_PER_MINUTE)
     stack.start_server()
     stack.manage("sync", "connect", "xero", "--refresh-token", xero["refresh_token"])
     name = stack.python(ENQUEUE.format(tenant=tenant, count=PUSHES)).strip().splitlines()[-1]

@@ -11,7 +11,7 @@ from apps.sandbox.zoho.models import BooksEstimate, BooksItem
 from apps.sync.journal.selectors import record_journal
 from apps.sync.models import OutboxItem, OutboxStatus, SyncLog
 from tests.quotes.factories import DocClientFactory, DocServiceFactory
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect
 from tests.sync.test_zoho_flows import drain_until_settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,20 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def books(live_server, settings):
-    point_settings_at(settings, live_server.url)
-    answers = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)
-    zoho = answers["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
-    return zoho
+    return books_connect(settings, live_server.url)
 
 
 def _sent_quote_with_unnamed_service(agent):

@@ -14,7 +14,7 @@ from apps.sync.conflicts.models import Conflict, ConflictPolicy, ConflictStatus
 from apps.sync.engine import outbox
 from apps.sync.journal.selectors import record_journal
 from apps.sync.models import Binding, Connection, InboundWebhook, OutboxStatus, SyncRun
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "BooksSecret0123456789"
@@ -22,20 +22,9 @@ SECRET = "BooksSecret0123456789"
 
 @pytest.fixture
 def books(live_server, settings, monkeypatch):
-    point_settings_at(settings, live_server.url)
     settings.ZOHO_BOOKS_WEBHOOK_SECRET = SECRET  # the sandbox sends contact webhooks
     monkeypatch.setattr(outbox, "_kick", lambda: None)  # each push below is drained in turn
-    zoho = seed(contacts=3, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
+    books_connect(settings, live_server.url, contacts=3)
     assert sync("run", "--connection", "Books", "--entity", "clients", "--direction", "pull")["ok"]
     return Connection.objects.get(name="Books")
 

@@ -67,21 +67,10 @@ print(json.dumps({"quote": quote.pk, "number": quote.number}))
 class Scenario:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
-        seeded = stack.manage(
-            "sandbox", "seed", "--contacts", "0", "--items", "0", "--documents", "0",
-            "--crm-contacts", "0", "--deals", "0",
-        )  # fmt: skip
-        answers = {}
-        for line in seeded.splitlines():
-            if line.startswith("{"):
-                body = json.loads(line)
-                answers[body.get("vendor", "zoho")] = body
+        answers = stack.seed()
         self.zoho, self.xero = answers["zoho"], answers["xero"]
         stack.start_server()
-        stack.manage(
-            "sync", "connect", "zoho", "--refresh-token", self.zoho["refresh_token"],
-            "--organization-id", self.zoho["organization_id"], "--name", "Books", "--crm",
-        )  # fmt: skip
+        stack.books_connect(self.zoho, "--crm")
         # With its bank account, as Connect Xero asks: the queued Xero payment can then be sent
         # (without it the payment is refused, dead-lettered, whenever a push reaches it).
         stack.manage(

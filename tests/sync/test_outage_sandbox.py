@@ -28,30 +28,18 @@ from apps.sync.models import (
 from apps.sync.selectors import sync_health
 from tests.quotes.factories import DocClientFactory, DocServiceFactory
 from tests.sync.factories import expire
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def books(live_server, settings, monkeypatch):
-    point_settings_at(settings, live_server.url)
     settings.ADMINS = [("Ops", "ops@example.com")]
     settings.SYNC_CIRCUIT_FAILURES = 5
     # The test drains itself, as a worker would; nothing is sent inline after each commit.
     monkeypatch.setattr(outbox, "_kick", lambda: None)
-    zoho = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
-    return zoho
+    return books_connect(settings, live_server.url)
 
 
 def send_quotes(agent, count: int) -> list:

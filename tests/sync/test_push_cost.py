@@ -11,7 +11,7 @@ from apps.sync.connectors.zoho.books.mappers import contact_from_books
 from apps.sync.engine import outbox
 from apps.sync.engine.connections import adapter_for
 from apps.sync.models import Binding, Connection, OutboxStatus, SyncLog
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CONTACTS = 60
@@ -19,14 +19,8 @@ CONTACTS = 60
 
 @pytest.fixture
 def books(live_server, settings, monkeypatch):
-    point_settings_at(settings, live_server.url)
     monkeypatch.setattr(outbox, "_kick", lambda: None)  # the test drains, in order
-    answers = seed(contacts=CONTACTS, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)
-    zoho = answers["zoho"]
-    sync(
-        "connect", "zoho", "--refresh-token", zoho["refresh_token"],
-        "--organization-id", zoho["organization_id"], "--name", "Books",
-    )  # fmt: skip
+    books_connect(settings, live_server.url, contacts=CONTACTS)
     assert sync("run", "--connection", "Books", "--entity", "clients")["ok"]
     return Connection.objects.get(name="Books")
 

@@ -32,7 +32,7 @@ from apps.sync.models import (
 from apps.sync.schedules import SCHEDULES
 from tests.quotes.factories import DocClientFactory
 from tests.sync.reconcile_setup import invoices_in_step
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, sync
 from tests.sync.test_zoho_flows import drain_until_settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,19 +42,7 @@ LINES = [{"name": "Boiler service", "quantity": Decimal("2"), "rate": Decimal("4
 
 @pytest.fixture
 def books_connection(live_server, settings):
-    point_settings_at(settings, live_server.url)
-    answers = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)
-    zoho = answers["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
+    books_connect(settings, live_server.url)
     return Connection.objects.get(provider="zoho_books")
 
 

@@ -12,7 +12,7 @@ from apps.sync.models import Binding, BindingStatus, Connection, OutboxItem, Syn
 from apps.sync.selectors import sync_health
 from apps.sync.webhooks.models import InboundWebhook
 from tests.quotes.factories import DocClientFactory
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect
 from tests.sync.test_zoho_flows import drain_until_settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,36 +24,14 @@ BINDINGS = "/admin/sync/binding/"
 @pytest.fixture
 def books_live(live_server, settings):
     settings.ZOHO_BOOKS_WEBHOOK_SECRET = SECRET
-    point_settings_at(settings, live_server.url)
-    zoho = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
+    books_connect(settings, live_server.url)
     return Connection.objects.get(provider="zoho_books")
 
 
 @pytest.fixture
 def books_quiet(live_server, settings):
     """No webhook secret: Books tells us nothing; only a push or a read finds a deletion."""
-    point_settings_at(settings, live_server.url)
-    zoho = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
+    books_connect(settings, live_server.url)
     return Connection.objects.get(provider="zoho_books")
 
 

@@ -1,7 +1,6 @@
 """`sync run` killed with SIGKILL half-way through a 20,000-contact pull, then run again: every
 contact bound exactly once, at most one page fetched twice. Whole processes, real HTTP."""
 
-import json
 import re
 import signal
 import time
@@ -25,39 +24,7 @@ def stack(tmp_path):
 
 
 def test_killed_pull_resumes_and_binds_every_contact_once(stack):
-    seeded = stack.manage(
-        "sandbox",
-        "seed",
-        "--contacts",
-        str(CONTACTS),
-        "--items",
-        "0",
-        "--documents",
-        "0",
-        "--crm-contacts",
-        "0",
-        "--deals",
-        "0",
-        "--skip-xero",
-    )
-    zoho = json.loads(next(line for line in seeded.splitlines() if line.startswith("{")))
-    stack.python(
-        "from apps.sandbox import clock; "
-        f"clock.clock_set(vendor='zoho', account='{zoho['organization_id']}', "
-        "seconds_per_minute=1)"
-    )
-    stack.start_server()
-    stack.manage(
-        "sync",
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
+    stack.books_ready(seconds_per_minute=1, contacts=CONTACTS)
 
     first = stack.spawn("sync", "run", "--entity", "clients", "--direction", "pull")
     deadline = time.time() + 120

@@ -12,7 +12,7 @@ from apps.sync.engine.connections import adapter_for
 from apps.sync.matching.models import MatchPlan
 from apps.sync.models import Binding, Connection
 from tests.clients.factories import ClientFactory
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, sync
 from tests.sync.test_matching_review import table_counts
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,19 +20,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def books(live_server, settings, monkeypatch):
-    point_settings_at(settings, live_server.url)
     monkeypatch.setattr("apps.sync.engine.outbox._kick", lambda: None)  # drained by `sync run`
-    zoho = seed(contacts=12, items=3, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
+    books_connect(settings, live_server.url, contacts=12, items=3)
     first = sync("run", "--connection", "Books")
     assert first["ok"], first
     return Connection.objects.get(name="Books")

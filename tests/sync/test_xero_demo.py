@@ -13,7 +13,7 @@ from apps.sync.connectors.xero.demo import DEMO_NOTE
 from apps.sync.engine import outbox
 from apps.sync.models import Connection
 from tests.quotes.factories import DocClientFactory, DocServiceFactory
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,16 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_demo_quote_reaches_zoho_books_and_one_xero_organisation(
     live_server, settings, monkeypatch
 ):
-    point_settings_at(settings, live_server.url)
     monkeypatch.setattr(outbox, "_kick", lambda: None)  # queued items wait for the demo's drains
     call_command("create_demo_users", stdout=io.StringIO())
     DocClientFactory()
     DocServiceFactory.create_batch(3)
-    answers = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0)
-    zoho = answers["zoho"]
-    sync("connect", "zoho", "--refresh-token", zoho["refresh_token"],
-         "--organization-id", zoho["organization_id"], "--name", "Books")  # fmt: skip
-    sync("connect", "xero", "--refresh-token", answers["xero"]["refresh_token"], "--name", "Xero")
+    books_connect(settings, live_server.url, with_xero=True)
     DocClientFactory()  # queued for both organisations, as the demo's earlier steps do
     out = io.StringIO()
     call_command("sync_demo_xero", stdout=out)

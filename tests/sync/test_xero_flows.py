@@ -293,11 +293,20 @@ def test_admin_chooses_the_bank_account_from_xero_accounts_agents_cannot(
     page = admin_client_mfa.get(url)
     assert page.status_code == 200
     assert b'value="090"' in page.content and b'value="200"' not in page.content
+    assert b" checked" not in page.content  # nothing chosen for the Admin
+    nothing = admin_client_mfa.post(url, {}, follow=True)
+    assert b"Choose the bank account customer payments are paid into." in nothing.content
+    connection.refresh_from_db()
+    assert "bank_account" not in connection.options
     refused = admin_client_mfa.post(url, {"account": "200"}, follow=True)
     assert b"is not a bank account" in refused.content
     admin_client_mfa.post(url, {"account": "090"})
     connection.refresh_from_db()
-    assert connection.options == {"bank_account": "090", "sales_account": "200"}
+    assert connection.options == {
+        "bank_account": "090",
+        "bank_account_name": "Business Bank Account",
+        "sales_account": "200",
+    }
 
 
 def test_a_contact_of_the_same_name_is_bound_when_the_same_person_else_refused_by_name(
@@ -332,5 +341,7 @@ def test_the_connection_page_shows_the_settings_and_where_to_change_them(
     connection, _ = connect_xero(live_server, settings)
     page = admin_client_mfa.get(f"/admin/sync/connection/{connection.pk}/change/")
     assert page.status_code == 200
-    assert b"bank_account: 090" in page.content and b"sales_account: 200" in page.content
+    text = page.content.decode()
+    assert "Bank account for payments: Business Bank Account (090)" in text
+    assert "Default sales account: 200" in text
     assert f"/sync/connect/xero/{connection.pk}/bank-account/".encode() in page.content

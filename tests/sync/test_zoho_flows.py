@@ -15,28 +15,14 @@ from apps.sandbox.zoho.models import BooksEstimate, BooksInvoice, CrmRecord
 from apps.sync.engine import outbox
 from apps.sync.models import Binding, BindingStatus, Connection, OutboxItem, OutboxStatus
 from tests.quotes.factories import DocClientFactory, DocServiceFactory
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def zoho(live_server, settings):
-    point_settings_at(settings, live_server.url)
-    answers = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)
-    zoho = answers["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-        "--crm",
-    )
-    return zoho
+    return books_connect(settings, live_server.url, crm=True)
 
 
 def drain_until_settled(rounds: int = 50) -> None:

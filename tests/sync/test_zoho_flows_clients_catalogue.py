@@ -14,17 +14,13 @@ from apps.sandbox.zoho import books
 from apps.sandbox.zoho.models import BooksContact, BooksItem, CrmRecord, ZohoOrganization
 from apps.sync.models import Binding, OutboxItem, SyncLog
 from tests.quotes.factories import DocClientFactory
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def connect(live_server, settings, *, crm: bool) -> dict:
-    point_settings_at(settings, live_server.url)
-    zoho = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
-    args = ["--organization-id", zoho["organization_id"], "--name", "Books"]
-    sync("connect", "zoho", "--refresh-token", zoho["refresh_token"], *args, *(["--crm"] * crm))
-    return zoho
+    return books_connect(settings, live_server.url, crm=crm)
 
 
 def test_client_created_here_goes_to_crm_first_then_is_linked_in_books(live_server, settings):

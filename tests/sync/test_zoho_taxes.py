@@ -28,7 +28,7 @@ from apps.sync.models import (
 )
 from apps.sync.selectors import sync_health
 from tests.quotes.factories import DocClientFactory, DocServiceFactory, VatFactory
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, point_settings_at, seed, sync
 from tests.sync.test_zoho_flows import drain_until_settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,18 +36,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def books(live_server, settings):
-    point_settings_at(settings, live_server.url)
-    zoho = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-    )
+    books_connect(settings, live_server.url)
     return Connection.objects.get(name="Books")
 
 

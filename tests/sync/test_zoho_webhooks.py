@@ -20,7 +20,7 @@ from apps.sync.selectors import sync_health
 from apps.sync.webhooks import services as webhook_services
 from apps.sync.webhooks.models import CrmWatchChannel, InboundWebhook, WebhookRefusal
 from tests.sync.factories import make_zoho_books
-from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.sandbox import books_connect, sync
 
 SECRET = "BooksSecret0123456789"
 TOKEN = "crm-channel-token-42"
@@ -129,20 +129,7 @@ def test_crm_receiver_checks_token_and_channel(client, secrets):
 # --- done when: over real HTTP, the sandbox sending -------------------------------------------
 @pytest.fixture
 def live(live_server, settings, secrets):
-    point_settings_at(settings, live_server.url)
-    answers = seed(contacts=3, items=0, documents=0, crm_contacts=2, deals=0, skip_xero=True)
-    zoho = answers["zoho"]
-    sync(
-        "connect",
-        "zoho",
-        "--refresh-token",
-        zoho["refresh_token"],
-        "--organization-id",
-        zoho["organization_id"],
-        "--name",
-        "Books",
-        "--crm",
-    )
+    zoho = books_connect(settings, live_server.url, crm=True, contacts=3, crm_contacts=2)
     sync("run", "--connection", "Books", "--entity", "clients", "--direction", "pull")
     return zoho
 

@@ -9,38 +9,66 @@ from django.db.models import Count, Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django_q.tasks import async_task
 
 from apps.core.errors import ApplicationError
 from apps.sync.engine import gone, reconcile, reconcile_fixes, registry
+from apps.sync.engine.entities import ENTITIES
 from apps.sync.models import BindingStatus, Connection, ConnectionStatus
-from apps.sync.reconcile.models import DifferenceStatus, Fix, ReconcileDifference, ReconcileRun
+from apps.sync.reconcile.models import (
+    DifferenceStatus,
+    Fix,
+    ReconcileDifference,
+    ReconcileRun,
+    ReconcileRunStatus,
+)
 
 RECONCILE_TASK = "apps.sync.tasks.reconcile_connection_task"
 
 
 def _values(values: dict) -> str:
+    """One field a line ("total: 950.00"): a comma-joined run wrapped mid-pair on a phone."""
     if not values:
         return "—"
     return format_html_join(
-        ", ", "{}: {}", ((k, v if v is not None else "—") for k, v in values.items())
+        mark_safe("<br>"),
+        "{}: {}",
+        ((k, v if v is not None else "—") for k, v in values.items()),
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _document_url(difference) -> str:
+    """The admin page of our document the difference is about ("" when we have none)."""
+    spec = ENTITIES.get(difference.entity)
+    if spec is None or not difference.object_id:
+        return ""
+    meta = spec.model._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[difference.object_id])
 
 
 @admin.register(ReconcileRun)
 class ReconcileRunAdmin(admin.ModelAdmin):
+    # What an office reads first (when, which books, what was found) before the counts: on a
+    # phone the list scrolls inside itself and only the first columns show.
     list_display = [
-        "id",
-        "connection",
-        "status",
         "started_at",
-        "checked",
-        "matching",
+        "connection",
         "differences_link",
+        "status",
+        "compared",
+        "in_step",
         "requests",
-        "emailed_at",
+        "emailed",
     ]
+    list_display_links = ["started_at"]
     list_filter = ["status", "connection"]
     list_select_related = ["connection"]
     readonly_fields = [f.name for f in ReconcileRun._meta.fields]
@@ -56,12 +84,31 @@ class ReconcileRunAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="differences", ordering="difference_count")
+    @admin.display(description="differences found", ordering="difference_count")
     def differences_link(self, obj):
+        if obj.status == ReconcileRunStatus.RUNNING:
+            return "still comparing…"
         if not obj.difference_count:
-            return "0"
+            return "none: all in step"
         url = reverse("admin:sync_reconciledifference_changelist") + f"?run__id__exact={obj.pk}"
-        return format_html('<a href="{}">{} difference(s)</a>', url, obj.difference_count)
+        return format_html('<a href="{}">{}</a>', url, _plural(obj.difference_count, "difference"))
+
+    @admin.display(description="compared", ordering="checked")
+    def compared(self, obj):
+        return obj.checked
+
+    @admin.display(description="in step", ordering="matching")
+    def in_step(self, obj):
+        return obj.matching
+
+    @admin.display(description="e-mailed", ordering="emailed_at")
+    def emailed(self, obj):
+        """Whether the Admins were sent the report; when, on hover (a second timestamp was
+        the column a laptop could not show)."""
+        if not obj.emailed_at:
+            return "no"
+        when = date_format(timezone.localtime(obj.emailed_at), "DATETIME_FORMAT")
+        return format_html('<span title="{}">yes</span>', when)
 
     def get_urls(self):
         return [
@@ -81,6 +128,7 @@ class ReconcileRunAdmin(admin.ModelAdmin):
                 status=ConnectionStatus.CONNECTED, provider__in=keys
             ).order_by("name"),
             "may_run": request.user.has_perm("sync.add_reconcilerun"),
+            "title": "Reconciliation reports",
         }
         return super().changelist_view(request, extra_context)
 
@@ -102,18 +150,19 @@ class ReconcileRunAdmin(admin.ModelAdmin):
 
 @admin.register(ReconcileDifference)
 class ReconcileDifferenceAdmin(admin.ModelAdmin):
+    # The document, what differs on each side and the fix first: the columns a phone shows.
     list_display = [
-        "id",
-        "kind",
-        "entity",
         "local",
-        "remote_number",
-        "field_list",
+        "kind",
         "ours_values",
         "theirs_values",
-        "status",
         "fix_buttons",
+        "remote_number",
+        "entity",
+        "status",
     ]
+    # The document's number links to the document itself; the row says all the rest.
+    list_display_links = None
     list_filter = ["status", "kind", "entity", "connection"]
     search_fields = ["local_number", "remote_number", "=remote_id"]
     list_select_related = ["connection", "fixed_by"]
@@ -137,19 +186,20 @@ class ReconcileDifferenceAdmin(admin.ModelAdmin):
                 actions.pop(name, None)
         return actions
 
-    @admin.display(description="ours (here)")
+    @admin.display(description="document here", ordering="local_number")
     def local(self, obj):
-        return obj.local_number or "—"
+        if not obj.local_number:
+            return "— (not here)"
+        url = _document_url(obj)
+        return (
+            format_html('<a href="{}">{}</a>', url, obj.local_number) if url else obj.local_number
+        )
 
-    @admin.display(description="fields")
-    def field_list(self, obj):
-        return ", ".join(obj.fields) or "—"
-
-    @admin.display(description="ours")
+    @admin.display(description="ours (here)")
     def ours_values(self, obj):
         return _values(obj.ours)
 
-    @admin.display(description="theirs")
+    @admin.display(description="theirs (at the vendor)")
     def theirs_values(self, obj):
         return _values(obj.theirs)
 
@@ -186,7 +236,11 @@ class ReconcileDifferenceAdmin(admin.ModelAdmin):
         open_count = ReconcileDifference.objects.aggregate(
             open=Count("id", filter=Q(status=DifferenceStatus.OPEN))
         )["open"]
-        extra_context = {**(extra_context or {}), "open_differences": open_count}
+        extra_context = {
+            **(extra_context or {}),
+            "open_differences": open_count,
+            "title": "Differences found by reconciliation",
+        }
         return super().changelist_view(request, extra_context)
 
     def get_urls(self):
@@ -221,7 +275,15 @@ class ReconcileDifferenceAdmin(admin.ModelAdmin):
         except ApplicationError as error:
             self.message_user(request, f"{difference}: {error.message}", messages.ERROR)
         else:
-            self.message_user(request, f"{difference}: {outcome}")
+            # A link to the document the fix pushed, took in or archived, to check it there
+            # (taking theirs made it: the row names it only now).
+            difference.refresh_from_db(fields=["object_id", "local_number"])
+            url = _document_url(difference)
+            if url:
+                link = format_html('<a href="{}">Open {}</a>', url, difference.local_number)
+                self.message_user(request, format_html("{}: {} {}", difference, outcome, link))
+            else:
+                self.message_user(request, f"{difference}: {outcome}")
 
     def _bulk(self, request, queryset, fix) -> None:
         skipped = 0

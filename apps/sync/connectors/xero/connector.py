@@ -15,7 +15,7 @@ from apps.sync.engine.registry import Accounts, Connector, PullSpec, WebhookSour
 from apps.sync.engine.tokens import access_token, credential_refresh_token
 from apps.sync.models import Connection, Entity, RemoteTax
 
-from . import accounts, connect, views
+from . import accounts, connect, options, views
 from . import webhooks as xero_webhooks
 from .adapter import XeroAdapter, tax_percent
 from .exporters import EXPORTERS
@@ -140,6 +140,16 @@ class Xero(Connector):
 
     def settings_url(self, connection) -> str:
         return reverse("sync:xero-bank-account", args=[connection.pk])
+
+    def settings_text(self, connection) -> str:
+        """The options in an office's words for the connection's page (the admin shows the raw
+        keys of a connector without this)."""
+        chosen = connection.options or {}
+        code = chosen.get(options.BANK_ACCOUNT, "")
+        name = chosen.get(options.BANK_ACCOUNT_NAME, "")
+        bank = f"{name} ({code})" if name and code else code or "not chosen yet"
+        sales = chosen.get(options.SALES_ACCOUNT) or "not found yet"
+        return f"Bank account for payments: {bank} · Default sales account: {sales}"
 
     def on_connect(self, connection) -> str:
         """Tax rates mapped and the accounts chosen; a refusal is reported, never fatal (the

@@ -1,9 +1,9 @@
 """A Xero connection's settings (Connection.options): the bank account payments are paid into
-(`bank_account`, a BANK account's Code, chosen by an Admin at connect or by
-`sync connect xero --bank-account CODE`) and the default sales account of document lines
-(`sales_account`, a REVENUE account, picked from /Accounts at connect). And the sales account
-of each item, read from /Items and kept a few minutes per connection, so that every line names
-the account Xero needs to authorise the invoice."""
+(`bank_account`, a BANK account's Code, and its name for the pages, `bank_account_name`; chosen
+by an Admin at connect or by `sync connect xero --bank-account CODE`) and the default sales
+account of document lines (`sales_account`, a REVENUE account, picked from /Accounts at
+connect). And the sales account of each item, read from /Items and kept a few minutes per
+connection, so that every line names the account Xero needs to authorise the invoice."""
 
 import time
 
@@ -13,6 +13,8 @@ from apps.sync.engine.records import Rejected
 from apps.sync.models import Connection
 
 BANK_ACCOUNT = "bank_account"
+# The account's name as Xero had it when chosen: what the pages show next to the code.
+BANK_ACCOUNT_NAME = "bank_account_name"
 SALES_ACCOUNT = "sales_account"
 # Xero's demo and starter charts call their sales account 200.
 PREFERRED_SALES_CODE = "200"
@@ -63,8 +65,12 @@ def options_set(*, connection: Connection, accounts: list[dict], bank_account: s
                 }
             )
         options[BANK_ACCOUNT] = bank_account
+        options[BANK_ACCOUNT_NAME] = next(
+            a.get("Name", "") for a in banks if a["Code"] == bank_account
+        )
     elif not options.get(BANK_ACCOUNT) and len(banks) == 1:
         options[BANK_ACCOUNT] = banks[0]["Code"]
+        options[BANK_ACCOUNT_NAME] = banks[0].get("Name", "")
     if not options.get(SALES_ACCOUNT):
         options[SALES_ACCOUNT] = sales_account_pick(accounts)
     connection.options = options

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from apps.core.errors import ApplicationError
 from apps.sync.engine import registry
@@ -86,35 +87,60 @@ def xero_callback(request):
 @staff_member_required
 def xero_bank_account(request, pk: int):
     """The bank account payments go to, chosen from the organisation's /Accounts; saving it
-    also reads the tax rates and the default sales account (the connector's on_connect)."""
+    also reads the tax rates and the default sales account (the connector's on_connect).
+    Nothing is checked for the Admin when nothing was chosen: a pre-checked first account was
+    saved by whoever clicked through without reading."""
     require_admin(request)
     connection = get_object_or_404(Connection, pk=pk, provider="xero")
+    here = reverse("sync:xero-bank-account", args=[connection.pk])
     if request.method == "POST":
+        code = request.POST.get("account", "").strip()
+        if not code:
+            messages.error(request, "Choose the bank account customer payments are paid into.")
+            return redirect(here)
         try:
-            connection_accounts_read(
-                connection=connection, bank_account=request.POST.get("account", "")
-            )
+            saved = connection_accounts_read(connection=connection, bank_account=code)
         except ApplicationError as error:
             messages.error(request, error.message)
-            return redirect("sync:xero-bank-account", pk=connection.pk)
+            return redirect(here)
         report = registry.connector(connection.provider).on_connect(connection)
-        messages.success(request, f"{connection.name}: {report}.")
+        name = saved.get(options.BANK_ACCOUNT_NAME, "")
+        messages.success(
+            request,
+            format_html(
+                '<a href="{}">{}</a>: payments go to {}. Also read: {}.',
+                reverse("admin:sync_connection_change", args=[connection.pk]),
+                connection.name,
+                f"{name} ({code})" if name else code,
+                report,
+            ),
+        )
         plans = MatchPlan.objects.filter(connection=connection).order_by("-pk")[:1]
         return review_or_list(list(plans))
     try:
         accounts = adapter_for(connection, priority=Priority.USER).accounts()
     except VendorError as error:
         return vendor_unreachable(request, "Xero", error)
-    banks = options.bank_accounts(accounts)
-    chosen = (connection.options or {}).get(options.BANK_ACCOUNT, "")
-    banks.sort(key=lambda a: a["Code"] != chosen)  # the current choice first (checked)
-    return choose_page(
+    banks = [{"id": a["Code"], "name": a.get("Name", "")} for a in options.bank_accounts(accounts)]
+    saved = connection.options or {}
+    code = saved.get(options.BANK_ACCOUNT, "")
+    # The saved account even when Xero no longer lists it (archived since): said, not hidden.
+    chosen = next(
+        (a for a in banks if a["id"] == code),
+        {"id": code, "name": saved.get(options.BANK_ACCOUNT_NAME) or "no longer in Xero"}
+        if code
+        else {},
+    )
+    return render(
         request,
-        title=f"{connection.name}: the bank account for payments",
-        kind="bank account that payments recorded here are paid into in Xero",
-        input_type="radio",
-        accounts=[{"id": a["Code"], "name": a.get("Name", "")} for a in banks],
-        action=reverse("sync:xero-bank-account", args=[connection.pk]),
+        "sync/xero_bank_account.html",
+        {
+            "title": f"{connection.name}: bank account for payments",
+            "connection": connection,
+            "accounts": banks,
+            "chosen": chosen,
+            "action": here,
+        },
     )
 
 
