@@ -35,6 +35,18 @@ def bound_remote_id(connection: Connection, entity: str, object_id: int) -> str 
     )
 
 
+def bound_remote_ids(connection: Connection, entity: str, object_ids) -> dict[int, str]:
+    """`bound_remote_id` for many objects in one query: object id -> remote id (bound only)."""
+    return dict(
+        Binding.objects.filter(
+            connection=connection,
+            entity=entity,
+            object_id__in=list(object_ids),
+            remote_id__isnull=False,
+        ).values_list("object_id", "remote_id")
+    )
+
+
 def binding_bind(
     connection: Connection,
     entity: str,
