@@ -9,7 +9,9 @@ Each element's payload is built by its own function (`quote_payload(ctx, quote)`
 bound ids, taxes and accounts gathered, then documents.py's pure mapping), apart from the call
 that sends it, so that a batch can send many payloads in one call: contacts, items and invoices
 go up to 50 a call (batches.py; engine/batch.py), each element answered for by itself and
-matched by our reference, under one Idempotency-Key per call."""
+matched by our reference, under one Idempotency-Key per call. Documents' payloads are built a
+chunk at a time (`invoice_payloads`, `quote_payloads`: what they share read once) and an invoice
+chunk's follow-up runs as a whole (`invoices_after`); one document alone is a chunk of one."""
 
 from functools import partial
 
