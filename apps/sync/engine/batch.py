@@ -11,6 +11,9 @@ per record, as they do one by one:
   found are sent again, under a new key;
 - updates: merged with what the vendor has now before they are sent (engine/refresh.py reads
   it a page at a time); a record held by a conflict is parked, the rest of the batch goes;
+- elements and follow-ups may be built for the whole batch at once (BatchForm.payloads,
+  after_many: what they share is read once), yet each record fails alone and is finished only
+  when its own follow-up succeeded;
 - the answer is per element: each record bound, dead-lettered or retried on its own; a call
   that failed as a whole (a 429, credentials refused, a time-out) retries every element later
   by the normal rule, the creates among them looked up first when the call may have arrived;
@@ -138,6 +141,9 @@ class _Batch:
         for ctx, _, _ in done:
             if ctx.item.pk not in ours:
                 self.statuses[ctx.item.pk] = _status(ctx.item.pk)
+        if kept and self.form.after_many is not None:
+            self.after_all(kept)
+            return
         for ctx, obj, record in kept:
             try:
                 exporter.after(ctx, obj, record)
@@ -147,6 +153,31 @@ class _Batch:
             self.statuses[ctx.item.pk] = finish(
                 ctx.item, OutboxStatus.DONE, remote_id=record.remote_id
             )
+
+    def after_all(self, kept) -> None:
+        """The follow-ups of bound creates in one go (BatchForm.after_many); the items whose
+        follow-up succeeded finished in one statement, each other one retried on its own."""
+        ctxs = [ctx for ctx, _, _ in kept]
+        try:
+            errors = self.form.after_many(
+                ctxs, [obj for _, obj, _ in kept], [record for _, _, record in kept]
+            )
+        except VendorError as error:  # the follow-up as a whole: each item retried later
+            errors = [error] * len(kept)
+        succeeded = []
+        for entry, error in zip(kept, errors, strict=True):
+            if error is None:
+                succeeded.append(entry)
+            else:
+                self.statuses[entry[0].item.pk] = retry_later(entry[0].item, error)
+        if not succeeded:
+            return
+        with transaction.atomic():
+            ours = _still_ours([ctx.item.pk for ctx, _, _ in succeeded], self.owner)
+            self.finish_done([entry for entry in succeeded if entry[0].item.pk in ours])
+        for ctx, _, _ in succeeded:
+            if ctx.item.pk not in ours:
+                self.statuses[ctx.item.pk] = _status(ctx.item.pk)
 
     def finish_done(self, done) -> None:
         """finish_locked(DONE) for many items in one statement; inside the lock's transaction."""
@@ -163,13 +194,26 @@ class _Batch:
 
     # --- the call -----------------------------------------------------------------------------
     def prepare(self, pairs) -> list[tuple[PushContext, object, dict]]:
+        """Each record's element; a record whose element cannot be built fails alone."""
+        if not pairs:
+            return []
+        if self.form.payloads is not None:
+            built = self.form.payloads([ctx for ctx, _ in pairs], [obj for _, obj in pairs])
+        else:
+            built = [self._payload(ctx, obj) for ctx, obj in pairs]
         ready = []
-        for ctx, obj in pairs:
-            try:
-                ready.append((ctx, obj, self.form.payload(ctx, obj)))
-            except VendorError as error:
-                self.failed(ctx, error, ctx.item.uncertain)
+        for (ctx, obj), payload in zip(pairs, built, strict=True):
+            if isinstance(payload, VendorError):
+                self.failed(ctx, payload, ctx.item.uncertain)
+            else:
+                ready.append((ctx, obj, payload))
         return ready
+
+    def _payload(self, ctx: PushContext, obj) -> dict | VendorError:
+        try:
+            return self.form.payload(ctx, obj)
+        except VendorError as error:
+            return error
 
     def send(self, ready, *, fresh_key: bool) -> None:
         """One call for `ready` (at most the form's size), creates marked attempted first."""

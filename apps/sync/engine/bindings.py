@@ -35,6 +35,18 @@ def bound_remote_id(connection: Connection, entity: str, object_id: int) -> str 
     )
 
 
+def bound_remote_ids(connection: Connection, entity: str, object_ids) -> dict[int, str]:
+    """`bound_remote_id` for many objects in one query: object id -> remote id (bound only)."""
+    return dict(
+        Binding.objects.filter(
+            connection=connection,
+            entity=entity,
+            object_id__in=list(object_ids),
+            remote_id__isnull=False,
+        ).values_list("object_id", "remote_id")
+    )
+
+
 def binding_bind(
     connection: Connection,
     entity: str,
@@ -68,12 +80,11 @@ def bindings_bind_many(connection: Connection, entity: str, rows) -> None:
     if not rows:
         return
     now = timezone.now()
-    existing = {
-        b.object_id: b
-        for b in Binding.objects.filter(
+    existing = dict(
+        Binding.objects.filter(
             connection=connection, entity=entity, object_id__in=[r[0] for r in rows]
-        )
-    }
+        ).values_list("object_id", "pk")
+    )
     changed, new = [], []
     for object_id, record, base in rows:
         values = {
@@ -85,11 +96,11 @@ def bindings_bind_many(connection: Connection, entity: str, rows) -> None:
             "synced_at": now,
             "last_error": "",
         }
-        binding = existing.get(object_id)
-        if binding is None:
+        binding_id = existing.get(object_id)
+        if binding_id is None:
             new.append({"object_id": object_id, **values})
             continue
-        changed.append({"pk": binding.pk, **values})
+        changed.append({"pk": binding_id, **values})
     update_rows(Binding, [name for name in changed[0] if name != "pk"] if changed else [], changed)
     content_type = _content_type(entity)
     insert_rows(

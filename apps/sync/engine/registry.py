@@ -40,12 +40,21 @@ class BatchForm:
     - `lookup_many(ctxs, objs)`: creates found by our reference, in as few calls as the vendor
       allows; per element the record, None (not there) or an error (`NoLookupKey`).
     - `size`: the most elements one call takes.
+    - `payloads(ctxs, objs)`: every element of a batch built at once (what they share read
+      once, not per element); per element, in order, its payload or the `VendorError` that
+      refuses or delays that record alone. When absent, `payload` is called per element.
+    - `after_many(ctxs, objs, records)`: the exporter's `after` for every bound create of a
+      batch at once (each item is finished only when its follow-up succeeded); per element
+      None or the `VendorError` for which that item is retried. It runs again on a retry (the
+      one-by-one `after` then), so it must check before it acts, like `after`.
     """
 
     payload: Callable[..., dict]
     send_many: Callable[..., list]
     lookup_many: Callable[..., list] | None = None
     size: int = 50
+    payloads: Callable[..., list] | None = None
+    after_many: Callable[..., list] | None = None
 
 
 @dataclass(frozen=True)

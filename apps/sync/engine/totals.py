@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.core.money import round_money
 from apps.sync.engine import registry
+from apps.sync.engine.bulk import update_rows
 from apps.sync.models import Binding, BindingStatus, Connection
 
 FIELDS = ("sub_total", "tax", "total", "balance")
@@ -41,11 +42,9 @@ def _text(figures: dict) -> dict[str, str]:
     return {name: str(value) for name, value in figures.items() if value is not None}
 
 
-def totals_compare(
-    *, connection: Connection, entity: str, document, theirs: dict[str, Decimal | None]
-) -> list[str]:
-    """Compare the vendor's figures with ours and keep both on the binding; returns the fields
-    that differ (only those both sides state are compared)."""
+def _compared(document, theirs: dict[str, Decimal | None]) -> tuple[dict, list[str], dict]:
+    """Our figures, the fields that differ (only those both sides state), and what the
+    binding keeps of the comparison."""
     ours = local_totals(document)
     differ = [
         name
@@ -60,6 +59,47 @@ def totals_compare(
         "differ": differ,
         "checked_at": timezone.now().isoformat(),
     }
+    return ours, differ, record
+
+
+def totals_compare_many(*, connection: Connection, entity: str, pairs) -> dict[int, list[str]]:
+    """`totals_compare` for many (document, theirs) of one connection and entity (a batch's
+    answers): the agreeing documents' bindings written in two statements whatever their
+    number, each differing one by `totals_compare` (rare, and it names its own figures).
+    Returns, per document id, the fields that differ."""
+    pairs = list(pairs)
+    results: dict[int, list[str]] = {}
+    agreeing: dict[int, dict] = {}
+    for document, theirs in pairs:
+        _, differ, record = _compared(document, theirs)
+        if differ:
+            results[document.pk] = totals_compare(
+                connection=connection, entity=entity, document=document, theirs=theirs
+            )
+        else:
+            results[document.pk] = []
+            agreeing[document.pk] = record
+    if agreeing:
+        bindings = list(
+            Binding.objects.filter(
+                connection=connection, entity=entity, object_id__in=list(agreeing)
+            ).values_list("pk", "object_id")
+        )
+        update_rows(
+            Binding, ["totals"], [{"pk": pk, "totals": agreeing[oid]} for pk, oid in bindings]
+        )
+        Binding.objects.filter(
+            pk__in=[pk for pk, _ in bindings], status=BindingStatus.TOTALS_DIFFER
+        ).update(status=BindingStatus.SYNCED, last_error="")
+    return results
+
+
+def totals_compare(
+    *, connection: Connection, entity: str, document, theirs: dict[str, Decimal | None]
+) -> list[str]:
+    """Compare the vendor's figures with ours and keep both on the binding; returns the fields
+    that differ (only those both sides state are compared)."""
+    ours, differ, record = _compared(document, theirs)
     bindings = Binding.objects.filter(connection=connection, entity=entity, object_id=document.pk)
     if differ:
         vendor = registry.provider_label(connection.provider)

@@ -9,13 +9,19 @@ Each element's payload is built by its own function (`quote_payload(ctx, quote)`
 bound ids, taxes and accounts gathered, then documents.py's pure mapping), apart from the call
 that sends it, so that a batch can send many payloads in one call: contacts, items, quotes,
 invoices and payments go up to 50 a call (batches.py; engine/batch.py), each element answered
-for by itself and matched by our reference, under one Idempotency-Key per call."""
+for by itself and matched by our reference, under one Idempotency-Key per call. Documents'
+payloads are built a chunk at a time (`invoice_payloads`, `quote_payloads`: what they share read
+once) and an invoice chunk's follow-up runs as a whole (`invoices_after`); one document alone is
+a chunk of one."""
 
 from dataclasses import replace
+from functools import partial
+
+from django.db.models import Prefetch, prefetch_related_objects
 
 from apps.clients.models import Client
 from apps.sync.engine import taxes
-from apps.sync.engine.bindings import bound_remote_id, ensure_bound
+from apps.sync.engine.bindings import bound_remote_id, bound_remote_ids, ensure_bound
 from apps.sync.engine.entities import client_reference, client_snapshot, service_snapshot
 from apps.sync.engine.records import (
     NoLookupKey,
@@ -25,7 +31,7 @@ from apps.sync.engine.records import (
     VendorError,
 )
 from apps.sync.engine.registry import BatchForm, Exporter
-from apps.sync.engine.totals import totals_compare
+from apps.sync.engine.totals import totals_compare, totals_compare_many
 from apps.sync.models import Binding, Entity, Operation, RemoteTax
 
 from . import documents, options
@@ -153,22 +159,51 @@ def _fetch(resource: str):
 
 
 # --- what every document line carries: item code, tax type, account --------------------------
-def _lines(document):
-    return list(document.lines.select_related("service__tax_rate").order_by("position", "id"))
+class _Lookups:
+    """What the documents of one batch look up, each asked once: a tax type, a currency, the
+    default account, a client's or item's Xero id. A failure is kept too: every document that
+    needs that answer fails with it, and Xero is not asked again in the same batch."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple, object] = {}
+
+    def once(self, key: tuple, ask):
+        if key not in self.answers:
+            try:
+                self.answers[key] = ask()
+            except VendorError as error:
+                self.answers[key] = error
+        answer = self.answers[key]
+        if isinstance(answer, VendorError):
+            raise answer
+        return answer
 
 
-def _item_codes(ctx, lines) -> dict[int, str]:
+def _read_lines(docs, related: tuple[str, ...]) -> None:
+    """Every document's lines (with their services and tax rates) and `related` rows, in one
+    query each however many documents and lines there are."""
+    line_model = type(docs[0]).lines.rel.related_model
+    prefetch_related_objects(
+        docs,
+        Prefetch(
+            "lines",
+            queryset=line_model.objects.select_related("service__tax_rate").order_by(
+                "position", "id"
+            ),
+        ),
+        *related,
+    )
+
+
+def _item_codes(ctx, lines, lookups: _Lookups) -> dict[int, str]:
     """Each line's Xero item code: its service's SKU, the item bound (found or made) once.
     A service without a SKU has no Xero item: its line goes by description alone."""
-    bound: set[int] = set()
     codes = {}
     for line in lines:
         service = line.service
         if service is None or not service.sku:
             continue
-        if service.pk not in bound:
-            ensure_bound(ctx, Entity.SERVICES, service)
-            bound.add(service.pk)
+        lookups.once(("item", service.pk), partial(ensure_bound, ctx, Entity.SERVICES, service))
         codes[line.pk] = service.sku[:30]
     return codes
 
@@ -180,49 +215,132 @@ def _zero_tax_type(ctx) -> str:
     return zero.order_by("pk").values_list("remote_id", flat=True).first() or NO_TAX
 
 
-def _tax_types(ctx, lines) -> dict[int, str]:
+def _tax_type(ctx, rate, preferred, lookups: _Lookups) -> str:
+    return taxes.tax_reference(
+        connection=ctx.connection, rate=rate, preferred=preferred
+    ) or lookups.once(("zero tax",), partial(_zero_tax_type, ctx))
+
+
+def _tax_types(ctx, lines, lookups: _Lookups) -> dict[int, str]:
     """Each line's TaxType (engine/taxes.py's mapping); an unmapped rate raises Rejected."""
-    found: dict[tuple, str] = {}
     tax_types = {}
     for line in lines:
         preferred = line.service.tax_rate if line.service and line.service.tax_rate_id else None
-        key = (line.tax_rate, preferred.pk if preferred else None)
-        if key not in found:
-            found[key] = taxes.tax_reference(
-                connection=ctx.connection, rate=line.tax_rate, preferred=preferred
-            ) or _zero_tax_type(ctx)
-        tax_types[line.pk] = found[key]
+        key = ("tax", line.tax_rate, preferred.pk if preferred else None)
+        tax_types[line.pk] = lookups.once(
+            key, partial(_tax_type, ctx, line.tax_rate, preferred, lookups)
+        )
     return tax_types
 
 
-def _account_codes(ctx, lines, item_codes: dict[int, str]) -> dict[int, str]:
-    """Each line's AccountCode: its item's sales account, else the connection's default."""
-    default = options.sales_account_for(ctx.connection, ctx.adapter)
+def _account_codes(ctx, lines, item_codes: dict[int, str], lookups, codes) -> dict[int, str]:
+    """Each line's AccountCode: its item's sales account, else the connection's default (the
+    items' accounts read once for all the batch's item `codes`)."""
+    connection = ctx.connection
+    default = lookups.once(
+        ("sales account",), partial(options.sales_account_for, connection, ctx.adapter)
+    )
     item_accounts = {}
     if item_codes:
-        item_accounts = options.item_sales_accounts(
-            ctx.connection, ctx.adapter, set(item_codes.values())
+        item_accounts = lookups.once(
+            ("item accounts",),
+            partial(options.item_sales_accounts, connection, ctx.adapter, codes),
         )
     return {
         line.pk: item_accounts.get(item_codes.get(line.pk, ""), "") or default for line in lines
     }
 
 
-def _currency_code(ctx, document) -> str:
-    """ "" for the organisation's base currency (the one Xero then assumes)."""
-    return taxes.currency_reference(connection=ctx.connection, code=document.currency)
+def _documents_ids(ctxs, docs, related: tuple[str, ...]) -> list[dict | VendorError]:
+    """Per document (a quote or invoice), in order, the ids its payload names in Xero: its
+    lines with their item codes, TaxTypes and AccountCodes, its currency and its contact; or
+    the error of that document alone (an unmapped tax, a client Xero refuses).
 
-
-def _line_ids(ctx, document) -> dict:
-    lines = _lines(document)
-    item_codes = _item_codes(ctx, lines)
-    return {
-        "lines": lines,
-        "item_codes": item_codes,
-        "tax_types": _tax_types(ctx, lines),
-        "account_codes": _account_codes(ctx, lines, item_codes),
-        "currency_code": _currency_code(ctx, document),
+    Built for a whole batch at once, so that the reads do not grow with its documents and
+    lines: the lines with their services and tax rates in one query, the clients' and items'
+    bindings in one query each, every tax, currency and account looked up once. Dependencies
+    are bound before the items' accounts are read, so an item made here is in that read."""
+    if not docs:
+        return []
+    _read_lines(docs, ("client", *related))
+    connection = ctxs[0].connection
+    lookups = _Lookups()
+    services = {
+        line.service_id for document in docs for line in document.lines.all() if line.service_id
     }
+    for entity, ids in (
+        (Entity.CLIENTS, {document.client_id for document in docs}),
+        (Entity.SERVICES, services),
+    ):
+        kind = "client" if entity == Entity.CLIENTS else "item"
+        for object_id, remote_id in bound_remote_ids(connection, entity, ids).items():
+            lookups.answers[(kind, object_id)] = remote_id
+    found: list[dict | VendorError] = []
+    for ctx, document in zip(ctxs, docs, strict=True):
+        lines = list(document.lines.all())
+        try:
+            found.append(
+                {
+                    "lines": lines,
+                    "item_codes": _item_codes(ctx, lines, lookups),
+                    "contact_id": lookups.once(
+                        ("client", document.client_id),
+                        partial(ensure_bound, ctx, Entity.CLIENTS, document.client),
+                    ),
+                }
+            )
+        except VendorError as error:
+            found.append(error)
+    codes = {code for ids in found if isinstance(ids, dict) for code in ids["item_codes"].values()}
+    for index, (ctx, document) in enumerate(zip(ctxs, docs, strict=True)):
+        ids = found[index]
+        if isinstance(ids, VendorError):
+            continue
+        try:
+            ids["tax_types"] = _tax_types(ctx, ids["lines"], lookups)
+            ids["account_codes"] = _account_codes(
+                ctx, ids["lines"], ids["item_codes"], lookups, codes
+            )
+            ids["currency_code"] = lookups.once(
+                ("currency", document.currency),
+                partial(taxes.currency_reference, connection=connection, code=document.currency),
+            )
+        except VendorError as error:
+            found[index] = error
+    return found
+
+
+def _document_payloads(ctxs, docs, build, related=()) -> list[dict | VendorError]:
+    """`build(document, lines, **ids)` for every document of a batch (`_documents_ids`)."""
+    payloads: list[dict | VendorError] = []
+    for document, ids in zip(docs, _documents_ids(ctxs, docs, related), strict=True):
+        if isinstance(ids, VendorError):
+            payloads.append(ids)
+        else:
+            payloads.append(build(document, ids.pop("lines"), **ids))
+    return payloads
+
+
+def _document_payload(ctx, document, build, related=()) -> dict:
+    """One document's payload (sent on its own); raises its error."""
+    [payload] = _document_payloads([ctx], [document], build, related)
+    if isinstance(payload, VendorError):
+        raise payload
+    return payload
+
+
+def _compare_many(ctxs, entity: str, docs, records) -> None:
+    """`_compare` for a batch's documents, each against the record Xero answered: the
+    documents read again in one query (our totals as they are now) and compared together."""
+    fresh = type(docs[0]).objects.in_bulk([document.pk for document in docs])
+    pairs = []
+    for document, record in zip(docs, records, strict=True):
+        document = fresh.get(document.pk, document)
+        theirs = documents.xero_totals(record.data)
+        if entity == Entity.QUOTES or getattr(document, "amount_paid", 0):
+            theirs.pop("balance")
+        pairs.append((document, theirs))
+    totals_compare_many(connection=ctxs[0].connection, entity=entity, pairs=pairs)
 
 
 def _compare(ctx, entity: str, resource: str, document, record: RemoteRecord | None) -> None:
@@ -263,15 +381,17 @@ QUOTE_DONE = {
 }
 
 
+def _quote_document(quote, lines, **ids) -> dict:
+    return documents.quote_document(quote, lines, status="SENT", **ids)
+
+
+def quote_payloads(ctxs, quotes) -> list[dict | VendorError]:
+    """Every quote's element of a batch, what they share read once (`_documents_ids`)."""
+    return _document_payloads(ctxs, quotes, _quote_document)
+
+
 def quote_payload(ctx, quote) -> dict:
-    ids = _line_ids(ctx, quote)
-    return documents.quote_document(
-        quote,
-        ids.pop("lines"),
-        contact_id=ensure_bound(ctx, Entity.CLIENTS, quote.client),
-        status="SENT",
-        **ids,
-    )
+    return _document_payload(ctx, quote, _quote_document)
 
 
 def quote_create(ctx, quote) -> RemoteRecord:
@@ -289,6 +409,25 @@ def quote_after(ctx, quote, record: RemoteRecord | None) -> None:
     if record is None:
         record = ctx.adapter.get("quotes", ctx.remote_id)
     _compare(ctx, Entity.QUOTES, "quotes", quote, record)
+    _quote_sent(ctx, quote, record)
+
+
+def quotes_after(ctxs, quotes, records) -> list[VendorError | None]:
+    """`quote_after` for a batch's quotes: the totals compared together (`_compare_many`), then
+    a quote left in DRAFT marked SENT on its own (a call each; an error is that quote's alone)."""
+    _compare_many(ctxs, Entity.QUOTES, quotes, records)
+    errors: list[VendorError | None] = []
+    for ctx, quote, record in zip(ctxs, quotes, records, strict=True):
+        try:
+            _quote_sent(ctx, quote, record)
+        except VendorError as error:
+            errors.append(error)
+        else:
+            errors.append(None)
+    return errors
+
+
+def _quote_sent(ctx, quote, record: RemoteRecord) -> None:
     if record.data.get("Status") == "DRAFT":
         contact_id = ensure_bound(ctx, Entity.CLIENTS, quote.client)
         _status_move(
@@ -316,14 +455,17 @@ def quote_action(ctx, quote) -> None:
 
 
 # --- invoices -----------------------------------------------------------------------------------
+# An invoice's Reference is its quote's number.
+INVOICE_RELATED = ("quote",)
+
+
+def invoice_payloads(ctxs, invoices) -> list[dict | VendorError]:
+    """Every invoice's element of a batch, what they share read once (`_documents_ids`)."""
+    return _document_payloads(ctxs, invoices, documents.invoice_document, INVOICE_RELATED)
+
+
 def invoice_payload(ctx, invoice) -> dict:
-    ids = _line_ids(ctx, invoice)
-    return documents.invoice_document(
-        invoice,
-        ids.pop("lines"),
-        contact_id=ensure_bound(ctx, Entity.CLIENTS, invoice.client),
-        **ids,
-    )
+    return _document_payload(ctx, invoice, documents.invoice_document, INVOICE_RELATED)
 
 
 def invoice_create(ctx, invoice) -> RemoteRecord:
@@ -339,9 +481,32 @@ def invoice_find(ctx, invoice) -> RemoteRecord | None:
 def invoice_after(ctx, invoice, record: RemoteRecord | None) -> None:
     """Xero's totals against ours, and the invoiced quote marked INVOICED there."""
     _compare(ctx, Entity.INVOICES, "invoices", invoice, record)
-    if not invoice.quote_id:
-        return
-    quote_id = bound_remote_id(ctx.connection, Entity.QUOTES, invoice.quote_id)
+    if invoice.quote_id:
+        _quote_invoiced(
+            ctx, invoice, bound_remote_id(ctx.connection, Entity.QUOTES, invoice.quote_id)
+        )
+
+
+def invoices_after(ctxs, invoices, records) -> list[VendorError | None]:
+    """`invoice_after` for a batch's invoices: the totals compared together (`_compare_many`),
+    then each invoiced quote marked INVOICED on its own (a call each; an error is that
+    invoice's alone)."""
+    _compare_many(ctxs, Entity.INVOICES, invoices, records)
+    quoted = [invoice.quote_id for invoice in invoices if invoice.quote_id]
+    quote_ids = bound_remote_ids(ctxs[0].connection, Entity.QUOTES, quoted) if quoted else {}
+    errors: list[VendorError | None] = []
+    for ctx, invoice in zip(ctxs, invoices, strict=True):
+        try:
+            if invoice.quote_id:
+                _quote_invoiced(ctx, invoice, quote_ids.get(invoice.quote_id))
+        except VendorError as error:
+            errors.append(error)
+        else:
+            errors.append(None)
+    return errors
+
+
+def _quote_invoiced(ctx, invoice, quote_id: str | None) -> None:
     if not quote_id:
         return  # the quote never reached Xero (sent before the connection existed)
     contact_id = ensure_bound(ctx, Entity.CLIENTS, invoice.client)
@@ -413,18 +578,46 @@ def payment_after(ctx, payment, record: RemoteRecord | None) -> None:
 
 
 # --- batches (engine/batch.py) -----------------------------------------------------------------
-def _batch(resource: str, build, *, update: bool = False, find=None, refused=None) -> BatchForm:
+def _batch(
+    resource: str,
+    build,
+    *,
+    update: bool = False,
+    find=None,
+    refused=None,
+    build_many=None,
+    after_many=None,
+) -> BatchForm:
+    """A BatchForm of `resource`: `build(ctx, obj)` makes one element; `build_many(ctxs,
+    objs)`, when given, every element of a batch at once (per element a payload or an error);
+    `after_many` the creates' follow-up for the whole batch (BatchForm.after_many)."""
     id_field = {"contacts": "ContactID", "items": "ItemID"}.get(resource, "")
 
     def payload(ctx, obj) -> dict:
         body = build(ctx, obj)
         return {id_field: ctx.remote_id, **body} if update else body
 
+    def payloads(ctxs, objs) -> list:
+        bodies = build_many(ctxs, objs)
+        if not update:
+            return bodies
+        return [
+            body if isinstance(body, VendorError) else {id_field: ctx.remote_id, **body}
+            for ctx, body in zip(ctxs, bodies, strict=True)
+        ]
+
     def send_many(ctxs, payloads, key) -> list:
         results = save_many(ctxs[0].adapter, resource, payloads, idempotency_key=key, update=update)
         return refused(ctxs, results) if refused is not None else results
 
-    return BatchForm(payload=payload, send_many=send_many, lookup_many=find, size=BATCH_SIZE)
+    return BatchForm(
+        payload=payload,
+        send_many=send_many,
+        lookup_many=find,
+        size=BATCH_SIZE,
+        payloads=payloads if build_many is not None else None,
+        after_many=after_many,
+    )
 
 
 def contacts_refused(ctxs, results) -> list:
@@ -550,7 +743,13 @@ EXPORTERS = {
         lookup=quote_find,
         base=_document_base,
         after=quote_after,
-        batch=_batch("quotes", quote_payload, find=quotes_find),
+        batch=_batch(
+            "quotes",
+            quote_payload,
+            find=quotes_find,
+            build_many=quote_payloads,
+            after_many=quotes_after,
+        ),
     ),
     (Entity.QUOTES, Operation.ACTION): Exporter(send=quote_action),
     (Entity.INVOICES, Operation.CREATE): Exporter(
@@ -558,7 +757,13 @@ EXPORTERS = {
         lookup=invoice_find,
         base=_document_base,
         after=invoice_after,
-        batch=_batch("invoices", invoice_payload, find=invoices_find),
+        batch=_batch(
+            "invoices",
+            invoice_payload,
+            find=invoices_find,
+            build_many=invoice_payloads,
+            after_many=invoices_after,
+        ),
     ),
     (Entity.INVOICES, Operation.ACTION): Exporter(send=invoice_action),
     (Entity.PAYMENTS, Operation.CREATE): Exporter(
