@@ -2,6 +2,8 @@
 Their dotted paths are stored in queued tasks and schedules: keep them stable (flow_tasks.py
 keeps the paths of the previous release working)."""
 
+import logging
+
 from apps.sync import services
 from apps.sync.engine import circuit, outbox, pull, reconcile, taxes, token_disuse
 from apps.sync.engine.records import VendorError
@@ -14,6 +16,8 @@ from apps.sync.models import (
 )
 from apps.sync.selectors import sync_health_alert
 from apps.sync.webhooks.services import webhook_process
+
+logger = logging.getLogger(__name__)
 
 
 def outbox_drain_task(connection_id: int | None = None) -> dict:
@@ -37,7 +41,12 @@ def pull_task(entity: str) -> list[int]:
                 # open (the vendor down): it is probed, not pulled.
                 continue
             except VendorError as error:
-                # Counted by its circuit; the other accounts are still pulled.
+                # Counted by its circuit and logged with its call; the others are still pulled.
+                failed = failed or error
+            except Exception as error:
+                # Anything else (a pull stopped in a page loop, a database error) is this
+                # account's failure too: logged, and the other accounts are still pulled.
+                logger.exception("Pull of %s from connection #%s failed", entity, connection.pk)
                 failed = failed or error
     if failed is not None:
         raise failed  # the task is recorded as failed, with the first reason

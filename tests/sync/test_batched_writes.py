@@ -498,3 +498,29 @@ def test_each_record_pushed_in_one_batch_shows_that_call_in_its_journal(xero, ad
         [push] = [entry for entry in journal.entries if entry.kind == "outbound"]
         assert [c.summary for c in push.calls] == ["Update Contacts: done (HTTP 200)"]
         assert f"SD-C-{client.pk:06d}" in push.calls[0].request_body  # the whole call's body
+
+
+def test_an_invoice_sent_again_after_a_lookup_keeps_its_place_in_the_queue(xero):
+    """The first invoice's earlier call may have reached Xero (uncertain); the lookup finds it
+    missing. It goes again under a new key in the same call as the two queued after it, first:
+    never after them."""
+    clients = make_clients(["Ada"])
+    outbox.outbox_drain(connection_id=xero.pk)
+    invoices = [
+        invoice_create(
+            client=clients[0],
+            lines=[{"name": f"Work {n}", "quantity": Decimal("1"), "rate": Decimal("10.00")}],
+        )
+        for n in range(3)
+    ]
+    # As a call that timed out before Xero saved anything leaves it.
+    OutboxItem.objects.filter(entity=Entity.INVOICES, object_id=invoices[0].pk).update(
+        uncertain=True
+    )
+    before = SyncLog.objects.order_by("-id").values_list("id", flat=True).first()
+
+    assert outbox.outbox_drain(connection_id=xero.pk) == {OutboxStatus.DONE: 3}
+    calls = SyncLog.objects.filter(connection=xero, id__gt=before, url__contains="/Invoices")
+    assert list(calls.order_by("id").values_list("method", flat=True)) == ["GET", "PUT"]
+    made = XeroInvoice.objects.filter(tenant__tenant_id=xero.remote_account_id).order_by("id")
+    assert list(made.values_list("invoice_number", flat=True)) == [i.number for i in invoices]

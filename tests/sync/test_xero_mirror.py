@@ -16,6 +16,7 @@ from apps.quotes import services as quote_services
 from apps.quotes.models import Quote
 from apps.sandbox.xero import services as xero_services
 from apps.sandbox.xero.models import XeroInvoice, XeroPayment, XeroQuote
+from apps.sync.engine.entities import payment_reference
 from apps.sync.models import Binding, BindingStatus, OutboxItem, SyncLog
 from apps.sync.webhooks.models import InboundWebhook
 from tests.quotes.factories import DocClientFactory
@@ -265,6 +266,39 @@ def test_a_payment_deleted_and_entered_again_in_xero_is_replaced_here_in_one_pul
     assert Binding.objects.get(entity="payments", object_id=replacement.pk).remote_id == str(
         corrected.payment_id
     )
+    assert outbox_ids() == before
+
+
+def test_a_payment_entered_again_with_our_reference_is_recorded_anew(
+    live_server, settings, agent_user, admin_client_mfa
+):
+    """The bookkeeper deletes our payment in Xero and enters it again, copying its Reference:
+    the new Xero payment is recorded here as a payment of its own, not bound to the deleted one."""
+    connection, tenant = connect_xero(live_server, settings, webhooks=False)
+    invoice, payment, remote = sent_and_paid(agent_user, "300.00")
+    pull(connection, "invoices")
+    before = outbox_ids()
+
+    control(admin_client_mfa, tenant, "payments/delete", {"payment": str(remote.payment_id)})
+    control(
+        admin_client_mfa,
+        tenant,
+        "payments",
+        {
+            "invoice": remote.invoice.invoice_number,
+            "amount": "300.00",
+            "reference": payment_reference(payment),
+        },
+    )
+    pull(connection, "invoices")
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid) == (Invoice.Status.PAID, Decimal("300.00"))
+    [replacement] = invoice.payments.all()
+    assert replacement.pk != payment.pk
+    entered = XeroPayment.objects.get(status="AUTHORISED")
+    binding = Binding.objects.get(entity="payments", remote_id=str(entered.payment_id))
+    assert binding.object_id == replacement.pk
     assert outbox_ids() == before
 
 

@@ -365,10 +365,30 @@ def _creates(batch: _Batch, pairs) -> None:
     certain = [(c, o) for c, o in pairs if not (c.item.uncertain and not exporter.idempotent)]
     found, resend = _look_up(batch, uncertain)
     batch.bind_all(found)
-    for chunk in _chunks(batch.prepare(certain), form.size):
-        batch.send(chunk, fresh_key=False)
-    for chunk in _chunks(batch.prepare(resend), form.size):
-        batch.send(chunk, fresh_key=True)
+    if not batch.spec.document:
+        for chunk in _chunks(batch.prepare(certain), form.size):
+            batch.send(chunk, fresh_key=False)
+        for chunk in _chunks(batch.prepare(resend), form.size):
+            batch.send(chunk, fresh_key=True)
+        return
+    # Documents go in queue order, the ones sent again (under a new key) among the others, and
+    # once one is left unfinished (its lookup, its element or its call failed) the rest wait.
+    again = {ctx.item.pk for ctx, _ in resend}
+    ready = batch.prepare(sorted(certain + resend, key=lambda pair: pair[0].item.pk))
+    for start in range(0, len(ready), max(1, form.size)):
+        chunk = ready[start : start + form.size]
+        blocker = _first_unfinished(batch, below=chunk[0][0].item.pk)
+        if blocker is not None:
+            for ctx, _, _ in ready[start:]:
+                batch.statuses[ctx.item.pk] = wait_behind(ctx.item, blocker)
+            return
+        batch.send(chunk, fresh_key=any(ctx.item.pk in again for ctx, _, _ in chunk))
+
+
+def _first_unfinished(batch: _Batch, *, below: int) -> OutboxItem | None:
+    """The earliest of the batch's items before `below` that did not finish (waits, retries)."""
+    stuck = [pk for pk, status in batch.statuses.items() if pk < below and status not in FINISHED]
+    return OutboxItem.objects.get(pk=min(stuck)) if stuck else None
 
 
 def _look_up(batch: _Batch, pairs) -> tuple[list, list]:

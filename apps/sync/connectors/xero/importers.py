@@ -193,13 +193,15 @@ def invoice_apply_remote(
             connection=connection, entity=Entity.PAYMENTS, remote_id__in=remote_ids
         ).values_list("remote_id", flat=True)
     )
-    ours = {payment_reference(p): p for p in invoice.payments.all()}
     with applying_remote_changes():
         approved = _approve(connection, invoice, data)
         if approved:
             changed.append(approved)
         if deleted_payments:
             changed += _payments_delete(connection, invoice, deleted_payments)
+        # After the deletions: a payment entered again in Xero with the deleted one's reference
+        # is recorded anew, not bound to the payment just deleted.
+        ours = {payment_reference(p): p for p in invoice.payments.all()}
         for remote in data.get("Payments") or []:
             remote_id = str(remote.get("PaymentID") or "")
             if not remote_id or remote_id in bound:
