@@ -10,10 +10,14 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q
@@ -67,6 +71,12 @@ UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
 BATCH_RUN_CAP = 100
 # The task the queue runs to drain; the path is stored in queued tasks and schedules.
 DRAIN_TASK = "apps.sync.tasks.outbox_drain_task"
+# In the shared cache while a drain of every connection is queued or running and will claim
+# again: a change committed meanwhile needs no drain task of its own (_kick).
+WAKE_MARK = "sync:outbox:drain-due"
+# How many times one drain sends a connection's head document again after a retryable failure
+# (a client time-out, a 5xx), waiting out a short backoff rather than ending the drain.
+HEAD_RETRIES_PER_DRAIN = 3
 
 
 # --- enqueue ------------------------------------------------------------------------------------
@@ -193,11 +203,35 @@ def outbox_enqueue_many(
 
 
 def _kick() -> None:
-    """Drain soon after commit; the minute sweep is the safety net if this is lost."""
+    """Drain soon after commit, unless a drain of every connection is already due to claim after
+    now (the wake-up mark is set: a queued drain not yet started, or one still running): one
+    wake-up stands for any number of changes, where each change queued its own drain task
+    (9,000 idle tasks in the 10,000-change chaos run). The minute sweep is the safety net if a
+    wake-up is lost, or a killed drain leaves its mark (it lapses after the lease time)."""
+    marked = False
     try:
+        if _marks_shared():
+            marked = cache.add(WAKE_MARK, 1, timeout=_wake_mark_seconds())
+            if not marked:
+                return
         async_task(DRAIN_TASK, None)
     except Exception:  # the queue being down must not undo the local change
+        if marked:
+            cache.delete(WAKE_MARK)  # no drain will come: the next change wakes one
         logger.exception("could not enqueue the outbox drain")
+
+
+def _marks_shared() -> bool:
+    """Whether the cache is one for every process (Redis, the database): a per-process memory
+    cache cannot tell the web process that a worker's drain is running, so wake-ups are not
+    coalesced there (tests, a single-process development server)."""
+    return not isinstance(caches["default"], (LocMemCache, DummyCache))
+
+
+def _wake_mark_seconds() -> int:
+    """How long a mark stands without its drain renewing it (before each claim): a drain killed
+    holding it stops wake-ups at most this long, as long as it would hold an item."""
+    return max(1, settings.SYNC_OUTBOX_LEASE_SECONDS)
 
 
 # --- claim --------------------------------------------------------------------------------------
@@ -485,39 +519,104 @@ def outbox_drain(
     entity: str | None = None,
     batch: int = 10,
     max_items: int | None = None,
+    wake_mark: bool = False,
 ) -> dict[str, int]:
-    """Claim and send due items until none is due; returns counts per outcome."""
+    """Claim and send due items until none is due; returns counts per outcome.
+
+    With `wake_mark` (the drain of every connection the wake-ups queue), the drain holds the
+    wake-up mark while it will claim again, so changes committed meanwhile queue no drain of
+    their own; it drops the mark and claims once more before it ends (a change committed after
+    that queues the next drain)."""
     owner = _owner()
     refresh = BaseRefresh()
     counts: dict[str, int] = {}
     handled = 0
     handled_ids: set[int] = set()
-    while max_items is None or handled < max_items:
-        # An item retried later is not retried again within the same drain.
-        ids = outbox_claim(
-            owner=owner,
-            limit=batch,
-            connection_id=connection_id,
-            entity=entity,
-            exclude_ids=handled_ids,
-        )
-        if not ids:
-            break
-        rows = {
-            row["pk"]: row
-            for row in OutboxItem.objects.filter(pk__in=ids).values(
-                "pk", "connection_id", "connection__provider", "entity", "operation"
-            )
-        }
-        for item_id in ids:
-            if item_id in handled_ids:
-                continue
-            statuses = _send(rows, ids, item_id, owner, refresh, handled_ids)
-            for pk, status in statuses.items():
-                counts[status] = counts.get(status, 0) + 1
-                handled += 1
-                handled_ids.add(pk)
+    retried: dict[int, int] = {}
+    holding = False  # the wake-up mark
+    try:
+        while max_items is None or handled < max_items:
+            if wake_mark:
+                cache.set(WAKE_MARK, 1, timeout=_wake_mark_seconds())
+                holding = True
+            # An item retried later is not retried again within the same drain, but for a head
+            # document whose backoff ends within SYNC_OUTBOX_DRAIN_WAIT (_head_retry).
+            claim = {
+                "owner": owner,
+                "limit": batch,
+                "connection_id": connection_id,
+                "entity": entity,
+                "exclude_ids": handled_ids,
+            }
+            ids = outbox_claim(**claim)
+            if not ids:
+                head = _head_retry(handled_ids, retried, connection_id)
+                if head is not None:
+                    handled_ids.discard(head)
+                    continue
+                if holding:
+                    cache.delete(WAKE_MARK)
+                    holding = wake_mark = False
+                    ids = outbox_claim(**claim)  # whatever was committed before the mark went
+                if not ids:
+                    break
+            rows = {
+                row["pk"]: row
+                for row in OutboxItem.objects.filter(pk__in=ids).values(
+                    "pk", "connection_id", "connection__provider", "entity", "operation"
+                )
+            }
+            for item_id in ids:
+                if item_id in handled_ids:
+                    continue
+                statuses = _send(rows, ids, item_id, owner, refresh, handled_ids)
+                for pk, status in statuses.items():
+                    counts[status] = counts.get(status, 0) + 1
+                    handled += 1
+                    handled_ids.add(pk)
+    finally:
+        if holding:  # stopped early (max_items, an error): the next change wakes a drain
+            cache.delete(WAKE_MARK)
     return counts
+
+
+def _head_retry(handled_ids: set[int], retried: dict[int, int], connection_id) -> int | None:
+    """A connection's head document that this drain sent and put back for a retry, due within
+    SYNC_OUTBOX_DRAIN_WAIT seconds: wait for it and send it again here. Every document of its
+    connection waits behind it, and the next wake-up may be the minute sweep; waiting a
+    moment in this worker is cheaper. At most HEAD_RETRIES_PER_DRAIN times per document."""
+    wait = settings.SYNC_OUTBOX_DRAIN_WAIT
+    if wait <= 0 or not handled_ids:
+        return None
+    unfinished = OutboxItem.objects.filter(entity__in=DOCUMENT_ENTITIES, status__in=UNFINISHED)
+    if connection_id:
+        unfinished = unfinished.filter(connection_id=connection_id)
+    heads = unfinished.order_by().values("connection_id").annotate(head=Min("id")).values("head")
+    now = timezone.now()
+    candidates = [
+        row["head"]
+        for row in heads
+        if row["head"] in handled_ids and retried.get(row["head"], 0) < HEAD_RETRIES_PER_DRAIN
+    ]
+    head = (
+        OutboxItem.objects.filter(
+            pk__in=candidates,
+            status=OutboxStatus.PENDING,
+            next_attempt_at__lte=now + timedelta(seconds=wait),
+        )
+        .exclude(circuit.paused(now))
+        .order_by("next_attempt_at")
+        .values_list("pk", "next_attempt_at")
+        .first()
+    )
+    if head is None:
+        return None
+    pk, due = head
+    retried[pk] = retried.get(pk, 0) + 1
+    pause = (due - timezone.now()).total_seconds()
+    if pause > 0:
+        time.sleep(pause)
+    return pk
 
 
 def _send(rows, ids, item_id, owner, refresh, handled_ids) -> dict[int, str]:

@@ -1,0 +1,111 @@
+"""How drains are woken and how long a connection's queue waits: changes committed while a drain
+is queued or running queue no drain task of their own (one wake-up mark in the shared cache, the
+real ORM broker), yet nothing committed is left unsent; a head document that failed with a short
+backoff is sent again by the same drain, in queue order. The sandbox over real HTTP."""
+
+import pytest
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.models import OrmQ
+
+from apps.clients.services import client_create
+from apps.quotes import services as quote_services
+from apps.sandbox import faults
+from apps.sandbox.zoho.models import BooksEstimate
+from apps.sync import tasks
+from apps.sync.engine import outbox
+from apps.sync.models import OutboxItem, OutboxStatus
+from tests.sync.sandbox import point_settings_at, seed, sync
+from tests.sync.test_zoho_flows import make_quote
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def books(live_server, settings):
+    point_settings_at(settings, live_server.url)
+    answers = seed(contacts=0, items=0, documents=0, crm_contacts=0, deals=0, skip_xero=True)
+    zoho = answers["zoho"]
+    sync(
+        "connect", "zoho", "--refresh-token", zoho["refresh_token"],
+        "--organization-id", zoho["organization_id"], "--name", "Books",
+    )  # fmt: skip
+    return zoho
+
+
+@pytest.fixture
+def queued_tasks(settings, tmp_path, monkeypatch):
+    """Wake-ups go to the real ORM broker (not run inline) and the mark to a cache every process
+    shares (files here; Redis or the database in production)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    monkeypatch.setattr(Conf, "SYNC", False)
+    return lambda: OrmQ.objects.filter(key=Conf.PREFIX).count()
+
+
+def test_changes_share_one_queued_drain_and_one_committed_mid_drain_is_sent_by_it(
+    books, queued_tasks, monkeypatch
+):
+    for n in range(5):
+        client_create(name=f"Client {n}", email=f"client{n}@example.com")
+    assert OutboxItem.objects.filter(status=OutboxStatus.PENDING).count() == 5
+    assert queued_tasks() == 1  # one drain task for five changes, not five
+
+    # The queued drain runs; a change committed while it runs queues nothing, and is sent.
+    real_process = outbox.outbox_process
+    made = []
+
+    def process(**kwargs):
+        if not made:
+            made.append(client_create(name="Late", email="late@example.com"))
+        return real_process(**kwargs)
+
+    monkeypatch.setattr(outbox, "outbox_process", process)
+    assert tasks.outbox_drain_task() == {OutboxStatus.DONE: 6}
+    assert queued_tasks() == 1
+    assert not OutboxItem.objects.exclude(status=OutboxStatus.DONE).exists()
+
+    # The drain dropped the mark as it ended: the next change wakes a drain of its own.
+    client_create(name="Next", email="next@example.com")
+    assert queued_tasks() == 2
+
+
+def test_a_head_document_failing_with_a_short_backoff_is_sent_again_by_the_same_drain(
+    books, settings, agent_user, monkeypatch
+):
+    monkeypatch.setattr(outbox, "_kick", lambda: None)  # the test drains, one drain at a time
+    quotes = [quote_services.quote_send(quote=make_quote(agent_user)) for _ in range(3)]
+    assert outbox.outbox_drain()  # the clients, services and estimates, no faults yet
+    assert not OutboxItem.objects.exclude(status=OutboxStatus.DONE).exists()
+    for quote in quotes:
+        quote_services.quote_accept(quote=quote)
+    # Every second call answers 503 from now on: the second acceptance fails once, then the
+    # third (the calls alternate), each backing off a few hundredths of a second.
+    faults.fault_plan_set(
+        vendor="zoho", account=books["organization_id"], error_share=0.5, error_status=503
+    )
+    settings.SYNC_OUTBOX_BACKOFF_BASE = 0.05
+
+    settings.SYNC_OUTBOX_DRAIN_WAIT = 0  # as before: the drain ends at the failure
+    assert outbox.outbox_drain() == {OutboxStatus.DONE: 1, OutboxStatus.PENDING: 1}
+    accepted = BooksEstimate.objects.filter(status="accepted")
+    assert list(accepted.values_list("reference_number", flat=True)) == [quotes[0].number]
+
+    # The next drain sends it; the third fails once, and the drain waits out its backoff and
+    # sends it again.
+    settings.SYNC_OUTBOX_DRAIN_WAIT = 2.0
+    OutboxItem.objects.filter(status=OutboxStatus.PENDING).update(next_attempt_at=timezone.now())
+    counts = outbox.outbox_drain()
+    assert counts == {OutboxStatus.DONE: 2, OutboxStatus.PENDING: 1}  # the third failed once
+    assert sorted(accepted.values_list("reference_number", flat=True)) == sorted(
+        quote.number for quote in quotes
+    )
+    items = OutboxItem.objects.filter(entity="quotes", operation="action").order_by("id")
+    assert [item.attempts for item in items] == [1, 2, 2]
+    assert {item.status for item in items} == {OutboxStatus.DONE}
+    # In queue order: each acceptance went after the one queued before it.
+    assert [item.finished_at for item in items] == sorted(item.finished_at for item in items)
