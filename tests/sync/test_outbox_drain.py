@@ -91,7 +91,20 @@ def test_a_head_document_failing_with_a_short_backoff_is_sent_again_by_the_same_
     settings.SYNC_OUTBOX_BACKOFF_BASE = 0.05
 
     settings.SYNC_OUTBOX_DRAIN_WAIT = 0  # as before: the drain ends at the failure
+    claimed = outbox.outbox_claim(owner="probe", limit=10)
+    items = list(OutboxItem.objects.filter(entity="quotes", operation="action").order_by("id"))
+    # One claim takes the head and the documents queued behind it (Books sends one per call).
+    assert claimed == [item.pk for item in items]
+    OutboxItem.objects.filter(pk__in=claimed).update(
+        status=OutboxStatus.PENDING, lease_owner="", attempts=0
+    )
+
+    settings.SYNC_OUTBOX_DRAIN_WAIT = 0  # as before: the drain ends at the failure
     assert outbox.outbox_drain() == {OutboxStatus.DONE: 1, OutboxStatus.PENDING: 1}
+    second, third = (OutboxItem.objects.get(pk=item.pk) for item in items[1:])
+    assert (second.status, second.attempts, second.last_http_status) == ("pending", 1, 503)
+    # The third, claimed with them, went back untouched: not attempted, not even put behind.
+    assert (third.status, third.attempts, third.last_error) == ("pending", 0, "")
     accepted = BooksEstimate.objects.filter(status="accepted")
     assert list(accepted.values_list("reference_number", flat=True)) == [quotes[0].number]
 

@@ -44,6 +44,7 @@ from apps.sync.engine.leases import (
     finish_locked,
     mark_attempted,
     park,
+    release,
     retry_later,
     settle_uncertain,
     still_ours,
@@ -286,7 +287,14 @@ def outbox_claim(
     )
     behind = Q()
     for head in heads:
-        last = _run_end(head["connection_id"], head["connection__provider"], head["head"], owner)
+        last = _run_end(
+            head["connection_id"],
+            head["connection__provider"],
+            head["head"],
+            owner,
+            limit,
+            exclude_ids or set(),
+        )
         behind |= Q(connection_id=head["connection_id"], entity__in=DOCUMENT_ENTITIES, pk__gt=last)
     with transaction.atomic():
         query = OutboxItem.objects.select_for_update(skip_locked=True).filter(due)
@@ -321,30 +329,60 @@ def outbox_claim(
     return [item.pk for item in items]
 
 
-def _run_end(connection_id: int, provider: str, head_id: int, owner: str) -> int:
-    """The last document of a connection that may be claimed now: the head alone, or, where the
-    connector sends the head's (entity, operation) many per call, the run of unfinished items
-    just behind it of that same kind (one batch, sent in queue order by engine/batch.py). A
-    head in flight with another worker keeps the run waiting: nothing may overtake it."""
+def _run_end(
+    connection_id: int, provider: str, head_id: int, owner: str, limit: int, exclude_ids
+) -> int:
+    """The last document of a connection that may be claimed now: the head and the run just
+    behind it, or the head alone while it is in flight with another worker (nothing may overtake
+    it). Where the connector sends the head's (entity, operation) many per call, the run is the
+    unfinished items of that same kind (one batch, sent in queue order by engine/batch.py);
+    where it sends documents one per call, the next `limit` documents of any kind, which this
+    worker then sends one after another, in queue order, without a claim for each (each waits
+    for the one before it: outbox_process's _blocker, the drain's _release_behind)."""
     exporters = registry.connector(provider).exporters
-    if not any(e.batch for (name, _), e in exporters.items() if name in DOCUMENT_ENTITIES):
-        return head_id
+    batches = any(e.batch for (name, _), e in exporters.items() if name in DOCUMENT_ENTITIES)
     rows = list(
         OutboxItem.objects.filter(
             connection_id=connection_id, entity__in=DOCUMENT_ENTITIES, status__in=UNFINISHED
         )
         .order_by("id")
-        .values_list("id", "entity", "operation", "status", "lease_owner")[:BATCH_RUN_CAP]
+        .values_list(
+            "id",
+            "entity",
+            "operation",
+            "status",
+            "lease_owner",
+            "object_id",
+            "next_attempt_at",
+            "lease_until",
+        )[: BATCH_RUN_CAP if batches else max(1, limit)]
     )
     if not rows or rows[0][0] != head_id:
         return head_id
+    if not batches:
+        _pk, _name, _operation, status, head_owner, _record, due_at, lease_until = rows[0]
+        now = timezone.now()
+        if status == OutboxStatus.PENDING:
+            takeable = due_at <= now
+        else:  # in flight: ours, or another's whose lease lapsed (a killed worker's)
+            takeable = head_owner == owner or (lease_until is not None and lease_until < now)
+        if head_id in exclude_ids or not takeable:
+            return head_id  # the head waits (a backoff, another worker): so does its run
+        # Up to the second item of one record: a claim takes one item per record at a time.
+        last, records = head_id, set()
+        for pk, name, *_, object_id, _due_at, _lease_until in rows:
+            if (name, object_id) in records:
+                break
+            records.add((name, object_id))
+            last = pk
+        return last
     if rows[0][3] == OutboxStatus.IN_FLIGHT and rows[0][4] != owner:
         return head_id
     form = batch_form(provider, rows[0][1], rows[0][2])
     if form is None:
         return head_id
     last = head_id
-    for pk, name, operation, _status, _owner in rows[1 : form.size]:
+    for pk, name, operation, *_ in rows[1 : form.size]:
         if (name, operation) != (rows[0][1], rows[0][2]):
             break
         last = pk
@@ -566,18 +604,45 @@ def outbox_drain(
                     "pk", "connection_id", "connection__provider", "entity", "operation"
                 )
             }
+            released: set[int] = set()
             for item_id in ids:
-                if item_id in handled_ids:
+                if item_id in handled_ids or item_id in released:
                     continue
                 statuses = _send(rows, ids, item_id, owner, refresh, handled_ids)
                 for pk, status in statuses.items():
                     counts[status] = counts.get(status, 0) + 1
                     handled += 1
                     handled_ids.add(pk)
+                released |= _release_behind(rows, ids, statuses, owner, handled_ids)
     finally:
         if holding:  # stopped early (max_items, an error): the next change wakes a drain
             cache.delete(WAKE_MARK)
     return counts
+
+
+def _release_behind(rows, ids, statuses, owner, handled_ids) -> set[int]:
+    """A document that did not go (a retry later, a hold, a lease lost): the documents of its
+    connection claimed behind it (its run) would each only be put back behind it, one
+    wait_behind each; they go back untouched in one update instead, for a later claim."""
+    stopped = [
+        pk
+        for pk, status in statuses.items()
+        if status in UNFINISHED and pk in rows and rows[pk]["entity"] in DOCUMENT_ENTITIES
+    ]
+    if not stopped:
+        return set()
+    first = min(stopped)
+    behind = [
+        pk
+        for pk in ids
+        if pk > first
+        and pk not in handled_ids
+        and rows[pk]["connection_id"] == rows[first]["connection_id"]
+        and rows[pk]["entity"] in DOCUMENT_ENTITIES
+    ]
+    if behind:
+        release(behind, owner)
+    return set(behind)
 
 
 def _head_retry(handled_ids: set[int], retried: dict[int, int], connection_id) -> int | None:
