@@ -8,13 +8,15 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
+from apps.clients.models import Client
 from apps.clients.services import client_create
 from apps.quotes import services as quote_services
 from apps.sandbox import faults
 from apps.sandbox.zoho.models import BooksEstimate
 from apps.sync import tasks
-from apps.sync.engine import outbox
+from apps.sync.engine import leases, outbox
 from apps.sync.models import OutboxItem, OutboxStatus
+from tests.sync.factories import make_zoho_books
 from tests.sync.sandbox import point_settings_at, seed, sync
 from tests.sync.test_zoho_flows import make_quote
 
@@ -122,3 +124,26 @@ def test_a_head_document_failing_with_a_short_backoff_is_sent_again_by_the_same_
     assert {item.status for item in items} == {OutboxStatus.DONE}
     # In queue order: each acceptance went after the one queued before it.
     assert [item.finished_at for item in items] == sorted(item.finished_at for item in items)
+
+
+def test_a_run_claimed_together_keeps_its_leases_only_where_still_held(settings, monkeypatch):
+    monkeypatch.setattr(outbox, "_kick", lambda: None)  # nothing is sent here
+    settings.SYNC_OUTBOX_LEASE_SECONDS = 60
+    connection = make_zoho_books()
+    for n in range(3):
+        client = Client.objects.create(name=f"Held {n}", email=f"held{n}@example.com")
+        outbox.outbox_enqueue(connection=connection, entity="clients", obj=client)
+    ids = outbox.outbox_claim(owner="a", limit=3)
+    OutboxItem.objects.filter(pk=ids[2]).update(lease_owner="b")  # went to another worker
+    before = dict(OutboxItem.objects.values_list("pk", "lease_until"))
+
+    assert leases.renew(ids, "a") == 2
+    after = dict(OutboxItem.objects.values_list("pk", "lease_until"))
+    assert after[ids[0]] > before[ids[0]] and after[ids[1]] > before[ids[1]]
+    assert after[ids[2]] == before[ids[2]]
+    assert leases.release(ids, "a") == 2  # back untouched: pending, the claim's attempt undone
+    assert list(OutboxItem.objects.order_by("id").values_list("status", "attempts")) == [
+        ("pending", 0),
+        ("pending", 0),
+        ("in_flight", 1),
+    ]

@@ -170,6 +170,14 @@ def release(ids: list[int], owner: str) -> int:
     ).update(status=OutboxStatus.PENDING, lease_until=None, attempts=F("attempts") - 1)
 
 
+def renew(ids: list[int], owner: str) -> int:
+    """Extend the leases `owner` still holds on these items (the rest went to other workers)."""
+    lease_until = timezone.now() + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
+    return OutboxItem.objects.filter(
+        pk__in=ids, status=OutboxStatus.IN_FLIGHT, lease_owner=owner
+    ).update(lease_until=lease_until)
+
+
 def wait_behind(item: OutboxItem, blocker: OutboxItem) -> str:
     """Not an attempt: a document waits behind the earliest unfinished one, keeping the order."""
     with transaction.atomic():

@@ -45,6 +45,7 @@ from apps.sync.engine.leases import (
     mark_attempted,
     park,
     release,
+    renew,
     retry_later,
     settle_uncertain,
     still_ours,
@@ -605,9 +606,15 @@ def outbox_drain(
                 )
             }
             released: set[int] = set()
+            renewed = time.monotonic()
             for item_id in ids:
                 if item_id in handled_ids or item_id in released:
                     continue
+                if time.monotonic() - renewed > settings.SYNC_OUTBOX_LEASE_SECONDS / 3:
+                    # A run's last items wait for the ones before them: their leases must not
+                    # lapse meanwhile (another worker would take them).
+                    renew([pk for pk in ids if pk not in handled_ids | released], owner)
+                    renewed = time.monotonic()
                 statuses = _send(rows, ids, item_id, owner, refresh, handled_ids)
                 for pk, status in statuses.items():
                     counts[status] = counts.get(status, 0) + 1
