@@ -45,6 +45,7 @@ def queued_tasks(settings, tmp_path, monkeypatch):
             "LOCATION": str(tmp_path / "cache"),
         }
     }
+    settings.SYNC_OUTBOX_COALESCE_WAKEUPS = True
     monkeypatch.setattr(Conf, "SYNC", False)
     return lambda: OrmQ.objects.filter(key=Conf.PREFIX).count()
 
