@@ -50,6 +50,13 @@ def queued_tasks(settings, tmp_path, monkeypatch):
     return lambda: OrmQ.objects.filter(key=Conf.PREFIX).count()
 
 
+def test_by_default_each_change_queues_its_own_drain(books, queued_tasks, settings):
+    settings.SYNC_OUTBOX_COALESCE_WAKEUPS = False  # the default (a backlogged queue needs it)
+    for n in range(3):
+        client_create(name=f"Client {n}", email=f"client{n}@example.com")
+    assert queued_tasks() == 3
+
+
 def test_changes_share_one_queued_drain_and_one_committed_mid_drain_is_sent_by_it(
     books, queued_tasks, monkeypatch
 ):
