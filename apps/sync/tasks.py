@@ -22,8 +22,9 @@ logger = logging.getLogger(__name__)
 
 def outbox_drain_task(connection_id: int | None = None) -> dict:
     """Drain due outbox items; also the minute sweep (lapsed leases are due again, and a paused
-    connection with nothing queued is probed with a cheap read)."""
-    counts = outbox.outbox_drain(connection_id=connection_id)
+    connection with nothing queued is probed with a cheap read). A drain of every connection
+    holds the wake-up mark while it runs (engine/outbox.py _kick)."""
+    counts = outbox.outbox_drain(connection_id=connection_id, wake_mark=connection_id is None)
     circuit.probe_idle()
     return counts
 

@@ -313,6 +313,12 @@ SYNC_OUTBOX_MAX_ATTEMPTS = env.int("SYNC_OUTBOX_MAX_ATTEMPTS", default=12)
 SYNC_OUTBOX_BACKOFF_BASE = env.float("SYNC_OUTBOX_BACKOFF_BASE", default=30.0)
 SYNC_OUTBOX_BACKOFF_CAP = env.float("SYNC_OUTBOX_BACKOFF_CAP", default=6 * 3600.0)
 SYNC_OUTBOX_LEASE_SECONDS = env.int("SYNC_OUTBOX_LEASE_SECONDS", default=120)
+# A drain whose connection's head document failed and backs off for at most this many (real)
+# seconds waits and sends it again itself, rather than leaving the queue to the next wake-up.
+SYNC_OUTBOX_DRAIN_WAIT = env.float("SYNC_OUTBOX_DRAIN_WAIT", default=2.0)
+# One queued drain task for any number of changes (a mark in the shared cache); off: a task per
+# change, which a backlogged queue with killed workers needs (README, Chaos run).
+SYNC_OUTBOX_COALESCE_WAKEUPS = env.bool("SYNC_OUTBOX_COALESCE_WAKEUPS", default=False)
 # Circuit breaker per connection (engine/circuit.py): this many connection-level failures in a
 # row (unreachable, 5xx) pause its queue; probes go after BASE vendor seconds, doubling up to CAP.
 SYNC_CIRCUIT_FAILURES = env.int("SYNC_CIRCUIT_FAILURES", default=10)

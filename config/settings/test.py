@@ -18,3 +18,5 @@ SANDBOX_ENABLED = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Syncdesk] "
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = None
+# Tests count each drain's attempts; the ones about a drain waiting for its head set it.
+SYNC_OUTBOX_DRAIN_WAIT = 0.0

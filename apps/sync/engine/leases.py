@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.sync.engine.bindings import binding_mark_failed
@@ -159,6 +160,22 @@ def retry_later_locked(item: OutboxItem, error: VendorError) -> str:
         ]
     )
     return item.status
+
+
+def release(ids: list[int], owner: str) -> int:
+    """Put items claimed by `owner` and not yet sent back as they were: pending, due as before,
+    the claim's attempt not counted (an uncertain create stays uncertain)."""
+    return OutboxItem.objects.filter(
+        pk__in=ids, status=OutboxStatus.IN_FLIGHT, lease_owner=owner
+    ).update(status=OutboxStatus.PENDING, lease_until=None, attempts=F("attempts") - 1)
+
+
+def renew(ids: list[int], owner: str) -> int:
+    """Extend the leases `owner` still holds on these items (the rest went to other workers)."""
+    lease_until = timezone.now() + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
+    return OutboxItem.objects.filter(
+        pk__in=ids, status=OutboxStatus.IN_FLIGHT, lease_owner=owner
+    ).update(lease_until=lease_until)
 
 
 def wait_behind(item: OutboxItem, blocker: OutboxItem) -> str:

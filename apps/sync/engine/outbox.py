@@ -10,10 +10,14 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q
@@ -40,6 +44,8 @@ from apps.sync.engine.leases import (
     finish_locked,
     mark_attempted,
     park,
+    release,
+    renew,
     retry_later,
     settle_uncertain,
     still_ours,
@@ -67,6 +73,12 @@ UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
 BATCH_RUN_CAP = 100
 # The task the queue runs to drain; the path is stored in queued tasks and schedules.
 DRAIN_TASK = "apps.sync.tasks.outbox_drain_task"
+# In the shared cache while a drain of every connection is queued or running and will claim
+# again: a change committed meanwhile needs no drain task of its own (_kick).
+WAKE_MARK = "sync:outbox:drain-due"
+# How many times one drain sends a connection's head document again after a retryable failure
+# (a client time-out, a 5xx), waiting out a short backoff rather than ending the drain.
+HEAD_RETRIES_PER_DRAIN = 3
 
 
 # --- enqueue ------------------------------------------------------------------------------------
@@ -193,11 +205,40 @@ def outbox_enqueue_many(
 
 
 def _kick() -> None:
-    """Drain soon after commit; the minute sweep is the safety net if this is lost."""
+    """Drain soon after commit, unless a drain of every connection is already due to claim after
+    now (the wake-up mark is set: a queued drain not yet started, or one still running): one
+    wake-up stands for any number of changes, where each change queued its own drain task
+    (9,000 idle tasks in the 10,000-change chaos run). The minute sweep is the safety net if a
+    wake-up is lost, or a killed drain leaves its mark (it lapses after the lease time)."""
+    marked = False
     try:
+        if _marks_shared():
+            marked = cache.add(WAKE_MARK, 1, timeout=_wake_mark_seconds())
+            if not marked:
+                return
         async_task(DRAIN_TASK, None)
     except Exception:  # the queue being down must not undo the local change
+        if marked:
+            cache.delete(WAKE_MARK)  # no drain will come: the next change wakes one
         logger.exception("could not enqueue the outbox drain")
+
+
+def _marks_shared() -> bool:
+    """Whether wake-ups are coalesced: when SYNC_OUTBOX_COALESCE_WAKEUPS is on and the cache is
+    one for every process (Redis, the database); a per-process memory cache cannot tell the web
+    process that a worker's drain is running. Off by default: under the 10,000-change chaos run
+    the task queue (FIFO, e-mails too) fell minutes behind, and a queued drain standing for every
+    change then came minutes late after each killed worker, where a drain per change spread
+    through the queue came within seconds (README, Chaos run)."""
+    if not settings.SYNC_OUTBOX_COALESCE_WAKEUPS:
+        return False
+    return not isinstance(caches["default"], (LocMemCache, DummyCache))
+
+
+def _wake_mark_seconds() -> int:
+    """How long a mark stands without its drain renewing it (before each claim): a drain killed
+    holding it stops wake-ups at most this long, as long as it would hold an item."""
+    return max(1, settings.SYNC_OUTBOX_LEASE_SECONDS)
 
 
 # --- claim --------------------------------------------------------------------------------------
@@ -252,7 +293,14 @@ def outbox_claim(
     )
     behind = Q()
     for head in heads:
-        last = _run_end(head["connection_id"], head["connection__provider"], head["head"], owner)
+        last = _run_end(
+            head["connection_id"],
+            head["connection__provider"],
+            head["head"],
+            owner,
+            limit,
+            exclude_ids or set(),
+        )
         behind |= Q(connection_id=head["connection_id"], entity__in=DOCUMENT_ENTITIES, pk__gt=last)
     with transaction.atomic():
         query = OutboxItem.objects.select_for_update(skip_locked=True).filter(due)
@@ -287,30 +335,60 @@ def outbox_claim(
     return [item.pk for item in items]
 
 
-def _run_end(connection_id: int, provider: str, head_id: int, owner: str) -> int:
-    """The last document of a connection that may be claimed now: the head alone, or, where the
-    connector sends the head's (entity, operation) many per call, the run of unfinished items
-    just behind it of that same kind (one batch, sent in queue order by engine/batch.py). A
-    head in flight with another worker keeps the run waiting: nothing may overtake it."""
+def _run_end(
+    connection_id: int, provider: str, head_id: int, owner: str, limit: int, exclude_ids
+) -> int:
+    """The last document of a connection that may be claimed now: the head and the run just
+    behind it, or the head alone while it is in flight with another worker (nothing may overtake
+    it). Where the connector sends the head's (entity, operation) many per call, the run is the
+    unfinished items of that same kind (one batch, sent in queue order by engine/batch.py);
+    where it sends documents one per call, the next `limit` documents of any kind, which this
+    worker then sends one after another, in queue order, without a claim for each (each waits
+    for the one before it: outbox_process's _blocker, the drain's _release_behind)."""
     exporters = registry.connector(provider).exporters
-    if not any(e.batch for (name, _), e in exporters.items() if name in DOCUMENT_ENTITIES):
-        return head_id
+    batches = any(e.batch for (name, _), e in exporters.items() if name in DOCUMENT_ENTITIES)
     rows = list(
         OutboxItem.objects.filter(
             connection_id=connection_id, entity__in=DOCUMENT_ENTITIES, status__in=UNFINISHED
         )
         .order_by("id")
-        .values_list("id", "entity", "operation", "status", "lease_owner")[:BATCH_RUN_CAP]
+        .values_list(
+            "id",
+            "entity",
+            "operation",
+            "status",
+            "lease_owner",
+            "object_id",
+            "next_attempt_at",
+            "lease_until",
+        )[: BATCH_RUN_CAP if batches else max(1, limit)]
     )
     if not rows or rows[0][0] != head_id:
         return head_id
+    if not batches:
+        _pk, _name, _operation, status, head_owner, _record, due_at, lease_until = rows[0]
+        now = timezone.now()
+        if status == OutboxStatus.PENDING:
+            takeable = due_at <= now
+        else:  # in flight: ours, or another's whose lease lapsed (a killed worker's)
+            takeable = head_owner == owner or (lease_until is not None and lease_until < now)
+        if head_id in exclude_ids or not takeable:
+            return head_id  # the head waits (a backoff, another worker): so does its run
+        # Up to the second item of one record: a claim takes one item per record at a time.
+        last, records = head_id, set()
+        for pk, name, *_, object_id, _due_at, _lease_until in rows:
+            if (name, object_id) in records:
+                break
+            records.add((name, object_id))
+            last = pk
+        return last
     if rows[0][3] == OutboxStatus.IN_FLIGHT and rows[0][4] != owner:
         return head_id
     form = batch_form(provider, rows[0][1], rows[0][2])
     if form is None:
         return head_id
     last = head_id
-    for pk, name, operation, _status, _owner in rows[1 : form.size]:
+    for pk, name, operation, *_ in rows[1 : form.size]:
         if (name, operation) != (rows[0][1], rows[0][2]):
             break
         last = pk
@@ -485,39 +563,137 @@ def outbox_drain(
     entity: str | None = None,
     batch: int = 10,
     max_items: int | None = None,
+    wake_mark: bool = False,
 ) -> dict[str, int]:
-    """Claim and send due items until none is due; returns counts per outcome."""
+    """Claim and send due items until none is due; returns counts per outcome.
+
+    With `wake_mark` (the drain of every connection the wake-ups queue), the drain holds the
+    wake-up mark while it will claim again, so changes committed meanwhile queue no drain of
+    their own; it drops the mark and claims once more before it ends (a change committed after
+    that queues the next drain)."""
     owner = _owner()
     refresh = BaseRefresh()
     counts: dict[str, int] = {}
     handled = 0
     handled_ids: set[int] = set()
-    while max_items is None or handled < max_items:
-        # An item retried later is not retried again within the same drain.
-        ids = outbox_claim(
-            owner=owner,
-            limit=batch,
-            connection_id=connection_id,
-            entity=entity,
-            exclude_ids=handled_ids,
-        )
-        if not ids:
-            break
-        rows = {
-            row["pk"]: row
-            for row in OutboxItem.objects.filter(pk__in=ids).values(
-                "pk", "connection_id", "connection__provider", "entity", "operation"
-            )
-        }
-        for item_id in ids:
-            if item_id in handled_ids:
-                continue
-            statuses = _send(rows, ids, item_id, owner, refresh, handled_ids)
-            for pk, status in statuses.items():
-                counts[status] = counts.get(status, 0) + 1
-                handled += 1
-                handled_ids.add(pk)
+    retried: dict[int, int] = {}
+    holding = False  # the wake-up mark
+    try:
+        while max_items is None or handled < max_items:
+            if wake_mark:
+                cache.set(WAKE_MARK, 1, timeout=_wake_mark_seconds())
+                holding = True
+            # An item retried later is not retried again within the same drain, but for a head
+            # document whose backoff ends within SYNC_OUTBOX_DRAIN_WAIT (_head_retry).
+            claim = {
+                "owner": owner,
+                "limit": batch,
+                "connection_id": connection_id,
+                "entity": entity,
+                "exclude_ids": handled_ids,
+            }
+            ids = outbox_claim(**claim)
+            if not ids:
+                head = _head_retry(handled_ids, retried, connection_id)
+                if head is not None:
+                    handled_ids.discard(head)
+                    continue
+                if holding:
+                    cache.delete(WAKE_MARK)
+                    holding = wake_mark = False
+                    ids = outbox_claim(**claim)  # whatever was committed before the mark went
+                if not ids:
+                    break
+            rows = {
+                row["pk"]: row
+                for row in OutboxItem.objects.filter(pk__in=ids).values(
+                    "pk", "connection_id", "connection__provider", "entity", "operation"
+                )
+            }
+            released: set[int] = set()
+            renewed = time.monotonic()
+            for item_id in ids:
+                if item_id in handled_ids or item_id in released:
+                    continue
+                if time.monotonic() - renewed > settings.SYNC_OUTBOX_LEASE_SECONDS / 3:
+                    # A run's last items wait for the ones before them: their leases must not
+                    # lapse meanwhile (another worker would take them).
+                    renew([pk for pk in ids if pk not in handled_ids | released], owner)
+                    renewed = time.monotonic()
+                statuses = _send(rows, ids, item_id, owner, refresh, handled_ids)
+                for pk, status in statuses.items():
+                    counts[status] = counts.get(status, 0) + 1
+                    handled += 1
+                    handled_ids.add(pk)
+                released |= _release_behind(rows, ids, statuses, owner, handled_ids)
+    finally:
+        if holding:  # stopped early (max_items, an error): the next change wakes a drain
+            cache.delete(WAKE_MARK)
     return counts
+
+
+def _release_behind(rows, ids, statuses, owner, handled_ids) -> set[int]:
+    """A document that did not go (a retry later, a hold, a lease lost): the documents of its
+    connection claimed behind it (its run) would each only be put back behind it, one
+    wait_behind each; they go back untouched in one update instead, for a later claim."""
+    stopped = [
+        pk
+        for pk, status in statuses.items()
+        if status in UNFINISHED and pk in rows and rows[pk]["entity"] in DOCUMENT_ENTITIES
+    ]
+    if not stopped:
+        return set()
+    first = min(stopped)
+    behind = [
+        pk
+        for pk in ids
+        if pk > first
+        and pk not in handled_ids
+        and rows[pk]["connection_id"] == rows[first]["connection_id"]
+        and rows[pk]["entity"] in DOCUMENT_ENTITIES
+    ]
+    if behind:
+        release(behind, owner)
+    return set(behind)
+
+
+def _head_retry(handled_ids: set[int], retried: dict[int, int], connection_id) -> int | None:
+    """A connection's head document that this drain sent and put back for a retry, due within
+    SYNC_OUTBOX_DRAIN_WAIT seconds: wait for it and send it again here. Every document of its
+    connection waits behind it, and the next wake-up may be the minute sweep; waiting a
+    moment in this worker is cheaper. At most HEAD_RETRIES_PER_DRAIN times per document."""
+    wait = settings.SYNC_OUTBOX_DRAIN_WAIT
+    if wait <= 0 or not handled_ids:
+        return None
+    unfinished = OutboxItem.objects.filter(entity__in=DOCUMENT_ENTITIES, status__in=UNFINISHED)
+    if connection_id:
+        unfinished = unfinished.filter(connection_id=connection_id)
+    heads = unfinished.order_by().values("connection_id").annotate(head=Min("id")).values("head")
+    now = timezone.now()
+    candidates = [
+        row["head"]
+        for row in heads
+        if row["head"] in handled_ids and retried.get(row["head"], 0) < HEAD_RETRIES_PER_DRAIN
+    ]
+    head = (
+        OutboxItem.objects.filter(
+            pk__in=candidates,
+            status=OutboxStatus.PENDING,
+            next_attempt_at__lte=now + timedelta(seconds=wait),
+        )
+        .exclude(circuit.paused(now))
+        .order_by("next_attempt_at")
+        .values_list("pk", "next_attempt_at")
+        .first()
+    )
+    if head is None:
+        return None
+    pk, due = head
+    retried[pk] = retried.get(pk, 0) + 1
+    pause = (due - timezone.now()).total_seconds()
+    if pause > 0:
+        time.sleep(pause)
+    return pk
 
 
 def _send(rows, ids, item_id, owner, refresh, handled_ids) -> dict[int, str]:
