@@ -103,7 +103,7 @@ def test_creates_go_in_one_call_and_a_bad_element_is_refused_alone_with_its_fiel
 
 def test_invoices_queued_together_go_in_one_call_in_queue_order(xero):
     """Documents of one connection go strictly in queue order, yet a run of invoice creates is
-    one batch: the claim lets the run behind the head be claimed together (outbox._run_end)."""
+    one batch: the claim lets the run behind the head be claimed together (claim._run_end)."""
     clients = make_clients(["Ada", "Bea"])
     outbox.outbox_drain(connection_id=xero.pk)
     since = SyncLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
@@ -145,7 +145,7 @@ def _shape(sql: str) -> str:
 
 
 def test_a_chunk_of_invoices_costs_the_same_queries_whatever_its_invoices_and_lines(xero):
-    """Query budget of a batch (exporters._documents_ids, invoices_after, engine/batch.py):
+    """Query budget of a batch (document_lines.documents_ids, invoices_after, engine/batch.py):
     lines, the clients' and items' bindings, taxes, accounts and currency are read once per
     chunk, the totals compared and the items finished in a few statements, so 40 invoices of
     four lines cost what 12 invoices of two lines cost."""
