@@ -1,5 +1,8 @@
 """Settings for the test suite: fast hashing, tasks run inline, mail kept in memory."""
 
+import os
+import tempfile
+
 from .base import *  # noqa: F403
 from .base import Q_CLUSTER
 
@@ -20,3 +23,13 @@ WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = None
 # Tests count each drain's attempts; the ones about a drain waiting for its head set it.
 SYNC_OUTBOX_DRAIN_WAIT = 0.0
+
+# The SQLite test database is a file, not SQLite's shared-cache in-memory database: with a shared
+# cache, a write lock held by one thread (the live server answering a sandbox call, a task run
+# in-process) fails the other thread's write at once ("database table is locked", no busy
+# wait), which made tests flaky when the machine was busy; a file waits up to the 20 s timeout
+# (base.py), as the production database does. One file per test process, removed afterwards.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"syncdesk-test-{os.getpid()}.sqlite3")
+    }
