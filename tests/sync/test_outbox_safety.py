@@ -3,6 +3,7 @@ leaves, a lapsed lease cannot finish someone else's item, one record is pushed b
 time, and an uncertain create with nothing to look it up by is dead-lettered, not re-sent."""
 
 import json
+import time
 
 import pytest
 import requests
@@ -11,8 +12,9 @@ from django.utils import timezone
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
-from apps.sync.engine import leases, outbox
-from apps.sync.models import Binding, Operation, OutboxItem, OutboxStatus
+from apps.sync.engine import governor, leases, outbox
+from apps.sync.engine.connections import budget_key
+from apps.sync.models import Binding, Operation, OutboxItem, OutboxStatus, RateBudget
 from tests.sync.factories import make_xero, make_zoho_books
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +91,55 @@ def test_a_lost_lease_is_checked_right_before_the_create_is_sent(monkeypatch):
     with pytest.raises(outbox.LeaseLost):
         leases.mark_attempted(item)
     assert not OutboxItem.objects.get().uncertain
+
+
+def held_back_while_another_worker_claims(monkeypatch, connection, *, take: int):
+    """The rate-limit governor holds the next call back a moment; meanwhile the leases lapse
+    and another worker ("b") claims `take` of the items."""
+    key = budget_key(connection)
+    governor.penalise(key, 60, None)
+    real_sleep = time.sleep
+
+    def meanwhile(seconds):
+        monkeypatch.setattr(governor.time, "sleep", real_sleep)
+        lapse_leases()
+        assert len(outbox.outbox_claim(owner="b", limit=take)) == take
+        RateBudget.objects.filter(key=key).update(blocked_until=None)  # the wait is over
+
+    monkeypatch.setattr(governor.time, "sleep", meanwhile)
+
+
+@responses.activate
+def test_a_create_the_governor_held_back_past_its_lease_is_not_sent(monkeypatch):
+    connection = make_xero()
+    Client.objects.create(name="Ada")
+    responses.put(XERO_CONTACTS, json={"Contacts": []})
+    [item_id] = outbox.outbox_claim(owner="a")
+    held_back_while_another_worker_claims(monkeypatch, connection, take=1)
+
+    assert outbox.outbox_process(item_id=item_id, owner="a") == OutboxStatus.IN_FLIGHT
+    assert [c.request.url for c in responses.calls] == []  # "b" sends it, after a lookup
+    item = OutboxItem.objects.get()
+    assert (item.lease_owner, item.uncertain) == ("b", True)
+
+
+@responses.activate
+def test_a_batch_the_governor_held_back_while_one_lease_lapsed_is_not_sent(monkeypatch):
+    connection = make_xero()
+    Client.objects.create(name="Ada")
+    Client.objects.create(name="Grace")
+    responses.put(XERO_CONTACTS, json={"Contacts": []})
+    first, second = OutboxItem.objects.order_by("id")
+    # The drain claims both (one batch); while its call waits, "b" takes the first.
+    held_back_while_another_worker_claims(monkeypatch, connection, take=1)
+
+    outbox.outbox_drain(max_items=2)
+    assert [c.request.url for c in responses.calls] == []
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.lease_owner) == (OutboxStatus.IN_FLIGHT, "b")
+    # Ours goes back as it was: due, certain (nothing was sent), its attempt not counted.
+    assert (second.status, second.uncertain, second.attempts) == (OutboxStatus.PENDING, False, 0)
 
 
 @responses.activate

@@ -36,9 +36,12 @@ from apps.sync.engine.context import PushContext
 from apps.sync.engine.entities import DOCUMENT_ENTITIES
 from apps.sync.engine.entities import entity as entity_spec
 from apps.sync.engine.leases import (
+    LeaseLost,
     finish,
     finish_locked,
+    keep_leases,
     park,
+    release,
     retry_later,
     settle_uncertain,
     wait_behind,
@@ -47,6 +50,7 @@ from apps.sync.engine.matching import review_holding
 from apps.sync.engine.recording import RecordHeld, merge_before_push
 from apps.sync.engine.records import NoLookupKey, NotFound, Rejected, RemoteRecord, VendorError
 from apps.sync.engine.refresh import BaseRefresh
+from apps.sync.engine.transport import checked_after_wait
 from apps.sync.models import Binding, Operation, OutboxBatch, OutboxItem, OutboxStatus
 
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
@@ -256,10 +260,19 @@ class _Batch:
         if not ready:
             return
         ctxs = [ctx for ctx, _, _ in ready]
+        ids = [ctx.item.pk for ctx in ctxs]
         try:
-            # The call is logged under the batch's key, which each item's journal finds.
-            with circuit.watch(ctxs[0].item) as watched, _traced(key):
+            # The call is logged under the batch's key, which each item's journal finds; held
+            # back by the rate-limit governor, it leaves only if every item is still ours.
+            with (
+                circuit.watch(ctxs[0].item) as watched,
+                _traced(key),
+                checked_after_wait(lambda: keep_leases(ids, self.owner)),
+            ):
                 results = self.form.send_many(ctxs, [payload for _, _, payload in ready], str(key))
+        except LeaseLost:
+            self.not_sent(ctxs, was)
+            return
         except VendorError as error:  # the call as a whole: each element by the normal rule
             if not watched.paused and len(ready) > 1 and isinstance(error, (Rejected, NotFound)):
                 self.send_alone(ready, was, error)
@@ -278,6 +291,17 @@ class _Batch:
             else:
                 self.failed(ctx, result, was[ctx.item.pk])
         self.bind_all(done)
+
+    def not_sent(self, ctxs: list[PushContext], was: dict[int, bool]) -> None:
+        """The governor held the call back while some leases lapsed: nothing was sent. What is
+        still ours goes back as it was (certain again if it was); another worker has the rest."""
+        with transaction.atomic():
+            ours = _still_ours([ctx.item.pk for ctx in ctxs], self.owner)
+            certain = [pk for pk in ours if not was[pk]]
+            OutboxItem.objects.filter(pk__in=certain).update(uncertain=False)
+            release(sorted(ours), self.owner)
+        for ctx in ctxs:
+            self.statuses[ctx.item.pk] = _status(ctx.item.pk)
 
     def send_alone(self, ready, was: dict[int, bool], error: VendorError) -> None:
         """The vendor refused the call as a whole (one element it could not read made it refuse

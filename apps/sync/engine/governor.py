@@ -6,6 +6,7 @@ concurrent and daily limits; Retry-After honoured; user calls first."""
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -79,11 +80,31 @@ def _use_redis() -> bool:
     return bool(settings.REDIS_URL)
 
 
-def acquire(key: str, limits: Limits, *, priority: int = Priority.BULK) -> str:
-    """Block until the budget allows one more call; return the lease id to release afterwards."""
+def acquire(
+    key: str,
+    limits: Limits,
+    *,
+    priority: int = Priority.BULK,
+    after_wait: Callable[[], None] | None = None,
+) -> str:
+    """Block until the budget allows one more call; return the lease id to release afterwards.
+
+    `after_wait` is called once the call is admitted, if it had to wait: what the caller held
+    may have lapsed meanwhile (an outbox item's lease). If it raises, the slot is given back."""
     lease_id = uuid.uuid4().hex
-    if _use_redis():
-        return _acquire_redis(key, limits, priority, lease_id)
+    take = _acquire_redis if _use_redis() else _acquire_db
+    if take(key, limits, priority, lease_id) and after_wait is not None:
+        try:
+            after_wait()
+        except BaseException:
+            release(key, lease_id)
+            raise
+    return lease_id
+
+
+def _acquire_db(key: str, limits: Limits, priority: int, lease_id: str) -> bool:
+    """Take a slot in the budget row; returns whether it had to wait for one."""
+    waited = False
     while True:
         with transaction.atomic():
             budget = _locked_budget(key)
@@ -102,24 +123,26 @@ def acquire(key: str, limits: Limits, *, priority: int = Priority.BULK) -> str:
                 budget.leases[lease_id] = now + limits.lease_s
                 budget.day_count += 1
                 budget.save()
-                return lease_id
+                return waited
             budget.save()
         # Sleep outside the lock; a little jitter keeps waiting processes from waking together.
         time.sleep(min(wait, 1.0) + random.uniform(0, min(wait, 1.0) * 0.05))  # noqa: S311
+        waited = True
 
 
-def _acquire_redis(key: str, limits: Limits, priority: int, lease_id: str) -> str:
-
+def _acquire_redis(key: str, limits: Limits, priority: int, lease_id: str) -> bool:
+    waited = False
     while True:
         status, wait = governor_redis.try_acquire(key, limits, priority, lease_id)
         if status == 1:
-            return lease_id
+            return waited
         if status == -1:
             raise RateLimited(
                 f"The daily quota of {limits.per_day} calls for {key} is used up",
                 retry_after=wait,
             )
         time.sleep(min(wait, 1.0) + random.uniform(0, min(wait, 1.0) * 0.05))  # noqa: S311
+        waited = True
 
 
 def release(key: str, lease_id: str) -> None:

@@ -178,6 +178,13 @@ def renew(ids: list[int], owner: str) -> int:
     ).update(lease_until=lease_until)
 
 
+def keep_leases(ids: list[int], owner: str) -> None:
+    """Before a call the rate-limit governor held back leaves: renew our leases on `ids`, or
+    raise LeaseLost if any went to another worker while we waited (it may be sending them)."""
+    if renew(ids, owner) < len(set(ids)):
+        raise LeaseLost(f"Outbox items {sorted(ids)} were taken by another worker during a wait.")
+
+
 def wait_behind(item: OutboxItem, blocker: OutboxItem) -> str:
     """Not an attempt: a document waits behind the earliest unfinished one, keeping the order."""
     with transaction.atomic():

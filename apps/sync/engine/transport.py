@@ -138,6 +138,20 @@ def parse_retry_after(value: str | None) -> float | None:
 
 # Set while a plan runs: its calls are listed here instead of written to SyncLog.
 _unlogged: ContextVar[list | None] = ContextVar("sync_unlogged_calls", default=None)
+# What must still hold when the governor admits a call it made wait (engine/leases.py: the
+# outbox items the call is for must still be leased to us, else another worker sends them).
+_after_wait: ContextVar[Callable[[], None] | None] = ContextVar("sync_after_wait", default=None)
+
+
+@contextmanager
+def checked_after_wait(check: Callable[[], None]):
+    """Inside the block, a call the governor made wait runs `check` before it leaves; if the
+    check raises, the call is not made and the exception goes to the caller."""
+    token = _after_wait.set(check)
+    try:
+        yield
+    finally:
+        _after_wait.reset(token)
 
 
 @contextmanager
@@ -240,7 +254,10 @@ class HttpClient:
         lease = None
         if self.context.budget_key:
             lease = governor.acquire(
-                self.context.budget_key, self.context.limits, priority=self.context.priority
+                self.context.budget_key,
+                self.context.limits,
+                priority=self.context.priority,
+                after_wait=_after_wait.get(),
             )
         started = time.perf_counter()
         response = None
