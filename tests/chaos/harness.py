@@ -184,10 +184,11 @@ class Chaos:
             "SYNC_HTTP_TIMEOUT": str(options.client_timeout),
             "SYNC_TOKEN_TIMEOUT": str(max(5.0, options.client_timeout)),
             "SYNC_HTTP_DEADLINE": str(options.client_timeout * 4),
-            # Backoff on the scaled clock: production's 30 s base and 6 h cap, one vendor minute
-            # lasting `seconds_per_minute` real seconds.
-            "SYNC_OUTBOX_BACKOFF_BASE": str(30 * options.seconds_per_minute / 60),
-            "SYNC_OUTBOX_BACKOFF_CAP": str(6 * 3600 * options.seconds_per_minute / 60),
+            # Production's backoff (30 s base, 6 h cap): the engine puts it on the scaled clock
+            # (SYNC_CLOCK_SCALE), one vendor minute lasting `seconds_per_minute` real seconds.
+            # Scaled here too, a first retry waited milliseconds, not half a vendor minute.
+            "SYNC_OUTBOX_BACKOFF_BASE": "30",
+            "SYNC_OUTBOX_BACKOFF_CAP": str(6 * 3600),
             "SYNC_OUTBOX_LEASE_SECONDS": str(options.lease_seconds),
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
