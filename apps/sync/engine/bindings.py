@@ -73,6 +73,16 @@ def binding_bind(
     )
 
 
+def binding_bind_found(
+    connection: Connection, entity: str, object_id: int, record: RemoteRecord
+) -> None:
+    """Bind to a record found at the vendor (not made by our push: created there, or linked by
+    hand), its agreed snapshot taken as the connector's create exporter takes one."""
+    exporter = registry.connector(connection.provider).exporters.get((entity, Operation.CREATE))
+    base = exporter.base(record) if exporter is not None and exporter.base else {}
+    binding_bind(connection, entity, object_id, record=record, base=base)
+
+
 def bindings_bind_many(connection: Connection, entity: str, rows) -> None:
     """`binding_bind` for many (object id, record, base) at once (a batch's answers): the
     existing bindings updated in one statement, the others inserted together."""

@@ -13,7 +13,7 @@ from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice, Payment
 from apps.quotes import services as quote_services
 from apps.sync.engine import importer, registry
-from apps.sync.engine.bindings import binding_bind
+from apps.sync.engine.bindings import binding_bind_found
 from apps.sync.engine.connections import adapter_for
 from apps.sync.engine.echo import applying_remote_changes
 from apps.sync.engine.entities import entity as entity_spec
@@ -192,16 +192,7 @@ def invoice_bring_in(*, connection: Connection, vendor: VendorDocument) -> Invoi
                     mode=Payment.Mode.OTHER,
                     reference=f"{connection} {document.number}"[:100],
                 )
-        exporter = registry.connector(connection.provider).exporters.get(
-            (Entity.INVOICES, Operation.CREATE)
-        )
-        binding_bind(
-            connection,
-            Entity.INVOICES,
-            invoice.pk,
-            record=vendor.record,
-            base=exporter.base(vendor.record) if exporter and exporter.base else {},
-        )
+        binding_bind_found(connection, Entity.INVOICES, invoice.pk, vendor.record)
     return invoice
 
 
@@ -224,9 +215,6 @@ def _pull_document(difference: ReconcileDifference, actor) -> str:
 def _link(difference: ReconcileDifference, actor) -> str:
     obj = _local(difference)
     connection = difference.connection
-    exporter = registry.connector(connection.provider).exporters.get(
-        (difference.entity, Operation.CREATE)
-    )
     record = RemoteRecord(
         remote_id=difference.remote_id,
         number=difference.remote_number,
@@ -237,13 +225,7 @@ def _link(difference: ReconcileDifference, actor) -> str:
         connection=connection, entity=difference.entity, remote_id=difference.remote_id
     ).exists():
         raise ApplicationError(f"{difference.remote_number} is already linked to another record.")
-    binding_bind(
-        connection,
-        difference.entity,
-        obj.pk,
-        record=record,
-        base=exporter.base(record) if exporter and exporter.base else {},
-    )
+    binding_bind_found(connection, difference.entity, obj.pk, record)
     return f"{obj} is linked to {difference.remote_number}."
 
 

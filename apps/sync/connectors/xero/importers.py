@@ -17,9 +17,9 @@ from apps.invoices import services as invoice_services
 from apps.invoices.models import Invoice, Payment
 from apps.quotes import services as quote_services
 from apps.quotes.models import Quote
-from apps.sync.engine import registry
 from apps.sync.engine.bindings import (
     binding_bind,
+    binding_bind_found,
     binding_forget,
     binding_mark_failed,
     binding_mark_gone,
@@ -35,7 +35,6 @@ from apps.sync.models import (
     BindingStatus,
     Connection,
     Entity,
-    Operation,
     SyncRun,
 )
 
@@ -295,16 +294,7 @@ def invoice_bring_in_converted(
             quote_services.quote_accept(quote=quote)
             changes.append(f"quote {quote.number} accepted")
         invoice = invoice_services.invoice_create_from_quote(quote=quote, due_date=due_date)
-        exporter = registry.connector(connection.provider).exporters.get(
-            (Entity.INVOICES, Operation.CREATE)
-        )
-        binding_bind(
-            connection,
-            Entity.INVOICES,
-            invoice.pk,
-            record=record,
-            base=exporter.base(record) if exporter and exporter.base else {},
-        )
+        binding_bind_found(connection, Entity.INVOICES, invoice.pk, record)
     changes.append(f"invoiced here as {invoice.number}")
     applied = invoice_apply_remote(connection=connection, invoice=invoice, record=record)
     if applied:
