@@ -1,6 +1,7 @@
 """Settings for the test suite: fast hashing, tasks run inline, mail kept in memory."""
 
 import os
+import shutil
 import tempfile
 
 from .base import *  # noqa: F403
@@ -29,9 +30,12 @@ SYNC_OUTBOX_DRAIN_WAIT = 0.0
 # in-process) fails the other thread's write at once ("database table is locked", no busy
 # wait), which made tests flaky when the machine was busy; a file waits up to the 20 s timeout
 # (base.py), as the production database does. One file per test process, removed afterwards,
-# in memory where the machine has a tmpfs (/dev/shm): on disk each commit waits for an fsync.
+# in memory where the machine has a roomy tmpfs (/dev/shm): on disk each commit waits for an
+# fsync.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    _folder = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()  # noqa: S108
+    _shm = "/dev/shm"  # noqa: S108 - a file named by this process's id, removed afterwards
+    _roomy = os.access(_shm, os.W_OK) and shutil.disk_usage(_shm).free > 2 * 1024**3
+    _folder = _shm if _roomy else tempfile.gettempdir()
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(_folder, f"syncdesk-test-{os.getpid()}.sqlite3")
     }

@@ -128,6 +128,10 @@ class Stack:
         )
         deadline = time.time() + 60
         while time.time() < deadline:
+            if self.server.poll() is not None:
+                # Its port was taken meanwhile (another suite, side by side in CI): what answers
+                # there is not this stack's server.
+                raise AssertionError(f"the web server exited ({self.server.returncode})")
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
                 return

@@ -102,18 +102,18 @@ def test_daily_quota_is_refused_not_waited(k):
         governor.acquire(k, lim)
 
 
-def test_a_call_that_waited_is_checked_before_it_leaves_and_gives_its_slot_back_if_refused(k):
+def test_a_call_is_checked_once_admitted_and_gives_its_slot_back_if_refused(k):
     lim = limits(per_window=100)
     checked = []
-    governor.release(k, governor.acquire(k, lim, after_wait=lambda: checked.append("now")))
-    assert checked == []  # admitted at once: nothing can have lapsed
+    governor.release(k, governor.acquire(k, lim, admitted=checked.append))
+    assert checked == [False]  # admitted at once
     governor.penalise(k, 0.1, lim)
 
-    def refuse():
-        checked.append("after the wait")
+    def refuse(waited):
+        checked.append(waited)
         raise RuntimeError("the caller's lease went to another worker")
 
     with pytest.raises(RuntimeError):
-        governor.acquire(k, lim, after_wait=refuse)
-    assert checked == ["after the wait"]
+        governor.acquire(k, lim, admitted=refuse)
+    assert checked == [False, True]  # told it was held back
     assert governor.budget_snapshot(k, lim)["in_flight"] == 0  # the slot was given back

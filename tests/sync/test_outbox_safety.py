@@ -138,8 +138,28 @@ def test_a_batch_the_governor_held_back_while_one_lease_lapsed_is_not_sent(monke
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, first.lease_owner) == (OutboxStatus.IN_FLIGHT, "b")
-    # Ours goes back as it was: due, certain (nothing was sent), its attempt not counted.
-    assert (second.status, second.uncertain, second.attempts) == (OutboxStatus.PENDING, False, 0)
+    # Ours goes back, its attempt not counted; looked up before it goes (another call of the
+    # same send may have left before the wait).
+    assert (second.status, second.uncertain, second.attempts) == (OutboxStatus.PENDING, True, 0)
+
+
+def test_slow_calls_renew_the_lease_and_stop_once_another_worker_has_it(settings):
+    settings.SYNC_OUTBOX_LEASE_SECONDS = 0.3
+    make_xero()
+    Client.objects.create(name="Ada")
+    [item_id] = outbox.outbox_claim(owner="a")
+    keeper = leases.LeaseKeeper([item_id], "a")
+    claimed_until = OutboxItem.objects.get().lease_until
+    keeper(False)  # a call soon after the claim: nothing to renew
+    assert OutboxItem.objects.get().lease_until == claimed_until
+    time.sleep(0.11)
+    keeper(False)  # a third of a lease later: renewed, though no call waited
+    assert OutboxItem.objects.get().lease_until > claimed_until
+    time.sleep(0.11)
+    lapse_leases()
+    assert outbox.outbox_claim(owner="b")
+    with pytest.raises(outbox.LeaseLost):
+        keeper(False)
 
 
 @responses.activate

@@ -36,10 +36,10 @@ from apps.sync.engine.context import PushContext
 from apps.sync.engine.entities import DOCUMENT_ENTITIES
 from apps.sync.engine.entities import entity as entity_spec
 from apps.sync.engine.leases import (
+    LeaseKeeper,
     LeaseLost,
     finish,
     finish_locked,
-    keep_leases,
     park,
     release,
     retry_later,
@@ -50,7 +50,7 @@ from apps.sync.engine.matching import review_holding
 from apps.sync.engine.recording import RecordHeld, merge_before_push
 from apps.sync.engine.records import NoLookupKey, NotFound, Rejected, RemoteRecord, VendorError
 from apps.sync.engine.refresh import BaseRefresh
-from apps.sync.engine.transport import checked_after_wait
+from apps.sync.engine.transport import checked_calls
 from apps.sync.models import Binding, Operation, OutboxBatch, OutboxItem, OutboxStatus
 
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
@@ -260,18 +260,14 @@ class _Batch:
         if not ready:
             return
         ctxs = [ctx for ctx, _, _ in ready]
-        ids = [ctx.item.pk for ctx in ctxs]
+        keeper = LeaseKeeper([ctx.item.pk for ctx in ctxs], self.owner)
         try:
-            # The call is logged under the batch's key, which each item's journal finds; held
-            # back by the rate-limit governor, it leaves only if every item is still ours.
-            with (
-                circuit.watch(ctxs[0].item) as watched,
-                _traced(key),
-                checked_after_wait(lambda: keep_leases(ids, self.owner)),
-            ):
+            # The call is logged under the batch's key, which each item's journal finds; each
+            # call leaves only while every item is still ours (transport.checked_calls).
+            with circuit.watch(ctxs[0].item) as watched, _traced(key), checked_calls(keeper):
                 results = self.form.send_many(ctxs, [payload for _, _, payload in ready], str(key))
         except LeaseLost:
-            self.not_sent(ctxs, was)
+            self.not_sent(ctxs)
             return
         except VendorError as error:  # the call as a whole: each element by the normal rule
             if not watched.paused and len(ready) > 1 and isinstance(error, (Rejected, NotFound)):
@@ -292,14 +288,12 @@ class _Batch:
                 self.failed(ctx, result, was[ctx.item.pk])
         self.bind_all(done)
 
-    def not_sent(self, ctxs: list[PushContext], was: dict[int, bool]) -> None:
-        """The governor held the call back while some leases lapsed: nothing was sent. What is
-        still ours goes back as it was (certain again if it was); another worker has the rest."""
+    def not_sent(self, ctxs: list[PushContext]) -> None:
+        """A lease went to another worker before one of the batch's calls (the rate governor
+        held it back): what is still ours goes back for a later claim, creates still uncertain
+        (an earlier call of the same send may have made them: looked up before they go again)."""
         with transaction.atomic():
-            ours = _still_ours([ctx.item.pk for ctx in ctxs], self.owner)
-            certain = [pk for pk in ours if not was[pk]]
-            OutboxItem.objects.filter(pk__in=certain).update(uncertain=False)
-            release(sorted(ours), self.owner)
+            release(sorted(_still_ours([ctx.item.pk for ctx in ctxs], self.owner)), self.owner)
         for ctx in ctxs:
             self.statuses[ctx.item.pk] = _status(ctx.item.pk)
 

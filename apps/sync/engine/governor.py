@@ -85,17 +85,19 @@ def acquire(
     limits: Limits,
     *,
     priority: int = Priority.BULK,
-    after_wait: Callable[[], None] | None = None,
+    admitted: Callable[[bool], None] | None = None,
 ) -> str:
     """Block until the budget allows one more call; return the lease id to release afterwards.
 
-    `after_wait` is called once the call is admitted, if it had to wait: what the caller held
-    may have lapsed meanwhile (an outbox item's lease). If it raises, the slot is given back."""
+    `admitted(waited)` is called once the call may leave, told whether it had to wait: what the
+    caller holds may have lapsed meanwhile (an outbox item's lease). If it raises, the call is
+    not made and its slot is given back."""
     lease_id = uuid.uuid4().hex
     take = _acquire_redis if _use_redis() else _acquire_db
-    if take(key, limits, priority, lease_id) and after_wait is not None:
+    waited = take(key, limits, priority, lease_id)
+    if admitted is not None:
         try:
-            after_wait()
+            admitted(waited)
         except BaseException:
             release(key, lease_id)
             raise

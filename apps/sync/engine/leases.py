@@ -3,6 +3,7 @@ before a create leaves, finished, retried later with backoff, parked behind a co
 write checks the lease first, so a worker whose lease lapsed never overwrites another's work."""
 
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -178,11 +179,22 @@ def renew(ids: list[int], owner: str) -> int:
     ).update(lease_until=lease_until)
 
 
-def keep_leases(ids: list[int], owner: str) -> None:
-    """Before a call the rate-limit governor held back leaves: renew our leases on `ids`, or
-    raise LeaseLost if any went to another worker while we waited (it may be sending them)."""
-    if renew(ids, owner) < len(set(ids)):
-        raise LeaseLost(f"Outbox items {sorted(ids)} were taken by another worker during a wait.")
+class LeaseKeeper:
+    """Checked before each vendor call made for claimed items (transport.checked_calls): when
+    the rate governor held the call back, or the last renewal is a third of a lease old (a
+    create may need several slow calls first), the items' leases are renewed; if one went to
+    another worker meanwhile, LeaseLost: that worker may be sending it, so this call must not."""
+
+    def __init__(self, ids: list[int], owner: str) -> None:
+        self.ids, self.owner = sorted(set(ids)), owner
+        self.renewed = time.monotonic()
+
+    def __call__(self, waited: bool) -> None:
+        if not waited and time.monotonic() - self.renewed < settings.SYNC_OUTBOX_LEASE_SECONDS / 3:
+            return
+        if renew(self.ids, self.owner) < len(self.ids):
+            raise LeaseLost(f"Outbox items {self.ids} went to another worker before a call.")
+        self.renewed = time.monotonic()
 
 
 def wait_behind(item: OutboxItem, blocker: OutboxItem) -> str:

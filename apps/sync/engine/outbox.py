@@ -37,10 +37,10 @@ from apps.sync.engine.entities import DOCUMENT_ENTITIES
 from apps.sync.engine.entities import entity as entity_spec
 from apps.sync.engine.leases import (  # HELD_UNTIL, LeaseLost: the outbox's public surface
     HELD_UNTIL,  # noqa: F401
+    LeaseKeeper,
     LeaseLost,
     finish,
     finish_locked,
-    keep_leases,
     mark_attempted,
     park,
     release,
@@ -54,7 +54,7 @@ from apps.sync.engine.matching import outbox_wait_for_review, review_holding
 from apps.sync.engine.recording import RecordHeld, merge_before_push
 from apps.sync.engine.records import NoLookupKey, NotFound, Rejected, RemoteRecord, VendorError
 from apps.sync.engine.refresh import BaseRefresh
-from apps.sync.engine.transport import checked_after_wait
+from apps.sync.engine.transport import checked_calls
 from apps.sync.models import (
     Binding,
     Connection,
@@ -268,12 +268,9 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
     ctx = PushContext.for_item(item)
     was_uncertain = item.uncertain
     try:
-        # circuit breaker: sees the vendor's answer; a call the rate-limit governor held back
-        # leaves only if the item is still ours (its lease may have lapsed while it waited).
-        with (
-            circuit.watch(item) as watched,
-            checked_after_wait(lambda: keep_leases([item.pk], owner)),
-        ):
+        # circuit breaker: sees the vendor's answer; each call leaves only while the item is
+        # still ours (its lease may lapse while the rate governor holds a call back).
+        with circuit.watch(item) as watched, checked_calls(LeaseKeeper([item.pk], owner)):
             record = _push(ctx, exporter, spec, obj, refresh)
     except LeaseLost:
         return OutboxItem.objects.get(pk=item.pk).status

@@ -138,20 +138,23 @@ def parse_retry_after(value: str | None) -> float | None:
 
 # Set while a plan runs: its calls are listed here instead of written to SyncLog.
 _unlogged: ContextVar[list | None] = ContextVar("sync_unlogged_calls", default=None)
-# What must still hold when the governor admits a call it made wait (engine/leases.py: the
-# outbox items the call is for must still be leased to us, else another worker sends them).
-_after_wait: ContextVar[Callable[[], None] | None] = ContextVar("sync_after_wait", default=None)
+# What must still hold when a call is about to leave (engine/leases.py: the outbox items the
+# call is for must still be leased to us, else another worker may be sending them).
+_before_call: ContextVar[Callable[[bool], None] | None] = ContextVar(
+    "sync_before_call", default=None
+)
 
 
 @contextmanager
-def checked_after_wait(check: Callable[[], None]):
-    """Inside the block, a call the governor made wait runs `check` before it leaves; if the
-    check raises, the call is not made and the exception goes to the caller."""
-    token = _after_wait.set(check)
+def checked_calls(check: Callable[[bool], None]):
+    """Inside the block, each vendor call runs `check(waited)` once the rate governor admits it
+    (`waited`: whether it was held back); if the check raises, the call is not made and the
+    exception goes to the caller."""
+    token = _before_call.set(check)
     try:
         yield
     finally:
-        _after_wait.reset(token)
+        _before_call.reset(token)
 
 
 @contextmanager
@@ -252,13 +255,16 @@ class HttpClient:
 
     def _send(self, method, url, *, params, json_body, data, headers, basic_auth):
         lease = None
+        check = _before_call.get()
         if self.context.budget_key:
             lease = governor.acquire(
                 self.context.budget_key,
                 self.context.limits,
                 priority=self.context.priority,
-                after_wait=_after_wait.get(),
+                admitted=check,
             )
+        elif check is not None:
+            check(False)
         started = time.perf_counter()
         response = None
         error: Exception | None = None
