@@ -12,9 +12,12 @@ from django.utils import timezone
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
-from apps.sync.engine import governor, leases, outbox
-from apps.sync.engine.connections import budget_key
-from apps.sync.models import Binding, Operation, OutboxItem, OutboxStatus, RateBudget
+from apps.sync.engine import bindings, governor, leases, outbox
+from apps.sync.engine.bindings import binding_bind, ensure_bound
+from apps.sync.engine.connections import adapter_for, budget_key
+from apps.sync.engine.context import PushContext
+from apps.sync.engine.records import RemoteRecord
+from apps.sync.models import Binding, Entity, Operation, OutboxItem, OutboxStatus, RateBudget
 from tests.sync.factories import make_xero, make_zoho_books
 
 pytestmark = pytest.mark.django_db
@@ -244,3 +247,51 @@ def test_a_create_that_never_connected_is_certain_again_and_is_simply_retried():
     OutboxItem.objects.update(next_attempt_at=timezone.now())
     assert outbox.outbox_drain() == {OutboxStatus.DONE: 1}
     assert [c.request.method for c in responses.calls] == ["POST", "POST"]
+
+
+def dependency_context(connection):
+    return PushContext(connection=connection, adapter=adapter_for(connection), item=None)
+
+
+@responses.activate
+def test_a_dependency_made_for_a_document_holds_its_own_queued_create_meanwhile():
+    connection = make_xero()
+    client = Client.objects.create(name="Ada")
+    reference = f"SD-C-{client.pk:06d}"
+    responses.get(XERO_CONTACTS, json={"Contacts": []})  # not at Xero yet
+
+    def put(request):
+        # While the dependency is being made, no other worker can claim the client's create.
+        assert OutboxItem.objects.get().status == OutboxStatus.IN_FLIGHT
+        assert outbox.outbox_claim(owner="b") == []
+        return 200, {}, json.dumps({"Contacts": [xero_contact(reference)]})
+
+    responses.add_callback(responses.PUT, XERO_CONTACTS, callback=put)
+    assert ensure_bound(dependency_context(connection), Entity.CLIENTS, client) == f"c-{reference}"
+    item = OutboxItem.objects.get()
+    assert (item.status, item.attempts) == (OutboxStatus.PENDING, 0)  # back as it was
+
+    outbox.outbox_drain()  # the create itself finds the binding: nothing is made again
+    assert [c.request.method for c in responses.calls].count("PUT") == 1
+    assert OutboxItem.objects.get().status == OutboxStatus.DONE
+
+
+@responses.activate
+def test_a_dependency_whose_create_is_in_flight_with_another_worker_waits_for_its_binding(
+    monkeypatch,
+):
+    connection = make_xero()
+    client = Client.objects.create(name="Ada")
+    reference = f"SD-C-{client.pk:06d}"
+    assert outbox.outbox_claim(owner="a")  # "a" is sending the client's create
+
+    def meanwhile(seconds):
+        # "a" answers: the client is bound (no call of ours finds or makes it again).
+        binding_bind(connection, Entity.CLIENTS, client.pk, record=RemoteRecord(
+            remote_id=f"c-{reference}", number=reference, modified_at=None, data={}
+        ))  # fmt: skip
+
+    monkeypatch.setattr(bindings.time, "sleep", meanwhile)
+    assert ensure_bound(dependency_context(connection), Entity.CLIENTS, client) == f"c-{reference}"
+    assert [c.request.url for c in responses.calls] == []
+    assert OutboxItem.objects.get().lease_owner == "a"  # still "a"'s to finish

@@ -2,14 +2,29 @@
 holding the remote id and number, the remote modified time and the base snapshot), and
 `ensure_bound`, which finds or creates a document's dependencies (its client, its services)."""
 
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.sync.engine import registry
 from apps.sync.engine.bulk import insert_rows, update_rows
 from apps.sync.engine.entities import entity as entity_spec
 from apps.sync.engine.records import NoLookupKey, Rejected, RemoteRecord
-from apps.sync.models import Binding, BindingStatus, Connection, Operation
+from apps.sync.models import (
+    Binding,
+    BindingStatus,
+    Connection,
+    Operation,
+    OutboxItem,
+    OutboxStatus,
+)
 
 BINDING_UPDATE_FIELDS = [
     "base_snapshot",
@@ -217,6 +232,60 @@ def ensure_bound(ctx, entity: str, obj) -> str:
     remote_id = bound_remote_id(ctx.connection, entity, obj.pk)
     if remote_id:
         return remote_id
+    with _own_create_held(ctx, entity, obj.pk):
+        return bound_remote_id(ctx.connection, entity, obj.pk) or _find_or_make(ctx, entity, obj)
+
+
+@contextmanager
+def _own_create_held(ctx, entity: str, object_id: int):
+    """While a dependency is looked up and made here, its own queued create (the client's
+    outbox item) is held by this worker: another worker sending it at the same moment would
+    find nothing by our reference either, and the vendor would get it twice. One in flight
+    with another worker is waited for (it binds the record; its lease bounds the wait). Taken
+    items go back as they were; claimed again, they find the binding (only a follow-up left)."""
+    owner = ctx.item.lease_owner if ctx.item is not None else f"dependency-{uuid.uuid4().hex}"
+    creates = OutboxItem.objects.filter(
+        connection_id=ctx.connection.pk,
+        entity=entity,
+        object_id=object_id,
+        operation=Operation.CREATE,
+        status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT],
+    )
+    while True:
+        now = timezone.now()
+        with transaction.atomic():
+            rows = list(
+                creates.select_for_update().values("pk", "status", "lease_owner", "lease_until")
+            )
+            others = [
+                r for r in rows if r["status"] == OutboxStatus.PENDING or r["lease_owner"] != owner
+            ]
+            if not any(
+                r["status"] == OutboxStatus.IN_FLIGHT and (r["lease_until"] or now) > now
+                for r in others
+            ):
+                taken = [r["pk"] for r in others]
+                lease_until = now + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
+                creates.filter(pk__in=taken).update(
+                    status=OutboxStatus.IN_FLIGHT,
+                    lease_owner=owner,
+                    lease_until=lease_until,
+                    attempts=F("attempts") + 1,  # given back with the item
+                )
+                break
+        if bound_remote_id(ctx.connection, entity, object_id):
+            taken = []  # the other worker made and bound it: nothing to hold
+            break
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        OutboxItem.objects.filter(
+            pk__in=taken, status=OutboxStatus.IN_FLIGHT, lease_owner=owner
+        ).update(status=OutboxStatus.PENDING, lease_until=None, attempts=F("attempts") - 1)
+
+
+def _find_or_make(ctx, entity: str, obj) -> str:
     connector = registry.connector(ctx.connection.provider)
     exporter = connector.exporters[(entity, Operation.CREATE)]
     try:
