@@ -12,11 +12,12 @@ from django.utils import timezone
 
 from apps.catalog.models import Service
 from apps.clients.models import Client
-from apps.sync.engine import bindings, governor, leases, outbox
-from apps.sync.engine.bindings import binding_bind, ensure_bound
+from apps.sync.engine import dependencies, governor, leases, outbox
+from apps.sync.engine.bindings import binding_bind
 from apps.sync.engine.connections import adapter_for, budget_key
 from apps.sync.engine.context import PushContext
-from apps.sync.engine.records import RemoteRecord
+from apps.sync.engine.dependencies import ensure_bound
+from apps.sync.engine.records import NoLookupKey, RemoteRecord
 from apps.sync.models import Binding, Entity, Operation, OutboxItem, OutboxStatus, RateBudget
 from tests.sync.factories import make_xero, make_zoho_books
 
@@ -291,7 +292,42 @@ def test_a_dependency_whose_create_is_in_flight_with_another_worker_waits_for_it
             remote_id=f"c-{reference}", number=reference, modified_at=None, data={}
         ))  # fmt: skip
 
-    monkeypatch.setattr(bindings.time, "sleep", meanwhile)
+    monkeypatch.setattr(dependencies.time, "sleep", meanwhile)
     assert ensure_bound(dependency_context(connection), Entity.CLIENTS, client) == f"c-{reference}"
     assert [c.request.url for c in responses.calls] == []
     assert OutboxItem.objects.get().lease_owner == "a"  # still "a"'s to finish
+
+
+@responses.activate
+def test_a_dependency_whose_create_this_worker_holds_is_made_at_once_not_waited_for(
+    monkeypatch,
+):
+    connection = make_xero()
+    client = Client.objects.create(name="Ada")
+    reference = f"SD-C-{client.pk:06d}"
+    assert outbox.outbox_claim(owner="a")  # the same drain claimed the client's create too
+    responses.get(XERO_CONTACTS, json={"Contacts": []})
+    responses.put(XERO_CONTACTS, json={"Contacts": [xero_contact(reference)]})
+
+    def no_wait(seconds):
+        raise AssertionError("waited for its own item")
+
+    monkeypatch.setattr(dependencies.time, "sleep", no_wait)
+    # A linked connection's context (Books -> CRM) has no item: the owner comes with it.
+    ctx = PushContext(connection=connection, adapter=adapter_for(connection), owner="a")
+    assert ctx.for_connection(make_xero(name="Other", tenant="t-2")).lease_owner == "a"
+    assert ensure_bound(ctx, Entity.CLIENTS, client) == f"c-{reference}"
+    item = OutboxItem.objects.get()
+    assert (item.status, item.lease_owner) == (OutboxStatus.IN_FLIGHT, "a")  # still the drain's
+
+
+@responses.activate
+def test_a_dependency_whose_earlier_create_may_have_landed_unsearchably_is_not_made_again():
+    connection = make_zoho_books()
+    client = Client.objects.create(name="Ada")  # no e-mail: Books cannot be searched for it
+    OutboxItem.objects.filter(entity=Entity.CLIENTS).update(uncertain=True)
+    with pytest.raises(NoLookupKey, match="may have reached"):
+        ensure_bound(dependency_context(connection), Entity.CLIENTS, client)
+    assert [c.request.url for c in responses.calls] == []
+    item = OutboxItem.objects.get(entity=Entity.CLIENTS)
+    assert (item.status, item.attempts) == (OutboxStatus.PENDING, 0)

@@ -1,29 +1,19 @@
 """Bindings: the one place that writes them (one row per connection, entity and local object,
-holding the remote id and number, the remote modified time and the base snapshot), and
-`ensure_bound`, which finds or creates a document's dependencies (its client, its services)."""
+holding the remote id and number, the remote modified time and the base snapshot).
+engine/dependencies.py finds or makes a document's dependencies and binds them."""
 
-import time
-import uuid
-from contextlib import contextmanager
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from apps.sync.engine import registry
 from apps.sync.engine.bulk import insert_rows, update_rows
 from apps.sync.engine.entities import entity as entity_spec
-from apps.sync.engine.records import NoLookupKey, Rejected, RemoteRecord
+from apps.sync.engine.records import RemoteRecord
 from apps.sync.models import (
     Binding,
     BindingStatus,
     Connection,
     Operation,
-    OutboxItem,
-    OutboxStatus,
 )
 
 BINDING_UPDATE_FIELDS = [
@@ -220,92 +210,3 @@ def bindings_update(bindings: list[Binding], fields: list[str] | None = None) ->
     """Write back bindings the caller changed (merged on a pull, released by a decision)."""
     if bindings:
         Binding.objects.bulk_update(bindings, fields or BINDING_UPDATE_FIELDS, batch_size=500)
-
-
-def ensure_bound(ctx, entity: str, obj) -> str:
-    """The remote id of a document's dependency on `ctx.connection`: its binding, else the
-    record the vendor already has under our reference, else a new one; bound either way.
-
-    Looked up before every create, so a dependency is never made twice however often the
-    document that needs it is retried.
-    """
-    remote_id = bound_remote_id(ctx.connection, entity, obj.pk)
-    if remote_id:
-        return remote_id
-    with _own_create_held(ctx, entity, obj.pk):
-        return bound_remote_id(ctx.connection, entity, obj.pk) or _find_or_make(ctx, entity, obj)
-
-
-@contextmanager
-def _own_create_held(ctx, entity: str, object_id: int):
-    """While a dependency is looked up and made here, its own queued create (the client's
-    outbox item) is held by this worker: another worker sending it at the same moment would
-    find nothing by our reference either, and the vendor would get it twice. One in flight
-    with another worker is waited for (it binds the record; its lease bounds the wait). Taken
-    items go back as they were; claimed again, they find the binding (only a follow-up left)."""
-    owner = ctx.item.lease_owner if ctx.item is not None else f"dependency-{uuid.uuid4().hex}"
-    creates = OutboxItem.objects.filter(
-        connection_id=ctx.connection.pk,
-        entity=entity,
-        object_id=object_id,
-        operation=Operation.CREATE,
-        status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT],
-    )
-    while True:
-        now = timezone.now()
-        with transaction.atomic():
-            rows = list(
-                creates.select_for_update().values("pk", "status", "lease_owner", "lease_until")
-            )
-            others = [
-                r for r in rows if r["status"] == OutboxStatus.PENDING or r["lease_owner"] != owner
-            ]
-            if not any(
-                r["status"] == OutboxStatus.IN_FLIGHT and (r["lease_until"] or now) > now
-                for r in others
-            ):
-                taken = [r["pk"] for r in others]
-                lease_until = now + timedelta(seconds=settings.SYNC_OUTBOX_LEASE_SECONDS)
-                creates.filter(pk__in=taken).update(
-                    status=OutboxStatus.IN_FLIGHT,
-                    lease_owner=owner,
-                    lease_until=lease_until,
-                    attempts=F("attempts") + 1,  # given back with the item
-                )
-                break
-        if bound_remote_id(ctx.connection, entity, object_id):
-            taken = []  # the other worker made and bound it: nothing to hold
-            break
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        OutboxItem.objects.filter(
-            pk__in=taken, status=OutboxStatus.IN_FLIGHT, lease_owner=owner
-        ).update(status=OutboxStatus.PENDING, lease_until=None, attempts=F("attempts") - 1)
-
-
-def _find_or_make(ctx, entity: str, obj) -> str:
-    connector = registry.connector(ctx.connection.provider)
-    exporter = connector.exporters[(entity, Operation.CREATE)]
-    try:
-        try:
-            record = exporter.lookup(ctx, obj) if exporter.lookup else None
-        except NoLookupKey:
-            record = None  # nothing to find it by: never sent before, so safe to create
-        if record is None:
-            record = exporter.send(ctx, obj)
-    except Rejected as error:
-        raise Rejected(
-            f"The {entity_spec(entity).label} '{obj}' could not be bound to "
-            f"{connector.label}: {error}",
-            status=error.status,
-        ) from error
-    binding_bind(
-        ctx.connection,
-        entity,
-        obj.pk,
-        record=record,
-        base=exporter.base(record) if exporter.base else {},
-    )
-    return record.remote_id

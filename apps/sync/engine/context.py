@@ -19,7 +19,14 @@ class PushContext:
     # What a batch read once for the follow-ups of all its items (a connector's own keys), so
     # that `after` need not read it again per item: one call for the batch, not one each.
     prefetched: dict = field(default_factory=dict, repr=False)
+    # Who holds the outbox lease these calls are made under (a linked connection's context
+    # has no item of its own: the item's worker is still the one making its dependencies).
+    owner: str = ""
     _linked: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def lease_owner(self) -> str:
+        return self.owner or (self.item.lease_owner if self.item is not None else "")
 
     @classmethod
     def for_item(cls, item: OutboxItem) -> "PushContext":
@@ -54,5 +61,6 @@ class PushContext:
                     connection, priority=self.priority, record=self._record(self.item)
                 ),
                 priority=self.priority,
+                owner=self.lease_owner,
             )
         return self._linked[connection.pk]

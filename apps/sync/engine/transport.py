@@ -149,7 +149,15 @@ _before_call: ContextVar[Callable[[bool], None] | None] = ContextVar(
 def checked_calls(check: Callable[[bool], None]):
     """Inside the block, each vendor call runs `check(waited)` once the rate governor admits it
     (`waited`: whether it was held back); if the check raises, the call is not made and the
-    exception goes to the caller."""
+    exception goes to the caller. Nested, both checks run (the document's, its dependency's)."""
+    outer = _before_call.get()
+    if outer is not None:
+        inner = check
+
+        def check(waited: bool) -> None:
+            outer(waited)
+            inner(waited)
+
     token = _before_call.set(check)
     try:
         yield

@@ -9,7 +9,8 @@ from functools import partial
 from django.db.models import Prefetch, prefetch_related_objects
 
 from apps.sync.engine import taxes
-from apps.sync.engine.bindings import bound_remote_ids, ensure_bound
+from apps.sync.engine.bindings import bound_remote_ids
+from apps.sync.engine.dependencies import ensure_bound
 from apps.sync.engine.records import Rejected, RemoteRecord, VendorError
 from apps.sync.engine.totals import totals_compare, totals_compare_many
 from apps.sync.models import Entity, RemoteTax

@@ -18,7 +18,8 @@ from dataclasses import replace
 
 from apps.clients.models import Client
 from apps.sync.engine import taxes
-from apps.sync.engine.bindings import bound_remote_id, bound_remote_ids, ensure_bound
+from apps.sync.engine.bindings import bound_remote_id, bound_remote_ids
+from apps.sync.engine.dependencies import ensure_bound
 from apps.sync.engine.entities import client_reference, client_snapshot, service_snapshot
 from apps.sync.engine.records import (
     NoLookupKey,

@@ -7,7 +7,8 @@ currencies go by the ids engine/taxes.py maps; after each document push Books' t
 compared with ours (engine/totals.py)."""
 
 from apps.sync.engine import taxes
-from apps.sync.engine.bindings import bound_remote_id, ensure_bound
+from apps.sync.engine.bindings import bound_remote_id
+from apps.sync.engine.dependencies import ensure_bound
 from apps.sync.engine.entities import client_snapshot, service_snapshot
 from apps.sync.engine.records import NoLookupKey, Rejected, RemoteRecord
 from apps.sync.engine.registry import Exporter

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from apps.sync.engine.bindings import ensure_bound
+from apps.sync.engine.dependencies import ensure_bound
 from apps.sync.engine.entities import client_reference, client_snapshot, deal_reference
 from apps.sync.engine.records import Rejected, RemoteRecord, VendorError
 from apps.sync.engine.registry import BatchForm, Exporter
