@@ -277,14 +277,18 @@ def test_a_dependency_made_for_a_document_holds_its_own_queued_create_meanwhile(
     assert OutboxItem.objects.get().status == OutboxStatus.DONE
 
 
+def xero_client_claimed_by(owner: str):
+    connection = make_xero()
+    client = Client.objects.create(name="Ada")
+    assert outbox.outbox_claim(owner=owner)
+    return connection, client, f"SD-C-{client.pk:06d}"
+
+
 @responses.activate
 def test_a_dependency_whose_create_is_in_flight_with_another_worker_waits_for_its_binding(
     monkeypatch,
 ):
-    connection = make_xero()
-    client = Client.objects.create(name="Ada")
-    reference = f"SD-C-{client.pk:06d}"
-    assert outbox.outbox_claim(owner="a")  # "a" is sending the client's create
+    connection, client, reference = xero_client_claimed_by("a")  # "a" is sending its create
 
     def meanwhile(seconds):
         # "a" answers: the client is bound (no call of ours finds or makes it again).
@@ -302,10 +306,8 @@ def test_a_dependency_whose_create_is_in_flight_with_another_worker_waits_for_it
 def test_a_dependency_whose_create_this_worker_holds_is_made_at_once_not_waited_for(
     monkeypatch,
 ):
-    connection = make_xero()
-    client = Client.objects.create(name="Ada")
-    reference = f"SD-C-{client.pk:06d}"
-    assert outbox.outbox_claim(owner="a")  # the same drain claimed the client's create too
+    # The same drain ("a") claimed the client's create too.
+    connection, client, reference = xero_client_claimed_by("a")
     responses.get(XERO_CONTACTS, json={"Contacts": []})
     responses.put(XERO_CONTACTS, json={"Contacts": [xero_contact(reference)]})
 
