@@ -333,3 +333,20 @@ def test_a_dependency_whose_earlier_create_may_have_landed_unsearchably_is_not_m
     assert [c.request.url for c in responses.calls] == []
     item = OutboxItem.objects.get(entity=Entity.CLIENTS)
     assert (item.status, item.attempts) == (OutboxStatus.PENDING, 0)
+
+
+def test_an_item_whose_dependency_went_to_another_worker_goes_back_for_the_next_claim(
+    monkeypatch,
+):
+    make_xero()
+    Client.objects.create(name="Ada")
+    [item_id] = outbox.outbox_claim(owner="a")
+
+    def dependency_taken(*args):
+        # A dependency's own create this worker held lapsed and went to another worker.
+        raise outbox.LeaseLost("the dependency's create went to another worker")
+
+    monkeypatch.setattr(outbox, "_push", dependency_taken)
+    assert outbox.outbox_process(item_id=item_id, owner="a") == OutboxStatus.PENDING
+    item = OutboxItem.objects.get()
+    assert (item.lease_until, item.attempts) == (None, 0)  # claimable again at once

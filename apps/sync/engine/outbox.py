@@ -273,6 +273,9 @@ def outbox_process(*, item_id: int, owner: str, refresh: BaseRefresh | None = No
         with circuit.watch(item) as watched, checked_calls(LeaseKeeper([item.pk], owner)):
             record = _push(ctx, exporter, spec, obj, refresh)
     except LeaseLost:
+        # Another worker has the item, or a dependency's own create it was holding: then the
+        # item goes back as it was for the next claim (not left in flight until its lease ends).
+        release([item.pk], owner)
         return OutboxItem.objects.get(pk=item.pk).status
     except NoLookupKey as error:
         return finish(item, OutboxStatus.DEAD, error=str(error))
