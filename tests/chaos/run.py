@@ -22,7 +22,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--kill-every", type=float, default=5.0)
     parser.add_argument("--seconds-per-minute", type=float, default=1.0)
     parser.add_argument(
-        "--drain-timeout", type=float, default=1800.0, help="seconds to wait for the queue"
+        "--drain-timeout",
+        type=float,
+        default=6000.0,
+        help="seconds to wait for the queue (10,000 changes drained in 46 minutes here)",
     )
     parser.add_argument(
         "--stop-at", default="", help="UTC HH:MM: stop waiting for the queue then, at the latest"
