@@ -292,10 +292,11 @@ class _Batch:
         """A lease went to another worker before one of the batch's calls (the rate governor
         held it back): what is still ours goes back for a later claim, creates still uncertain
         (an earlier call of the same send may have made them: looked up before they go again)."""
+        ids = [ctx.item.pk for ctx in ctxs]
         with transaction.atomic():
-            release(sorted(_still_ours([ctx.item.pk for ctx in ctxs], self.owner)), self.owner)
-        for ctx in ctxs:
-            self.statuses[ctx.item.pk] = _status(ctx.item.pk)
+            release(sorted(_still_ours(ids, self.owner)), self.owner)
+        # One read for the batch's statuses, not one per item.
+        self.statuses.update(OutboxItem.objects.filter(pk__in=ids).values_list("pk", "status"))
 
     def send_alone(self, ready, was: dict[int, bool], error: VendorError) -> None:
         """The vendor refused the call as a whole (one element it could not read made it refuse

@@ -9,12 +9,7 @@ from apps.sync.engine import registry
 from apps.sync.engine.bulk import insert_rows, update_rows
 from apps.sync.engine.entities import entity as entity_spec
 from apps.sync.engine.records import RemoteRecord
-from apps.sync.models import (
-    Binding,
-    BindingStatus,
-    Connection,
-    Operation,
-)
+from apps.sync.models import Binding, BindingStatus, Connection, Operation
 
 BINDING_UPDATE_FIELDS = [
     "base_snapshot",
